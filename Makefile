@@ -1,0 +1,52 @@
+# The one entry point for people and CI alike. `make up` starts the platform,
+# `make test` runs every test against real PostgreSQL and Kafka.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+UV := scripts/uv.sh
+STATE_DIR := .data/up
+RUN := $(UV) run --frozen
+
+.PHONY: help install up down status test check format kafka-up kafka-down test-infra-down clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
+
+install: ## create .venv and install the locked dependencies
+	@$(UV) sync --frozen --quiet
+
+kafka-up: ## start the local Kafka for `make up` (skipped when SHOPMESH_KAFKA_BOOTSTRAP is set)
+	@if [ -n "$${SHOPMESH_KAFKA_BOOTSTRAP:-}" ]; then \
+		echo "using the Kafka cluster at $$SHOPMESH_KAFKA_BOOTSTRAP"; \
+	else \
+		scripts/kafka.sh install && scripts/kafka.sh start $(STATE_DIR)/kafka 9092 9093; \
+	fi
+
+kafka-down:
+	@scripts/kafka.sh stop $(STATE_DIR)/kafka
+
+up: install kafka-up ## start the whole platform and wait until every service is ready
+	@$(RUN) shopmesh --state-dir $(STATE_DIR) up
+
+down: ## stop everything `make up` started
+	@$(RUN) shopmesh --state-dir $(STATE_DIR) down
+	@$(MAKE) --no-print-directory kafka-down
+
+status: ## show each service's process and readiness
+	@$(RUN) shopmesh --state-dir $(STATE_DIR) status
+
+test: install ## run every test (starts the test PostgreSQL and Kafka on their own ports)
+	@exports="$$(scripts/test-infra.sh up)" && eval "$$exports" && \
+		$(RUN) pytest $(PYTEST_ARGS)
+
+test-infra-down: ## stop the test PostgreSQL and Kafka
+	@scripts/test-infra.sh down
+
+check: install ## ruff (format + lint), mypy, import-linter
+	@$(RUN) ruff format --check src tests
+	@$(RUN) ruff check src tests
+	@$(RUN) mypy
+	@$(RUN) lint-imports
+
+format: install ## apply ruff's formatting and safe fixes
+	@$(RUN) ruff format src tests
+	@$(RUN) ruff check --fix src tests

@@ -1,0 +1,91 @@
+"""The ``shopmesh`` command: ``up``, ``down`` and ``status`` of the local platform.
+
+``make up`` starts Kafka first (scripts/kafka.sh) and then calls ``shopmesh up``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from shopmesh.launcher import SERVICES, Launcher, wait_ready
+
+DEFAULT_STATE_DIR = Path(".data/up")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="shopmesh", description=__doc__)
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=Path(os.environ.get("SHOPMESH_STATE_DIR", DEFAULT_STATE_DIR)),
+        help="where pid files, logs and SQLite databases live (default .data/up)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    up = commands.add_parser("up", help="start every service and wait until all are ready")
+    up.add_argument("--timeout", type=float, default=90.0)
+    commands.add_parser("down", help="stop every service started by `up`")
+    commands.add_parser("status", help="show each service's process and readiness")
+    args = parser.parse_args(argv)
+    launcher = Launcher(args.state_dir.resolve())
+    if args.command == "up":
+        return up_command(launcher, timeout=args.timeout)
+    if args.command == "down":
+        stopped = launcher.stop_all()
+        print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+        return 0
+    return status_command(launcher)
+
+
+def up_command(launcher: Launcher, *, timeout: float) -> int:
+    env = {"SHOPMESH_DATA_DIR": str(launcher.state_dir / "db")}
+    running = [launcher.start(spec, env=env) for spec in SERVICES]
+    ready = asyncio.run(wait_ready({r.spec.name: r.url for r in running}, timeout=timeout))
+    failed = [r for r in running if not ready[r.spec.name]]
+    for service in failed:
+        print(f"\n{service.spec.name} is not ready; last lines of {service.log_path}:")
+        print(_tail(service.log_path), file=sys.stderr)
+    if failed:
+        return 1
+    _print_welcome(launcher)
+    return 0
+
+
+def status_command(launcher: Launcher) -> int:
+    urls = {spec.name: launcher.url(spec) for spec in SERVICES}
+    ready = asyncio.run(wait_ready(urls, timeout=0.1))
+    print(f"{'service':<12}{'pid':>8}  {'url':<26}ready")
+    for spec in SERVICES:
+        pid = launcher.pid_of(spec)
+        print(f"{spec.name:<12}{pid or '-':>8}  {urls[spec.name]:<26}{_mark(ready[spec.name])}")
+    return 0 if all(ready.values()) else 1
+
+
+def _print_welcome(launcher: Launcher) -> None:
+    admin = os.environ.get("SHOPMESH_ADMIN_USERNAME", "admin")
+    password = os.environ.get("SHOPMESH_ADMIN_PASSWORD", "admin12345")
+    print("\nShopMesh is up.\n")
+    for spec in SERVICES:
+        print(f"  {spec.name:<10} {launcher.url(spec)}")
+    print("\n  API (gateway):   http://127.0.0.1:8080   e.g. POST /auth/register")
+    print("  Analytics stats: http://127.0.0.1:8083/stats")
+    print(f"  Admin login:     {admin} / {password}   (development default; set SHOPMESH_ADMIN_*)")
+    print(f"  Logs:            {launcher.log_dir}/\n  Stop with:       make down\n")
+
+
+def _mark(ok: bool) -> str:
+    return "yes" if ok else "NO"
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,236 @@
+"""The app factory every service is built with.
+
+It gives each service the same edges: the JSON error shape, request ids and
+the access log, ``/health``, ``/ready`` and ``/metrics``, migrations at
+start, the outbox relay and the event consumers as background tasks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shopmesh.kit.consumer import EventConsumer
+from shopmesh.kit.db import Database, is_transient_db_error
+from shopmesh.kit.errors import AppError, Forbidden
+from shopmesh.kit.http import BodyLimitMiddleware, RequestContextMiddleware, Scope
+from shopmesh.kit.jwt import Principal, TokenVerifier
+from shopmesh.kit.kafka import kafka_reachable
+from shopmesh.kit.metrics import render
+from shopmesh.kit.migrations import migrate
+from shopmesh.kit.outbox import OutboxRelay
+from shopmesh.kit.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+_SOURCES = frozenset({"body", "query", "path", "header", "cookie"})
+
+
+@dataclass
+class ServiceRuntime:
+    """What a running service holds: settings, database, token verifier, background work."""
+
+    settings: ServiceSettings
+    db: Database
+    verifier: TokenVerifier
+    relay: OutboxRelay | None = None
+    consumers: list[EventConsumer] = field(default_factory=list)
+    state: dict[str, Any] = field(default_factory=dict)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Any]:
+        """One use case's transaction; wakes the relay if it wrote events."""
+        async with self.db.transaction() as session:
+            yield session
+        if session.info.pop("outbox_written", False) and self.relay is not None:
+            self.relay.notify()
+
+
+ConsumersFactory = Callable[[ServiceRuntime], Sequence[EventConsumer]]
+StartupHook = Callable[[ServiceRuntime], Awaitable[None]]
+
+
+def create_service_app(
+    settings: ServiceSettings,
+    *,
+    title: str,
+    routers: Sequence[APIRouter],
+    migrations: str,
+    produces: Sequence[str] = (),
+    consumers: ConsumersFactory | None = None,
+    on_startup: StartupHook | None = None,
+    description: str = "",
+) -> Any:
+    """Build a service's ASGI app (a FastAPI app wrapped in the kit's middleware)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = await _open_runtime(settings, migrations=migrations, produces=produces)
+        if consumers is not None and settings.kafka_enabled:
+            runtime.consumers = list(consumers(runtime))
+        if on_startup is not None:
+            await on_startup(runtime)
+        app.state.runtime = runtime
+        tasks = [asyncio.create_task(runtime.relay.run())] if runtime.relay else []
+        tasks += [asyncio.create_task(c.run()) for c in runtime.consumers]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await runtime.db.close()
+
+    app = FastAPI(title=title, description=description, lifespan=lifespan)
+    _install_error_handlers(app)
+    app.include_router(_operations_router(settings))
+    for router in routers:
+        app.include_router(router)
+    app.state.settings = settings
+    wrapped = BodyLimitMiddleware(app)
+    service_app = RequestContextMiddleware(wrapped, service=settings.service_name, route_of=_route)
+    service_app.fastapi = app  # type: ignore[attr-defined]
+    return service_app
+
+
+async def _open_runtime(
+    settings: ServiceSettings, *, migrations: str, produces: Sequence[str]
+) -> ServiceRuntime:
+    db = Database(settings.db_url, pool_size=settings.database_pool_size)
+    await migrate(db, migrations)
+    verifier = TokenVerifier(secret=settings.jwt_secret, issuer=settings.jwt_issuer)
+    relay = None
+    if produces and settings.kafka_enabled:
+        relay = OutboxRelay(
+            db,
+            service=settings.service_name,
+            bootstrap=settings.kafka_bootstrap,
+            batch_size=settings.outbox_batch_size,
+            poll_interval=settings.outbox_poll_interval,
+            topics=produces,
+        )
+    return ServiceRuntime(settings=settings, db=db, verifier=verifier, relay=relay)
+
+
+def _route(scope: Scope) -> str:
+    route = scope.get("route")
+    return str(getattr(route, "path", "unmatched"))
+
+
+def get_runtime(request: Request) -> ServiceRuntime:
+    runtime: ServiceRuntime = request.app.state.runtime
+    return runtime
+
+
+async def current_principal(request: Request) -> Principal:
+    """The verified caller (services check the token again behind the gateway)."""
+    runtime = get_runtime(request)
+    principal = runtime.verifier.verify_header(request.headers.get("authorization"))
+    request.scope["user_id"] = principal.user_id
+    return principal
+
+
+async def admin_principal(
+    principal: Annotated[Principal, Depends(current_principal)],
+) -> Principal:
+    if not principal.is_admin:
+        raise Forbidden("administrators only")
+    return principal
+
+
+Runtime = Annotated[ServiceRuntime, Depends(get_runtime)]
+CurrentUser = Annotated[Principal, Depends(current_principal)]
+AdminUser = Annotated[Principal, Depends(admin_principal)]
+
+
+def _operations_router(settings: ServiceSettings) -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/health")
+    async def health() -> dict[str, str]:
+        """Alive: the process answers."""
+        return {"status": "ok", "service": settings.service_name}
+
+    @router.get("/ready")
+    async def ready(runtime: Runtime) -> JSONResponse:
+        """Ready: the database answers and (when used) Kafka is reachable."""
+        checks = {"database": await _database_ok(runtime.db)}
+        if settings.kafka_enabled:
+            checks["kafka"] = await kafka_reachable(settings.kafka_bootstrap)
+        ok = all(checks.values())
+        body = {"status": "ready" if ok else "not_ready", "checks": checks}
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    @router.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        body, content_type = render()
+        return Response(body, media_type=content_type)
+
+    return router
+
+
+async def _database_ok(db: Database) -> bool:
+    try:
+        await asyncio.wait_for(db.ping(), 2.0)
+    except Exception:
+        return False
+    return True
+
+
+def _error(request: Request, status: int, message: str, code: str, **extra: Any) -> JSONResponse:
+    body: dict[str, Any] = {
+        "error": message,
+        "code": code,
+        "request_id": request.scope.get("request_id"),
+    }
+    if extra.get("details") is not None:
+        body["details"] = extra["details"]
+    return JSONResponse(body, status_code=status, headers=extra.get("headers"))
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def app_error(request: Request, exc: AppError) -> JSONResponse:
+        return _error(
+            request, exc.status, exc.message, exc.code, details=exc.details, headers=exc.headers
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return _error(request, 400, "request body is not valid JSON", "invalid_json")
+        details = [
+            {"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg", ""), "type": e["type"]}
+            for e in errors
+        ]
+        first = details[0] if details else {"loc": [], "msg": "invalid request"}
+        loc = first["loc"]
+        # The first part says where the value came from (body, query...); the rest names it.
+        where = ".".join(loc[1:] if loc and loc[0] in _SOURCES else loc)
+        message = f"{where}: {first['msg']}" if where else str(first["msg"])
+        return _error(request, 422, message, "validation_error", details=details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "not_found", 405: "method_not_allowed", 400: "bad_request"}
+        message = exc.detail if isinstance(exc.detail, str) else "request failed"
+        code = codes.get(exc.status_code, "http_error")
+        return _error(request, exc.status_code, message, code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if is_transient_db_error(exc):
+            log.warning("database unavailable: %s", type(exc).__name__)
+            return _error(request, 503, "database unavailable, try again", "service_unavailable")
+        log.exception("unhandled error")
+        return _error(request, 500, "internal error", "internal_error")

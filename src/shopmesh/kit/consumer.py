@@ -1,0 +1,242 @@
+"""The idempotent consumer: an event's effect and its ``event_id`` commit together.
+
+Messages are applied a partition batch at a time in one transaction; when a
+batch fails, its messages are retried one by one, and one that still fails
+after ``max_attempts`` goes to ``<topic>.dlq`` with the reason, so a poison
+message never stops the partition. Database outages are not the message's
+fault: the batch is rewound and retried until the database answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shopmesh.kit.db import Database, is_transient_db_error
+from shopmesh.kit.events import EventEnvelope, MalformedEvent
+from shopmesh.kit.kafka import ensure_topics, idempotent_producer
+from shopmesh.kit.logging import traceparent_var
+from shopmesh.kit.metrics import CONSUMER_LAG, EVENTS_CONSUMED
+from shopmesh.kit.tables import processed_event
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[AsyncSession, EventEnvelope], Awaitable[None]]
+
+
+class EventConsumer:
+    """Consumes ``topics`` as ``group_id`` and applies each event type's handler exactly once.
+
+    Event types without a handler are skipped (and still committed).
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        service: str,
+        bootstrap: str,
+        group_id: str,
+        handlers: Mapping[str, Handler],
+        topics: Sequence[str],
+        max_attempts: int = 3,
+        retry_backoff: float = 0.2,
+        batch_size: int = 500,
+    ) -> None:
+        self._db = db
+        self._service = service
+        self._bootstrap = bootstrap
+        self._group_id = group_id
+        self._handlers = dict(handlers)
+        self._topics = tuple(topics)
+        self._max_attempts = max_attempts
+        self._retry_backoff = retry_backoff
+        self._batch_size = batch_size
+        self.applied = 0
+        self.duplicates = 0
+
+    async def run(self) -> None:
+        """Consume forever; reconnects after Kafka or database outages."""
+        while True:
+            try:
+                await self._consume()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("consumer %s paused: %s", self._group_id, str(exc)[:200])
+                await asyncio.sleep(max(self._retry_backoff, 0.5))
+
+    async def _consume(self) -> None:
+        await ensure_topics(self._bootstrap, [*self._topics, *(f"{t}.dlq" for t in self._topics)])
+        consumer = AIOKafkaConsumer(
+            *self._topics,
+            bootstrap_servers=self._bootstrap,
+            group_id=self._group_id,
+            client_id=f"{self._service}-{self._group_id}",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
+        )
+        dlq = idempotent_producer(self._bootstrap, client_id=f"{self._service}-dlq")
+        await consumer.start()
+        try:
+            await dlq.start()
+            while True:
+                batches = await consumer.getmany(timeout_ms=500, max_records=self._batch_size)
+                for partition, records in batches.items():
+                    await self._handle_partition(consumer, dlq, partition, records)
+        finally:
+            await consumer.stop()
+            await dlq.stop()
+
+    async def _handle_partition(
+        self,
+        consumer: AIOKafkaConsumer,
+        dlq: AIOKafkaProducer,
+        partition: TopicPartition,
+        records: list[ConsumerRecord[bytes, bytes]],
+    ) -> None:
+        try:
+            await self._apply_records(dlq, records)
+        except Exception as exc:
+            if not is_transient_db_error(exc):
+                raise
+            # The database is away: not the messages' fault. Rewind and try again later.
+            consumer.seek(partition, records[0].offset)
+            log.warning("consumer %s: database unavailable, will retry", self._group_id)
+            await asyncio.sleep(max(self._retry_backoff, 0.5))
+            return
+        next_offset = records[-1].offset + 1
+        await consumer.commit({partition: next_offset})
+        highwater = consumer.highwater(partition)
+        if highwater is not None:
+            CONSUMER_LAG.labels(self._service, partition.topic, str(partition.partition)).set(
+                max(highwater - next_offset, 0)
+            )
+
+    async def _apply_records(
+        self, dlq: AIOKafkaProducer, records: list[ConsumerRecord[bytes, bytes]]
+    ) -> None:
+        envelopes: list[EventEnvelope] = []
+        for record in records:
+            try:
+                envelopes.append(_envelope(record))
+            except MalformedEvent as exc:
+                await self._dead_letter(dlq, record, f"malformed: {exc}")
+        if not envelopes:
+            return
+        try:
+            async with self._db.transaction() as session:
+                await self._apply_all(session, envelopes)
+        except Exception as exc:
+            if is_transient_db_error(exc):
+                raise
+            # Somebody in the batch is poison: find it by applying them one at a time.
+            for envelope, record in zip(envelopes, _records_for(records, envelopes), strict=True):
+                await self._apply_one_with_retries(dlq, record, envelope)
+
+    async def _apply_all(self, session: AsyncSession, envelopes: list[EventEnvelope]) -> None:
+        ids = [e.event_id for e in envelopes]
+        seen = set(
+            (
+                await session.execute(
+                    select(processed_event.c.event_id).where(
+                        processed_event.c.consumer == self._group_id,
+                        processed_event.c.event_id.in_(ids),
+                    )
+                )
+            ).scalars()
+        )
+        for envelope in envelopes:
+            if envelope.event_id in seen:
+                EVENTS_CONSUMED.labels(self._service, envelope.topic, "duplicate").inc()
+                self.duplicates += 1
+                continue
+            seen.add(envelope.event_id)
+            await self._apply(session, envelope)
+
+    async def _apply(self, session: AsyncSession, envelope: EventEnvelope) -> None:
+        handler = self._handlers.get(envelope.event_type)
+        token = traceparent_var.set(envelope.headers.get("traceparent"))
+        try:
+            if handler is not None:
+                await handler(session, envelope)
+            await session.execute(
+                processed_event.insert().values(
+                    consumer=self._group_id,
+                    event_id=envelope.event_id,
+                    topic=envelope.topic,
+                    partition=envelope.partition,
+                    offset=envelope.offset,
+                    processed_at=datetime.now(UTC),
+                )
+            )
+        finally:
+            traceparent_var.reset(token)
+        outcome = "applied" if handler is not None else "ignored"
+        EVENTS_CONSUMED.labels(self._service, envelope.topic, outcome).inc()
+        self.applied += 1
+
+    async def _apply_one_with_retries(
+        self,
+        dlq: AIOKafkaProducer,
+        record: ConsumerRecord[bytes, bytes],
+        envelope: EventEnvelope,
+    ) -> None:
+        for attempt in range(1, self._max_attempts + 1):
+            try:
+                async with self._db.transaction() as session:
+                    await self._apply_all(session, [envelope])
+                return
+            except Exception as exc:
+                if is_transient_db_error(exc):
+                    raise
+                reason = f"{type(exc).__name__}: {str(exc)[:300]}"
+                log.warning(
+                    "event failed",
+                    extra={"event_id": envelope.event_id, "attempt": attempt, "reason": reason},
+                )
+                if attempt == self._max_attempts:
+                    EVENTS_CONSUMED.labels(self._service, envelope.topic, "failed").inc()
+                    await self._dead_letter(dlq, record, reason)
+                    return
+                await asyncio.sleep(self._retry_backoff * 2 ** (attempt - 1))
+
+    async def _dead_letter(
+        self, dlq: AIOKafkaProducer, record: ConsumerRecord[bytes, bytes], reason: str
+    ) -> None:
+        headers = [
+            *(record.headers or ()),
+            ("dlq_reason", reason.encode()),
+            ("dlq_source", f"{record.topic}/{record.partition}/{record.offset}".encode()),
+            ("dlq_consumer", self._group_id.encode()),
+        ]
+        await dlq.send_and_wait(
+            f"{record.topic}.dlq", value=record.value, key=record.key, headers=headers
+        )
+        EVENTS_CONSUMED.labels(self._service, record.topic, "dead_lettered").inc()
+        log.error("event dead-lettered", extra={"source": record.topic, "reason": reason})
+
+
+def _envelope(record: ConsumerRecord[bytes, bytes]) -> EventEnvelope:
+    headers = {k: v.decode("utf-8", "replace") for k, v in (record.headers or ())}
+    return EventEnvelope.parse(
+        record.value,
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        headers=headers,
+    )
+
+
+def _records_for(
+    records: list[ConsumerRecord[bytes, bytes]], envelopes: list[EventEnvelope]
+) -> list[ConsumerRecord[bytes, bytes]]:
+    by_offset = {(r.partition, r.offset): r for r in records}
+    return [by_offset[(e.partition, e.offset)] for e in envelopes]

@@ -1,0 +1,189 @@
+"""HTTP plumbing shared by the services and the gateway: error bodies, request ids, access log.
+
+The middleware is plain ASGI (no per-request framework objects) because it
+sits in front of every request, the gateway's hot path included.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import orjson
+
+from shopmesh.kit.logging import request_id_var, traceparent_var
+from shopmesh.kit.metrics import HTTP_LATENCY, HTTP_REQUESTS
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+REQUEST_ID_HEADER = b"x-request-id"
+TRACEPARENT_HEADER = b"traceparent"
+_SAFE_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
+access_log = logging.getLogger("shopmesh.access")
+
+
+def error_body(
+    message: str, *, code: str, request_id: str | None = None, details: Any = None
+) -> bytes:
+    """The one error shape of the platform: ``{"error", "code", "request_id", "details"?}``."""
+    body: dict[str, Any] = {"error": message, "code": code, "request_id": request_id}
+    if details is not None:
+        body["details"] = details
+    return orjson.dumps(body)
+
+
+async def send_json(
+    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    """Send a complete JSON response over raw ASGI."""
+    all_headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        *(headers or []),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": all_headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+_TRACEPARENT = re.compile(rb"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
+
+
+def incoming_request_id(scope: Scope) -> str:
+    """The caller's ``X-Request-ID`` when it is safe to echo, else a new one."""
+    for name, value in scope.get("headers", ()):
+        if name == REQUEST_ID_HEADER:
+            if _SAFE_REQUEST_ID.match(value):
+                return str(value.decode("ascii"))
+            break
+    return uuid.uuid4().hex
+
+
+def incoming_traceparent(scope: Scope) -> str | None:
+    """The W3C ``traceparent`` of the request when well formed."""
+    for name, value in scope.get("headers", ()):
+        if name == TRACEPARENT_HEADER:
+            return value.decode("ascii") if _TRACEPARENT.match(value) else None
+    return None
+
+
+class RequestContextMiddleware:
+    """Gives each request an id, echoes it, counts it and logs one JSON line for it.
+
+    ``route_of(scope)`` names the route template for metrics (never the raw
+    path, which would explode the series count).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        service: str,
+        route_of: Callable[[Scope], str] | None = None,
+        quiet_paths: frozenset[str] = frozenset({"/health", "/ready", "/metrics"}),
+    ) -> None:
+        self.app = app
+        self.service = service
+        self.route_of = route_of or (lambda scope: str(scope.get("route_template", "unmatched")))
+        self.quiet_paths = quiet_paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = incoming_request_id(scope)
+        scope["request_id"] = request_id
+        token = request_id_var.set(request_id)
+        trace_token = traceparent_var.set(incoming_traceparent(scope))
+        started = time.perf_counter()
+        status = 500
+        header_value = request_id.encode()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [
+                    *message.get("headers", ()),
+                    (REQUEST_ID_HEADER, header_value),
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            self._record(scope, status, time.perf_counter() - started)
+            request_id_var.reset(token)
+            traceparent_var.reset(trace_token)
+
+    def _record(self, scope: Scope, status: int, elapsed: float) -> None:
+        path = scope.get("path", "")
+        if path in self.quiet_paths:
+            return
+        method = scope.get("method", "")
+        route = self.route_of(scope)
+        HTTP_REQUESTS.labels(self.service, method, route, str(status)).inc()
+        HTTP_LATENCY.labels(self.service, method, route).observe(elapsed)
+        access_log.info(
+            "request",
+            extra={
+                "method": method,
+                "path": path,
+                "route": route,
+                "status": status,
+                "duration_ms": round(elapsed * 1000, 2),
+                "client": (scope.get("client") or ("", 0))[0],
+                "user_id": scope.get("user_id"),
+            },
+        )
+
+
+class BodyLimitMiddleware:
+    """Refuses request bodies over ``max_bytes`` with 413, by header or while streaming."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int = 1024 * 1024) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+                await self._refuse(scope, send)
+                return
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, counting_receive, send)
+        except _BodyTooLarge:
+            await self._refuse(scope, send)
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        body = error_body(
+            f"request body exceeds {self.max_bytes} bytes",
+            code="payload_too_large",
+            request_id=scope.get("request_id"),
+        )
+        await send_json(send, 413, body)
+
+
+class _BodyTooLarge(Exception):
+    pass

@@ -1,0 +1,59 @@
+"""Alembic migrations per service, run at start-up.
+
+Each service keeps ``migrations/`` (env.py calling :func:`run_env`, and
+``versions/``) next to its code; :func:`migrate` upgrades its database to
+head on the service's own engine. On PostgreSQL an advisory lock stops two
+instances starting together from migrating at once.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+from alembic import command, context
+from alembic.config import Config
+from alembic.operations import Operations
+from sqlalchemy import Connection, MetaData, text
+
+from shopmesh.kit.db import Database
+from shopmesh.kit.tables import kit_metadata
+
+
+async def migrate(db: Database, script_location: str) -> None:
+    """Upgrade ``db`` to the newest revision found at ``script_location`` (``pkg:dir``)."""
+    async with db.engine.begin() as connection:
+        if not db.is_sqlite:
+            lock_id = zlib.crc32(script_location.encode())
+            await connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_id})
+        await connection.run_sync(_upgrade, script_location)
+
+
+def _upgrade(connection: Connection, script_location: str) -> None:
+    config = Config()
+    config.set_main_option("script_location", script_location)
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+def run_env(target_metadata: MetaData | None = None) -> None:
+    """The body of every service's ``migrations/env.py``: migrate on the given connection."""
+    connection = context.config.attributes.get("connection")
+    if connection is None:
+        raise RuntimeError("run migrations through shopmesh.kit.migrations.migrate()")
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def create_kit_tables(op: Operations) -> None:
+    """Create the outbox and processed-event tables (call from a service's first migration)."""
+    kit_metadata.create_all(op.get_bind())
+
+
+def drop_kit_tables(op: Operations) -> None:
+    kit_metadata.drop_all(op.get_bind())

@@ -1,0 +1,205 @@
+"""The transactional outbox: events are rows written with the state change, then relayed.
+
+A use case calls :func:`add_events` inside its transaction; the
+:class:`OutboxRelay` (one background task per service) publishes unsent rows
+in id order with an idempotent producer and marks them sent. A crash
+between publish and mark re-sends the batch; consumers drop the duplicates
+by ``event_id``, so nothing is lost and nothing is applied twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import zlib
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager, suppress
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import Row, func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from shopmesh.kit.db import Database
+from shopmesh.kit.events import Event
+from shopmesh.kit.kafka import ensure_topics, idempotent_producer
+from shopmesh.kit.logging import traceparent_var
+from shopmesh.kit.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISH_LATENCY, OUTBOX_PUBLISHED
+from shopmesh.kit.tables import outbox_message
+
+log = logging.getLogger(__name__)
+
+
+async def add_events(session: AsyncSession, *events: Event) -> None:
+    """Write ``events`` in the caller's transaction; the relay publishes them after commit."""
+    if not events:
+        return
+    traceparent = traceparent_var.get()
+    await session.execute(
+        outbox_message.insert(),
+        [
+            {
+                "event_id": str(event.event_id),
+                "topic": event.topic,
+                "key": event.key(),
+                "event_type": event.event_type,
+                "payload": event.to_bytes(),
+                "traceparent": traceparent,
+                "created_at": event.occurred_at,
+            }
+            for event in events
+        ],
+    )
+    session.info["outbox_written"] = True
+
+
+async def outbox_backlog(db: Database) -> int:
+    """How many events wait to be published."""
+    async with db.engine.connect() as connection:
+        query = select(func.count()).where(outbox_message.c.published_at.is_(None))
+        return int((await connection.execute(query)).scalar_one())
+
+
+class OutboxRelay:
+    """Publishes the outbox to Kafka; run :meth:`run` as a background task.
+
+    Call :meth:`notify` after a commit that wrote events to publish at once
+    instead of at the next poll. With several instances on PostgreSQL, an
+    advisory lock makes one of them the publisher, which keeps each key's
+    events in commit order.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        service: str,
+        bootstrap: str,
+        batch_size: int = 500,
+        poll_interval: float = 0.5,
+        retry_backoff: float = 1.0,
+        topics: Sequence[str] = (),
+    ) -> None:
+        self._db = db
+        self._service = service
+        self._bootstrap = bootstrap
+        self._batch_size = batch_size
+        self._poll_interval = poll_interval
+        self._retry_backoff = retry_backoff
+        self._topics = tuple(topics)
+        self._wakeup = asyncio.Event()
+        self._lock_id = 0x5E0B0000 + zlib.crc32(service.encode()) % 0xFFFF
+        self.published = 0
+
+    def notify(self) -> None:
+        """Wake the relay: something was just committed to the outbox."""
+        self._wakeup.set()
+
+    async def run(self) -> None:
+        """Publish forever; survives Kafka and database outages by retrying."""
+        while True:
+            try:
+                async with self._producer() as producer, self._leadership():
+                    while True:
+                        if not await self.publish_batch(producer):
+                            await self._idle()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("outbox relay paused: %s", _describe(exc))
+                await asyncio.sleep(self._retry_backoff)
+
+    async def publish_batch(self, producer: AIOKafkaProducer) -> int:
+        """Publish one batch of unsent rows; returns how many were sent."""
+        rows = await self._unsent()
+        if not rows:
+            OUTBOX_BACKLOG.labels(self._service).set(0)
+            return 0
+        pending = []
+        for row in rows:
+            headers = [("event_type", row.event_type.encode())]
+            if row.traceparent:
+                headers.append(("traceparent", row.traceparent.encode()))
+            pending.append(
+                await producer.send(
+                    row.topic, value=row.payload, key=row.key.encode(), headers=headers
+                )
+            )
+        await asyncio.gather(*pending)
+        await self._mark_sent([row.id for row in rows])
+        self._observe(rows)
+        return len(rows)
+
+    async def _unsent(self) -> Sequence[Row[Any]]:
+        query = (
+            select(outbox_message)
+            .where(outbox_message.c.published_at.is_(None))
+            .order_by(outbox_message.c.id)
+            .limit(self._batch_size)
+        )
+        async with self._db.engine.connect() as connection:
+            return (await connection.execute(query)).all()
+
+    async def _mark_sent(self, ids: list[int]) -> None:
+        async with self._db.engine.begin() as connection:
+            await connection.execute(
+                update(outbox_message)
+                .where(outbox_message.c.id.in_(ids))
+                .values(published_at=datetime.now(UTC))
+            )
+
+    def _observe(self, rows: Sequence[Row[Any]]) -> None:
+        now = datetime.now(UTC)
+        latency = OUTBOX_PUBLISH_LATENCY.labels(self._service)
+        for row in rows:
+            OUTBOX_PUBLISHED.labels(self._service, row.topic).inc()
+            created = (
+                row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
+            )
+            latency.observe((now - created).total_seconds())
+        self.published += len(rows)
+        if len(rows) < self._batch_size:
+            OUTBOX_BACKLOG.labels(self._service).set(0)
+
+    async def _idle(self) -> None:
+        with suppress(TimeoutError):
+            await asyncio.wait_for(self._wakeup.wait(), self._poll_interval)
+        self._wakeup.clear()
+
+    @asynccontextmanager
+    async def _producer(self) -> AsyncIterator[AIOKafkaProducer]:
+        if self._topics:
+            await ensure_topics(self._bootstrap, self._topics)
+        producer = idempotent_producer(self._bootstrap, client_id=f"{self._service}-outbox")
+        await producer.start()
+        try:
+            yield producer
+        finally:
+            await producer.stop()
+
+    @asynccontextmanager
+    async def _leadership(self) -> AsyncIterator[None]:
+        if self._db.is_sqlite:
+            yield  # one process per SQLite file
+            return
+        async with self._db.engine.connect() as connection:
+            await self._wait_for_lock(connection)
+            try:
+                yield
+            finally:
+                await connection.execute(
+                    text("SELECT pg_advisory_unlock(:k)"), {"k": self._lock_id}
+                )
+                await connection.commit()
+
+    async def _wait_for_lock(self, connection: AsyncConnection) -> None:
+        query = text("SELECT pg_try_advisory_lock(:k)")
+        while not (await connection.execute(query, {"k": self._lock_id})).scalar_one():
+            await connection.commit()
+            await asyncio.sleep(self._poll_interval * 4)
+        await connection.commit()
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {str(exc)[:200]}"

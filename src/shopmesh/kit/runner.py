@@ -1,0 +1,27 @@
+"""Start one service process under uvicorn (uvloop + httptools, our own JSON logs)."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from shopmesh.kit.http import ASGIApp
+from shopmesh.kit.logging import configure_logging
+from shopmesh.kit.settings import ServiceSettings
+
+
+def serve(app: ASGIApp, settings: ServiceSettings) -> None:
+    """Run ``app`` on the service's host and port until SIGINT/SIGTERM."""
+    configure_logging(settings.service_name, settings.log_level)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        log_config=None,
+        server_header=False,
+        timeout_graceful_shutdown=10,
+    )
+    uvicorn.Server(config).run()

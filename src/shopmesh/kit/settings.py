@@ -1,0 +1,90 @@
+"""Settings shared by every service.
+
+Each service subclasses :class:`ServiceSettings` with its own env prefix
+(``PAYMENTS_``); the platform-wide values keep their ``SHOPMESH_`` names
+whatever the prefix, so one environment configures every process.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Self
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Development-only default; production mode refuses it (see _refuse_placeholder_secrets).
+DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-in-production"  # noqa: S105
+PLACEHOLDER_SECRETS = frozenset({"", "change-me", DEV_JWT_SECRET, "admin12345"})
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+def shared(default: Any, name: str) -> Any:
+    """A field read from ``SHOPMESH_<NAME>`` whatever the service's own prefix."""
+    return Field(default, validation_alias=AliasChoices(f"SHOPMESH_{name}", name.lower()))
+
+
+class ServiceSettings(BaseSettings):
+    """What every service needs; subclass it and set ``service_name``."""
+
+    # hide_input_in_errors: a refused setting must not print the (secret) values it was given.
+    model_config = SettingsConfigDict(
+        extra="ignore", populate_by_name=True, hide_input_in_errors=True
+    )
+
+    service_name: str = "service"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    environment: Environment = shared(Environment.DEVELOPMENT, "ENV")
+    log_level: str = shared("INFO", "LOG_LEVEL")
+    data_dir: Path = shared(Path(".data/up"), "DATA_DIR")
+    database_url: str | None = None
+    database_url_template: str | None = shared(None, "DATABASE_URL_TEMPLATE")
+    database_pool_size: int = shared(10, "DATABASE_POOL_SIZE")
+    kafka_bootstrap: str = shared("127.0.0.1:9092", "KAFKA_BOOTSTRAP")
+    kafka_enabled: bool = shared(True, "KAFKA_ENABLED")
+    jwt_secret: str = shared(DEV_JWT_SECRET, "JWT_SECRET")
+    jwt_issuer: str = shared("shopmesh-auth", "JWT_ISSUER")
+    outbox_batch_size: int = shared(500, "OUTBOX_BATCH_SIZE")
+    outbox_poll_interval: float = shared(0.5, "OUTBOX_POLL_INTERVAL")
+    consumer_max_attempts: int = shared(3, "CONSUMER_MAX_ATTEMPTS")
+    consumer_retry_backoff: float = shared(0.2, "CONSUMER_RETRY_BACKOFF")
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment is Environment.PRODUCTION
+
+    @property
+    def db_url(self) -> str:
+        """The service's database: its own URL, the shared template, or a SQLite file."""
+        if self.database_url:
+            return self.database_url
+        if self.database_url_template:
+            return self.database_url_template.format(service=self.service_name)
+        path = (self.data_dir / f"{self.service_name}.db").resolve()
+        return f"sqlite+aiosqlite:///{path}"
+
+    def secrets(self) -> dict[str, str]:
+        """Secret settings by name; production refuses placeholders for these."""
+        return {"SHOPMESH_JWT_SECRET": self.jwt_secret}
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> Self:
+        if self.is_production:
+            weak = [name for name, value in self.secrets().items() if _is_weak(value)]
+            if weak:
+                raise ValueError(
+                    "production mode refuses placeholder or short (< 32 characters) secrets: "
+                    + ", ".join(weak)
+                )
+        return self
+
+
+def _is_weak(value: str) -> bool:
+    return value in PLACEHOLDER_SECRETS or len(value) < 32

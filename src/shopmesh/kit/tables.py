@@ -1,0 +1,54 @@
+"""The kit's own tables, present in every service database that produces or consumes events."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    text,
+)
+
+from shopmesh.kit.db import new_metadata
+
+kit_metadata = new_metadata()
+
+# BIGINT on PostgreSQL; INTEGER on SQLite, where only INTEGER PRIMARY KEY autoincrements.
+_id_type = BigInteger().with_variant(Integer(), "sqlite")
+
+outbox_message = Table(
+    "outbox_message",
+    kit_metadata,
+    Column("id", _id_type, primary_key=True, autoincrement=True),
+    Column("event_id", String(36), nullable=False, unique=True),
+    Column("topic", String(200), nullable=False),
+    Column("key", String(200), nullable=False),
+    Column("event_type", String(100), nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("traceparent", String(55)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("published_at", DateTime(timezone=True)),
+    Index(
+        "ix_outbox_message_unpublished",
+        "id",
+        postgresql_where=text("published_at IS NULL"),
+        sqlite_where=text("published_at IS NULL"),
+    ),
+)
+
+
+processed_event = Table(
+    "processed_event",
+    kit_metadata,
+    Column("consumer", String(100), primary_key=True),
+    Column("event_id", String(36), primary_key=True),
+    Column("topic", String(200), nullable=False),
+    Column("partition", Integer, nullable=False),
+    Column("offset", BigInteger, nullable=False),
+    Column("processed_at", DateTime(timezone=True), nullable=False),
+)

@@ -1,0 +1,66 @@
+"""Fixtures shared by every test: the test PostgreSQL and Kafka, fresh databases, app clients.
+
+`make test` starts PostgreSQL and Kafka on ports of their own (see
+scripts/test-infra.sh) and exports where they are; the defaults below match it.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import asyncpg
+import pytest
+from sqlalchemy.engine import make_url
+
+from shopmesh.kit.kafka import kafka_reachable
+
+ADMIN_URL = os.environ.get(
+    "SHOPMESH_TEST_DATABASE_ADMIN_URL", "postgresql+asyncpg://shopmesh@127.0.0.1:15432/postgres"
+)
+KAFKA_BOOTSTRAP = os.environ.get("SHOPMESH_TEST_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
+
+
+def _dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+async def kafka_bootstrap() -> str:
+    """The test broker; the suite fails loudly (never skips) when it is not there."""
+    if not await kafka_reachable(KAFKA_BOOTSTRAP, timeout=3):
+        pytest.fail(f"test Kafka not reachable at {KAFKA_BOOTSTRAP}: run `make test`")
+    return KAFKA_BOOTSTRAP
+
+
+@pytest.fixture(scope="session")
+async def postgres_admin() -> AsyncIterator[asyncpg.Connection]:
+    try:
+        connection = await asyncpg.connect(_dsn(ADMIN_URL), timeout=5)
+    except (OSError, asyncpg.PostgresError) as exc:
+        pytest.fail(f"test PostgreSQL not reachable at {ADMIN_URL}: {exc}; run `make test`")
+    yield connection
+    await connection.close()
+
+
+@pytest.fixture
+async def postgres_url(postgres_admin: asyncpg.Connection) -> AsyncIterator[str]:
+    """A new, empty PostgreSQL database for one test, dropped afterwards."""
+    name = f"test_{uuid.uuid4().hex[:16]}"
+    await postgres_admin.execute(f'CREATE DATABASE "{name}"')
+    yield make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    await postgres_admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A new SQLite database file for one test."""
+    return f"sqlite+aiosqlite:///{tmp_path / 'service.db'}"
+
+
+@pytest.fixture
+def unique() -> Callable[[str], str]:
+    """Random names so tests never depend on each other's data."""
+    return lambda prefix="t": f"{prefix}{uuid.uuid4().hex[:10]}"

@@ -1,0 +1,3 @@
+from shopmesh.kit.migrations import run_env
+
+run_env(None)

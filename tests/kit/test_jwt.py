@@ -1,0 +1,81 @@
+from datetime import UTC, datetime, timedelta
+
+import jwt as pyjwt
+import pytest
+
+from shopmesh.kit.errors import Unauthorized
+from shopmesh.kit.jwt import Principal, TokenVerifier, bearer_token, issue_token
+
+SECRET = "test-secret-0123456789-0123456789-abcdef"
+ISSUER = "shopmesh-auth"
+verifier = TokenVerifier(secret=SECRET, issuer=ISSUER)
+
+
+def make_token(**overrides: object) -> str:
+    now = datetime.now(UTC)
+    claims: dict[str, object] = {
+        "sub": "42",
+        "username": "ada",
+        "role": "user",
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(hours=1)).timestamp()),
+        "iss": ISSUER,
+    }
+    claims.update(overrides)
+    return pyjwt.encode({k: v for k, v in claims.items() if v is not None}, SECRET, "HS256")
+
+
+def test_issued_token_verifies_to_its_principal() -> None:
+    token = issue_token(
+        Principal(7, "ada", "admin"), secret=SECRET, issuer=ISSUER, ttl=timedelta(hours=24)
+    )
+    assert verifier.verify(token) == Principal(7, "ada", "admin")
+    claims = pyjwt.decode(token, SECRET, algorithms=["HS256"], issuer=ISSUER)
+    assert claims["exp"] - claims["iat"] == 24 * 3600
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        pytest.param(make_token(exp=int(datetime.now(UTC).timestamp()) - 60), id="expired"),
+        pytest.param(make_token(nbf=int(datetime.now(UTC).timestamp()) + 600), id="not-yet-valid"),
+        pytest.param(make_token(iss="someone-else"), id="wrong-issuer"),
+        pytest.param(make_token(sub="not-a-number"), id="bad-subject"),
+        pytest.param(make_token(exp=None), id="no-expiry"),
+        pytest.param(
+            pyjwt.encode({"sub": "1", "iss": ISSUER}, "another-key-0123456789-0123456789", "HS256"),
+            id="wrong-key",
+        ),
+        pytest.param(make_token()[:-3] + "abc", id="tampered-signature"),
+        pytest.param("not.a.jwt", id="garbage"),
+    ],
+)
+def test_invalid_tokens_are_refused(token: str) -> None:
+    with pytest.raises(Unauthorized):
+        verifier.verify(token)
+
+
+def test_alg_none_is_refused() -> None:
+    unsigned = pyjwt.encode(
+        {"sub": "1", "iss": ISSUER, "exp": 9999999999, "iat": 1}, key=None, algorithm="none"
+    )
+    with pytest.raises(Unauthorized):
+        verifier.verify(unsigned)
+
+
+def test_bearer_and_bare_tokens_are_both_accepted() -> None:
+    token = make_token()
+    assert verifier.verify_header(f"Bearer {token}").user_id == 42
+    assert verifier.verify_header(token).user_id == 42
+
+
+@pytest.mark.parametrize("header", [None, "", "Bearer", "Basic abc def", "Bearer "])
+def test_missing_or_malformed_authorization_is_unauthorized(header: str | None) -> None:
+    with pytest.raises(Unauthorized):
+        verifier.verify_header(header)
+
+
+def test_bearer_token_extraction() -> None:
+    assert bearer_token("bearer abc") == "abc"
+    assert bearer_token("abc") == "abc"
+    assert bearer_token("Basic abc") is None

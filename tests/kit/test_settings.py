@@ -1,0 +1,28 @@
+import pytest
+from pydantic import ValidationError
+
+from shopmesh.kit.settings import ServiceSettings
+
+
+def test_production_refuses_the_development_secret() -> None:
+    with pytest.raises(ValidationError, match="SHOPMESH_JWT_SECRET"):
+        ServiceSettings(environment="production")
+
+
+def test_production_accepts_a_real_secret() -> None:
+    settings = ServiceSettings(environment="production", jwt_secret="x" * 40)
+    assert settings.is_production
+
+
+def test_shared_settings_keep_their_platform_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHOPMESH_KAFKA_BOOTSTRAP", "kafka:9092")
+    monkeypatch.setenv("SHOPMESH_DATABASE_URL_TEMPLATE", "postgresql+asyncpg://db/{service}")
+    settings = ServiceSettings(service_name="orders")
+    assert settings.kafka_bootstrap == "kafka:9092"
+    assert settings.db_url == "postgresql+asyncpg://db/orders"
+
+
+def test_default_database_is_a_sqlite_file_per_service(tmp_path: object) -> None:
+    settings = ServiceSettings(service_name="payments", data_dir=tmp_path)
+    assert settings.db_url.startswith("sqlite+aiosqlite:///")
+    assert settings.db_url.endswith("/payments.db")
