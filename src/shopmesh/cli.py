@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import sys
 from pathlib import Path
 
+from shopmesh.catalog import events_document
 from shopmesh.launcher import SERVICES, Launcher, wait_ready
 
 DEFAULT_STATE_DIR = Path(".data/up")
@@ -29,7 +31,11 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--timeout", type=float, default=90.0)
     commands.add_parser("down", help="stop every service started by `up`")
     commands.add_parser("status", help="show each service's process and readiness")
+    commands.add_parser("events", help="print the JSON Schema document of every event")
     args = parser.parse_args(argv)
+    if args.command == "events":
+        print(json.dumps(events_document(), indent=2, sort_keys=True))
+        return 0
     launcher = Launcher(args.state_dir.resolve())
     if args.command == "up":
         return up_command(launcher, timeout=args.timeout)
@@ -43,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
 def up_command(launcher: Launcher, *, timeout: float) -> int:
     env = {"SHOPMESH_DATA_DIR": str(launcher.state_dir / "db")}
     running = [launcher.start(spec, env=env) for spec in SERVICES]
-    ready = asyncio.run(wait_ready({r.spec.name: r.url for r in running}, timeout=timeout))
+    ready = asyncio.run(launcher.wait_ready(running, timeout=timeout))
     failed = [r for r in running if not ready[r.spec.name]]
     for service in failed:
         print(f"\n{service.spec.name} is not ready; last lines of {service.log_path}:")

@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,6 +61,8 @@ class Launcher:
         self.host = host
         self.pid_dir = state_dir / "pids"
         self.log_dir = state_dir / "logs"
+        # Children started by this launcher, kept so they are reaped when stopped.
+        self._children: dict[str, subprocess.Popen[bytes]] = {}
 
     def url(self, spec: ServiceSpec, port: int | None = None) -> str:
         return f"http://{self.host}:{port or spec.port}"
@@ -91,6 +93,7 @@ class Launcher:
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
+        self._children[spec.name] = process
         self._pid_file(spec).write_text(str(process.pid))
         return RunningService(spec, process.pid, self.url(spec, port), log_path)
 
@@ -107,13 +110,29 @@ class Launcher:
         """Stop the recorded process (SIGTERM, then SIGKILL); True if one was running."""
         pid = self.pid_of(spec)
         self._pid_file(spec).unlink(missing_ok=True)
-        if pid is None:
-            return False
-        stop_pid(pid, timeout=timeout, hard=hard)
-        return True
+        child = self._children.pop(spec.name, None)
+        if pid is not None:
+            stop_pid(pid, timeout=timeout, hard=hard)
+        if child is not None:
+            child.wait()
+        return pid is not None
+
+    async def wait_ready(
+        self, running: Iterable[RunningService], *, timeout: float = 60.0
+    ) -> dict[str, bool]:
+        """Wait for each service's ``/ready``; one whose process has exited is given up on."""
+        services = list(running)
+        return await wait_ready(
+            {r.spec.name: r.url for r in services},
+            timeout=timeout,
+            alive={r.spec.name: self._liveness(r.spec) for r in services},
+        )
 
     def stop_all(self, specs: Iterable[ServiceSpec] = SERVICES) -> list[str]:
         return [spec.name for spec in reversed(tuple(specs)) if self.stop(spec)]
+
+    def _liveness(self, spec: ServiceSpec) -> Callable[[], bool]:
+        return lambda: self.pid_of(spec) is not None
 
     def _pid_file(self, spec: ServiceSpec) -> Path:
         return self.pid_dir / f"{spec.name}.pid"
@@ -165,9 +184,16 @@ def _script(command: str) -> str:
 
 
 async def wait_ready(
-    urls: Mapping[str, str], *, timeout: float = 60.0, path: str = "/ready"
+    urls: Mapping[str, str],
+    *,
+    timeout: float = 60.0,
+    path: str = "/ready",
+    alive: Mapping[str, Callable[[], bool]] | None = None,
 ) -> dict[str, bool]:
-    """Poll each service's readiness endpoint until all answer 200 or time runs out."""
+    """Poll each service's readiness endpoint until all answer 200 or time runs out.
+
+    ``alive`` (by service name) lets the wait stop early for a process that died.
+    """
     pending = dict(urls)
     ready: dict[str, bool] = {name: False for name in urls}
     deadline = time.monotonic() + timeout
@@ -176,6 +202,8 @@ async def wait_ready(
             for name, url in list(pending.items()):
                 if await _answers(session, url + path):
                     ready[name] = True
+                    del pending[name]
+                elif alive is not None and name in alive and not alive[name]():
                     del pending[name]
             if pending:
                 await asyncio.sleep(0.2)

@@ -93,6 +93,16 @@ async def test_validation_errors_say_which_field(client) -> None:
     assert body["details"][0]["loc"] == ["body", "body"]
 
 
+async def test_a_body_that_is_not_a_json_object_says_so(client) -> None:
+    response = await client.post(
+        "/notes",
+        content=b"body=x",
+        headers={**AUTH, "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 422
+    assert response.json()["error"].startswith("request body must be a JSON object")
+
+
 async def test_unknown_route_and_method_are_json(client) -> None:
     missing = await client.get("/nowhere")
     assert (missing.status_code, missing.json()["code"]) == (404, "not_found")

@@ -33,6 +33,7 @@ from shopmesh.kit.settings import ServiceSettings
 log = logging.getLogger(__name__)
 
 _SOURCES = frozenset({"body", "query", "path", "header", "cookie"})
+_NOT_AN_OBJECT = frozenset({"model_attributes_type", "dict_type", "model_type"})
 
 
 @dataclass
@@ -217,7 +218,10 @@ def _install_error_handlers(app: FastAPI) -> None:
         loc = first["loc"]
         # The first part says where the value came from (body, query...); the rest names it.
         where = ".".join(loc[1:] if loc and loc[0] in _SOURCES else loc)
-        message = f"{where}: {first['msg']}" if where else str(first["msg"])
+        if loc == ["body"] and first["type"] in _NOT_AN_OBJECT:
+            message = "request body must be a JSON object (Content-Type: application/json)"
+        else:
+            message = f"{where}: {first['msg']}" if where else str(first["msg"])
         return _error(request, 422, message, "validation_error", details=details)
 
     @app.exception_handler(StarletteHTTPException)

@@ -225,7 +225,8 @@ class EventConsumer:
 
 
 def _envelope(record: ConsumerRecord[bytes, bytes]) -> EventEnvelope:
-    headers = {k: v.decode("utf-8", "replace") for k, v in (record.headers or ())}
+    # Kafka allows null header values; one must not crash the loop (it would wedge the partition).
+    headers = {k: v.decode("utf-8", "replace") for k, v in (record.headers or ()) if v is not None}
     return EventEnvelope.parse(
         record.value,
         topic=record.topic,

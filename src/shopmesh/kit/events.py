@@ -26,7 +26,8 @@ class Event(BaseModel):
     Subclasses set ``topic`` and ``event_type`` and implement :meth:`key`.
     """
 
-    model_config = ConfigDict(frozen=True)
+    # Envelope fields have defaults but are always sent: published schemas say so.
+    model_config = ConfigDict(frozen=True, json_schema_serialization_defaults_required=True)
 
     topic: ClassVar[str]
     event_type: str
@@ -40,6 +41,13 @@ class Event(BaseModel):
 
     def to_bytes(self) -> bytes:
         return orjson.dumps(self.model_dump(mode="json"))
+
+    @classmethod
+    def wire_schema(cls) -> dict[str, Any]:
+        """The JSON Schema of the message as it is sent, with its topic."""
+        schema = cls.model_json_schema(mode="serialization")
+        schema["x-topic"] = cls.topic
+        return schema
 
 
 class MalformedEvent(ValueError):

@@ -55,7 +55,8 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("aiokafka", "kafka"):
+    # aiosqlite logs every statement with its parameters at DEBUG (password hashes, tokens...).
+    for noisy in ("aiokafka", "kafka", "aiosqlite"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # Our access log replaces uvicorn's.
     logging.getLogger("uvicorn.access").disabled = True

@@ -9,10 +9,10 @@ instances starting together from migrating at once.
 from __future__ import annotations
 
 import zlib
+from typing import Protocol
 
 from alembic import command, context
 from alembic.config import Config
-from alembic.operations import Operations
 from sqlalchemy import Connection, MetaData, text
 
 from shopmesh.kit.db import Database
@@ -50,10 +50,16 @@ def run_env(target_metadata: MetaData | None = None) -> None:
         context.run_migrations()
 
 
-def create_kit_tables(op: Operations) -> None:
+class MigrationOps(Protocol):
+    """What the kit needs of a migration's ``op``: the ``alembic.op`` module or an Operations."""
+
+    def get_bind(self) -> Connection: ...
+
+
+def create_kit_tables(op: MigrationOps) -> None:
     """Create the outbox and processed-event tables (call from a service's first migration)."""
     kit_metadata.create_all(op.get_bind())
 
 
-def drop_kit_tables(op: Operations) -> None:
+def drop_kit_tables(op: MigrationOps) -> None:
     kit_metadata.drop_all(op.get_bind())

@@ -1,0 +1,1 @@
+"""Analytics: totals of the platform's transactions, fed by the ``transactions`` topic."""

@@ -1,0 +1,4 @@
+from shopmesh.analytics.repository import Base
+from shopmesh.kit.migrations import run_env
+
+run_env(Base.metadata)

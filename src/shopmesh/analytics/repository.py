@@ -1,0 +1,199 @@
+"""Analytics tables and their queries (never commits: the caller's transaction does).
+
+Every change is an atomic increment in SQL (``x = x + :n``), never a read
+then a write, so two consumer instances applying events at the same time
+cannot lose an update.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, cast
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ColumnElement,
+    CursorResult,
+    DateTime,
+    Index,
+    Integer,
+    Numeric,
+    Table,
+    case,
+    func,
+    literal,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shopmesh.analytics.domain import EMPTY_STATS, Stats, StatsDelta, UserStats
+from shopmesh.kit.db import new_metadata
+
+STATS_ROW_ID = 1
+# Sums of many amounts: more integer digits than one amount's NUMERIC(12, 2).
+Total = Numeric(18, 2)
+
+
+class Base(DeclarativeBase):
+    metadata = new_metadata()
+
+
+class StatsRow(Base):
+    """The platform-wide totals: one row, id 1."""
+
+    __tablename__ = "stats"
+    __table_args__ = (CheckConstraint(f"id = {STATS_ROW_ID}", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    total_transactions: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    total_amount: Mapped[Decimal] = mapped_column(Total, nullable=False)
+    total_paid_transactions: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    events_processed: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    unique_users: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    last_event_time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class UserStatsRow(Base):
+    """One user's totals."""
+
+    __tablename__ = "user_stats"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    transactions: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    amount: Mapped[Decimal] = mapped_column(Total, nullable=False)
+    paid_transactions: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    last_event_time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+stats = cast(Table, StatsRow.__table__)
+user_stats = cast(Table, UserStatsRow.__table__)
+# Serves the admin listing's order (largest amount first, ties by user id).
+Index("ix_user_stats_amount_desc", user_stats.c.amount.desc(), user_stats.c.user_id)
+
+EMPTY_STATS_ROW: dict[str, Any] = {
+    "id": STATS_ROW_ID,
+    "total_transactions": 0,
+    "total_amount": Decimal("0.00"),
+    "total_paid_transactions": 0,
+    "events_processed": 0,
+    "unique_users": 0,
+    "last_event_time": None,
+}
+
+
+async def add_to_stats(session: AsyncSession, delta: StatsDelta) -> None:
+    """Add one event's ``delta`` to the totals and to its user's row."""
+    # The stats row first: every writer takes that lock before any user row's, so
+    # concurrent transactions queue on it instead of deadlocking on user rows.
+    await _add_to_totals(session, delta)
+    if await _insert_if_missing(session, user_stats, row=_empty_user_row(delta.user_id)):
+        await session.execute(update(stats).values(unique_users=stats.c.unique_users + 1))
+    await session.execute(
+        update(user_stats)
+        .where(user_stats.c.user_id == delta.user_id)
+        .values(
+            transactions=user_stats.c.transactions + delta.transactions,
+            amount=_money_sum(user_stats.c.amount, delta.amount),
+            paid_transactions=user_stats.c.paid_transactions + delta.paid_transactions,
+            last_event_time=_latest(user_stats.c.last_event_time, delta.event_time),
+        )
+    )
+
+
+async def _add_to_totals(session: AsyncSession, delta: StatsDelta) -> None:
+    statement = (
+        update(stats)
+        .where(stats.c.id == STATS_ROW_ID)
+        .values(
+            total_transactions=stats.c.total_transactions + delta.transactions,
+            total_amount=_money_sum(stats.c.total_amount, delta.amount),
+            total_paid_transactions=stats.c.total_paid_transactions + delta.paid_transactions,
+            events_processed=stats.c.events_processed + 1,
+            last_event_time=_latest(stats.c.last_event_time, delta.event_time),
+        )
+    )
+    if _rowcount(await session.execute(statement)) == 0:
+        # The migration seeds the row; recreate it if someone removed it.
+        await _insert_if_missing(session, stats, row=EMPTY_STATS_ROW)
+        await session.execute(statement)
+
+
+async def load_stats(session: AsyncSession) -> Stats:
+    """The totals (all zeros before the first event)."""
+    row = (await session.execute(select(stats))).one_or_none()
+    if row is None:
+        return EMPTY_STATS
+    return Stats(
+        total_transactions=row.total_transactions,
+        total_amount=row.total_amount,
+        total_paid_transactions=row.total_paid_transactions,
+        events_processed=row.events_processed,
+        unique_users=row.unique_users,
+        last_event_time=_utc(row.last_event_time),
+    )
+
+
+async def list_user_stats(session: AsyncSession, *, limit: int, offset: int) -> list[UserStats]:
+    """Users by amount, largest first (ties by user id)."""
+    query = (
+        select(user_stats)
+        .order_by(user_stats.c.amount.desc(), user_stats.c.user_id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return [
+        UserStats(
+            user_id=row.user_id,
+            transactions=row.transactions,
+            amount=row.amount,
+            paid_transactions=row.paid_transactions,
+            last_event_time=_utc(row.last_event_time),
+        )
+        for row in (await session.execute(query)).all()
+    ]
+
+
+def _empty_user_row(user_id: int) -> dict[str, Any]:
+    return {
+        "user_id": user_id,
+        "transactions": 0,
+        "amount": Decimal("0.00"),
+        "paid_transactions": 0,
+        "last_event_time": None,
+    }
+
+
+async def _insert_if_missing(session: AsyncSession, table: Table, *, row: dict[str, Any]) -> bool:
+    """Insert ``row`` unless its key exists (atomically); True when it was inserted."""
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(table).values(**row).on_conflict_do_nothing()
+    return _rowcount(await session.execute(statement)) == 1
+
+
+def _money_sum(column: ColumnElement[Decimal], amount: Decimal) -> ColumnElement[Decimal]:
+    # SQLite keeps NUMERIC as a binary float: rounding after each addition keeps the stored
+    # value the closest one to the exact sum (0.1 + 0.2 stays 0.3). A no-op on PostgreSQL.
+    return func.round(column + amount, 2)
+
+
+def _latest(column: ColumnElement[datetime], moment: datetime) -> ColumnElement[datetime]:
+    # Events of different partitions arrive in any order: keep the latest time seen.
+    value = literal(moment.astimezone(UTC), DateTime(timezone=True))
+    return case((column.is_(None), value), (column < value, value), else_=column)
+
+
+def _rowcount(result: Any) -> int:
+    return cast(CursorResult[Any], result).rowcount
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    # SQLite hands timestamps back without an offset; they were stored in UTC.
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

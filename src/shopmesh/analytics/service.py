@@ -1,0 +1,31 @@
+"""Use cases: fold an event into the totals, read the totals."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shopmesh.analytics import repository
+from shopmesh.analytics.domain import Stats, TransactionCreated, TransactionPaid, UserStats
+from shopmesh.kit.db import Database
+
+
+async def record_transaction_created(session: AsyncSession, event: TransactionCreated) -> None:
+    """Count the transaction and its amount (in the caller's transaction)."""
+    await repository.add_to_stats(session, event.delta())
+
+
+async def record_transaction_paid(session: AsyncSession, event: TransactionPaid) -> None:
+    """Count the user's newly paid transactions (in the caller's transaction)."""
+    await repository.add_to_stats(session, event.delta())
+
+
+async def read_stats(db: Database) -> Stats:
+    """The platform-wide totals."""
+    async with db.transaction() as session:
+        return await repository.load_stats(session)
+
+
+async def list_users(db: Database, *, limit: int, offset: int) -> list[UserStats]:
+    """Per-user totals, largest amount first."""
+    async with db.transaction() as session:
+        return await repository.list_user_stats(session, limit=limit, offset=offset)

@@ -1,0 +1,1 @@
+"""The auth service: accounts, passwords, access tokens (JWT) and refresh sessions."""

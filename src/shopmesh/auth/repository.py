@@ -1,0 +1,145 @@
+"""The auth database: accounts and refresh tokens. Queries only; the caller commits."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, String, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shopmesh.auth.domain import RefreshToken, User, UsernameTaken, username_key
+from shopmesh.kit.db import new_metadata
+
+# BIGINT on PostgreSQL; INTEGER on SQLite, where only INTEGER PRIMARY KEY autoincrements.
+_id_type = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = new_metadata()
+
+
+class UserAccount(Base):
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(_id_type, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(50))
+    # Lower-cased username: the unique key that makes "Alice" and "alice" one account.
+    username_key: Mapped[str] = mapped_column(String(50), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RefreshTokenRow(Base):
+    __tablename__ = "refresh_token"
+
+    id: Mapped[int] = mapped_column(_id_type, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(
+        _id_type, ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    family_id: Mapped[str] = mapped_column(String(36), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+def _utc(value: datetime) -> datetime:
+    # SQLite hands timestamps back without a zone; they were written in UTC.
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _maybe_utc(value: datetime | None) -> datetime | None:
+    return None if value is None else _utc(value)
+
+
+def _user(row: UserAccount) -> User:
+    return User(id=row.id, username=row.username, role=row.role, created_at=_utc(row.created_at))
+
+
+async def add_user(
+    session: AsyncSession, username: str, *, password_hash: str, role: str, now: datetime
+) -> User:
+    """Insert an account; raises :class:`UsernameTaken` when the name exists in any case."""
+    row = UserAccount(
+        username=username,
+        username_key=username_key(username),
+        password_hash=password_hash,
+        role=role,
+        created_at=now,
+    )
+    session.add(row)
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise UsernameTaken() from None
+    return _user(row)
+
+
+async def find_user_with_hash(session: AsyncSession, username: str) -> tuple[User, str] | None:
+    """The account named ``username`` (any case) and its password hash."""
+    query = select(UserAccount).where(UserAccount.username_key == username_key(username))
+    row = (await session.execute(query)).scalar_one_or_none()
+    return None if row is None else (_user(row), row.password_hash)
+
+
+async def get_user(session: AsyncSession, user_id: int) -> User | None:
+    row = await session.get(UserAccount, user_id)
+    return None if row is None else _user(row)
+
+
+async def add_refresh_token(
+    session: AsyncSession,
+    user_id: int,
+    *,
+    token_hash: str,
+    family_id: str,
+    now: datetime,
+    expires_at: datetime,
+) -> None:
+    session.add(
+        RefreshTokenRow(
+            token_hash=token_hash,
+            user_id=user_id,
+            family_id=family_id,
+            created_at=now,
+            expires_at=expires_at,
+        )
+    )
+    await session.flush()
+
+
+async def find_refresh_token(session: AsyncSession, token_hash: str) -> RefreshToken | None:
+    """The token with this hash, locked (PostgreSQL) so two refreshes of it queue."""
+    query = (
+        select(RefreshTokenRow).where(RefreshTokenRow.token_hash == token_hash).with_for_update()
+    )
+    row = (await session.execute(query)).scalar_one_or_none()
+    if row is None:
+        return None
+    return RefreshToken(
+        id=row.id,
+        user_id=row.user_id,
+        family_id=row.family_id,
+        expires_at=_utc(row.expires_at),
+        used_at=_maybe_utc(row.used_at),
+        revoked_at=_maybe_utc(row.revoked_at),
+    )
+
+
+async def mark_refresh_token_used(session: AsyncSession, token_id: int, *, now: datetime) -> None:
+    await session.execute(
+        update(RefreshTokenRow).where(RefreshTokenRow.id == token_id).values(used_at=now)
+    )
+
+
+async def revoke_family(session: AsyncSession, family_id: str, *, now: datetime) -> None:
+    """Revoke every token of a refresh session."""
+    await session.execute(
+        update(RefreshTokenRow)
+        .where(RefreshTokenRow.family_id == family_id, RefreshTokenRow.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )

@@ -1,0 +1,42 @@
+"""The auth service's settings (env prefix ``AUTH_``, platform-wide values ``SHOPMESH_``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
+from pydantic_settings import SettingsConfigDict
+
+from shopmesh.auth.domain import (
+    PASSWORD_MAX,
+    PASSWORD_MIN,
+    USERNAME_MAX,
+    USERNAME_MIN,
+    USERNAME_PATTERN,
+)
+from shopmesh.kit.settings import ServiceSettings, shared
+
+# Development-only default; production refuses it (kit.settings.PLACEHOLDER_SECRETS).
+DEV_ADMIN_PASSWORD = "admin12345"  # noqa: S105
+
+# The admin account obeys the rules of every account, so a bad value stops the start.
+AdminUsername = Annotated[
+    str,
+    StringConstraints(min_length=USERNAME_MIN, max_length=USERNAME_MAX, pattern=USERNAME_PATTERN),
+]
+AdminPassword = Annotated[str, StringConstraints(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)]
+
+
+class Settings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="AUTH_", extra="ignore", populate_by_name=True)
+
+    service_name: str = "auth"
+    port: int = 8081
+    bcrypt_rounds: int = Field(10, ge=4, le=31)
+    access_token_ttl_seconds: int = Field(24 * 3600, gt=0)
+    refresh_token_ttl_seconds: int = Field(14 * 24 * 3600, gt=0)
+    admin_username: AdminUsername = shared("admin", "ADMIN_USERNAME")
+    admin_password: AdminPassword = shared(DEV_ADMIN_PASSWORD, "ADMIN_PASSWORD")
+
+    def secrets(self) -> dict[str, str]:
+        return {**super().secrets(), "SHOPMESH_ADMIN_PASSWORD": self.admin_password}

@@ -1,0 +1,35 @@
+"""The gateway's own Prometheus series (the per-route HTTP series come from the kit)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter
+
+UPSTREAM_REQUESTS = Counter(
+    "shopmesh_gateway_upstream_requests_total",
+    "Requests forwarded to a backend, by service and outcome "
+    "(2xx..5xx, timeout, unreachable, unavailable, aborted, too_large).",
+    ["service", "outcome"],
+)
+RATE_LIMITED = Counter(
+    "shopmesh_gateway_rate_limited_total",
+    "Requests refused with 429, by rate-limit class.",
+    ["limit_class"],
+)
+
+_STATUS_CLASSES = {1: "1xx", 2: "2xx", 3: "3xx", 4: "4xx", 5: "5xx"}
+# labels() takes a lock and builds a tuple on every call; children are cached instead.
+_children: dict[tuple[str, str], Counter] = {}
+
+
+def count_upstream(service: str, outcome: str) -> None:
+    """Count one forwarded request."""
+    key = (service, outcome)
+    child = _children.get(key)
+    if child is None:
+        child = _children[key] = UPSTREAM_REQUESTS.labels(service, outcome)
+    child.inc()
+
+
+def status_outcome(status: int) -> str:
+    """``"2xx"`` for 204 and so on."""
+    return _STATUS_CLASSES.get(status // 100, "other")

@@ -1,0 +1,218 @@
+"""Forwarding one request to a backend over the pooled aiohttp session, streaming the answer.
+
+Everything here runs on every proxied request, so it works on the raw ASGI
+header bytes, sends small answers in one write and only spawns a task
+(the client-disconnect watcher) for streamed answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterable
+
+import aiohttp
+from yarl import URL
+
+from shopmesh.gateway.body import BodyTooLarge
+from shopmesh.gateway.headers import request_headers, response_headers, upstream_target
+from shopmesh.gateway.metrics import count_upstream, status_outcome
+from shopmesh.gateway.responses import Headers, send_error
+from shopmesh.gateway.routing import Route
+from shopmesh.gateway.upstreams import Upstreams
+from shopmesh.kit.http import Receive, Scope, Send
+
+log = logging.getLogger(__name__)
+
+_EVENT_STREAM = "text/event-stream"
+
+Body = bytes | AsyncIterable[bytes] | None
+
+
+class _Exchange:
+    """One forwarded request: where to answer, and how far it has got."""
+
+    __slots__ = (
+        "body_too_large",
+        "client_gone",
+        "extra_headers",
+        "receive",
+        "route",
+        "scope",
+        "send",
+        "started",
+    )
+
+    def __init__(
+        self, scope: Scope, receive: Receive, send: Send, route: Route, extra_headers: Headers
+    ) -> None:
+        self.scope = scope
+        self.receive = receive
+        self.send = send
+        self.route = route
+        self.extra_headers = extra_headers
+        self.started = False  # response headers sent: no error response possible any more
+        self.body_too_large = False
+        self.client_gone = False
+
+    async def start(self, status: int, headers: Headers) -> None:
+        self.started = True
+        await self.send({"type": "http.response.start", "status": status, "headers": headers})
+
+    async def error(self, status: int, message: str, *, code: str) -> None:
+        await send_error(
+            self.send, self.scope, status, message, code=code, headers=self.extra_headers
+        )
+
+
+class Proxy:
+    """Sends requests to the service a route names and relays the answers."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        upstreams: Upstreams,
+        *,
+        default_timeout: float,
+        connect_timeout: float,
+        stream_idle_timeout: float,
+        trust_forwarded: bool,
+        buffer_bytes: int,
+    ) -> None:
+        self._session = session
+        self._upstreams = upstreams
+        self._default_timeout = default_timeout
+        self._connect_timeout = connect_timeout
+        self._stream_idle_timeout = stream_idle_timeout
+        self._trust_forwarded = trust_forwarded
+        self._buffer_bytes = buffer_bytes
+        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
+
+    async def forward(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        *,
+        route: Route,
+        body: Body,
+        extra_headers: Headers,
+    ) -> None:
+        """Forward the request to ``route.service`` and relay the answer to the client."""
+        exchange = _Exchange(scope, receive, send, route, extra_headers)
+        base = self._upstreams.pick(route.service)
+        if base is None:
+            count_upstream(route.service, "unavailable")
+            message = f"no {route.service} instance is available"
+            await exchange.error(503, message, code="service_unavailable")
+            return
+        # Concrete-type checks: isinstance() against the AsyncIterable ABC is slow on a hot path.
+        if body is None or isinstance(body, bytes):
+            streamed = False
+        else:
+            streamed = True
+            body = _watch_size(body, exchange)
+        try:
+            await self._request(exchange, base, body, streamed=streamed)
+        except (TimeoutError, aiohttp.ClientError, BodyTooLarge) as exc:
+            await _fail(exchange, exc)
+
+    async def _request(self, exchange: _Exchange, base: str, body: Body, *, streamed: bool) -> None:
+        scope, route = exchange.scope, exchange.route
+        headers = request_headers(scope, streamed=streamed, trust_forwarded=self._trust_forwarded)
+        async with self._session.request(
+            scope["method"],
+            URL(base + upstream_target(scope, route), encoded=True),
+            headers=headers,
+            data=body,
+            timeout=self._timeout(route.timeout or self._default_timeout),
+            allow_redirects=False,
+        ) as resp:
+            count_upstream(route.service, status_outcome(resp.status))
+            await self._relay(exchange, resp, watch=not streamed)
+
+    async def _relay(
+        self, exchange: _Exchange, resp: aiohttp.ClientResponse, *, watch: bool
+    ) -> None:
+        headers = response_headers(resp.raw_headers, exchange.extra_headers)
+        length = resp.content_length
+        if length is not None and length <= self._buffer_bytes:
+            # Small answers (the common case) go out in one write.
+            payload = await resp.read()
+            await exchange.start(resp.status, headers)
+            await exchange.send({"type": "http.response.body", "body": payload})
+            return
+        if resp.content_type == _EVENT_STREAM:
+            self._relax_read_timeout(resp)
+        await exchange.start(resp.status, headers)
+        await _relay_stream(exchange, resp, watch=watch)
+
+    def _relax_read_timeout(self, resp: aiohttp.ClientResponse) -> None:
+        # An event stream may stay quiet between events far longer than any answer takes.
+        protocol = resp.connection.protocol if resp.connection is not None else None
+        if protocol is not None:
+            protocol.read_timeout = self._stream_idle_timeout
+            protocol.start_timeout()
+
+    def _timeout(self, seconds: float) -> aiohttp.ClientTimeout:
+        timeout = self._timeouts.get(seconds)
+        if timeout is None:
+            # No total: streams live long; the answer and every later chunk must come within it.
+            timeout = self._timeouts[seconds] = aiohttp.ClientTimeout(
+                total=None, connect=seconds, sock_connect=self._connect_timeout, sock_read=seconds
+            )
+        return timeout
+
+
+async def _fail(exchange: _Exchange, exc: BaseException) -> None:
+    service = exchange.route.service
+    if exchange.body_too_large:
+        count_upstream(service, "too_large")
+        if not exchange.started:
+            await exchange.error(413, "request body too large", code="payload_too_large")
+    elif exchange.started:
+        # Headers are out; all that is left is to cut the connection short.
+        if not exchange.client_gone:
+            count_upstream(service, "aborted")
+            log.warning("upstream %s broke off a response: %r", service, exc)
+    elif isinstance(exc, TimeoutError):
+        count_upstream(service, "timeout")
+        await exchange.error(504, f"{service} did not answer in time", code="gateway_timeout")
+    else:
+        count_upstream(service, "unreachable")
+        await exchange.error(502, f"{service} is unreachable", code="bad_gateway")
+
+
+async def _watch_size(body: AsyncIterable[bytes], exchange: _Exchange) -> AsyncIterable[bytes]:
+    # Marks the exchange so the error aiohttp wraps around BodyTooLarge is still told apart.
+    try:
+        async for chunk in body:
+            yield chunk
+    except BodyTooLarge:
+        exchange.body_too_large = True
+        raise
+
+
+async def _relay_stream(exchange: _Exchange, resp: aiohttp.ClientResponse, *, watch: bool) -> None:
+    """Pass the body on chunk by chunk as it arrives (event streams included)."""
+    watcher = asyncio.create_task(_close_on_disconnect(exchange, resp)) if watch else None
+    send = exchange.send
+    try:
+        async for chunk in resp.content.iter_any():
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+    except aiohttp.ClientError:
+        if not exchange.client_gone:
+            raise
+    finally:
+        if watcher is not None:
+            watcher.cancel()
+
+
+async def _close_on_disconnect(exchange: _Exchange, resp: aiohttp.ClientResponse) -> None:
+    # uvicorn drops writes to a gone client silently, so without this an idle
+    # event stream would hold its upstream connection open for ever.
+    while (await exchange.receive())["type"] != "http.disconnect":
+        pass
+    exchange.client_gone = True
+    resp.close()

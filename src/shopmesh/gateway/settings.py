@@ -1,0 +1,101 @@
+"""Gateway settings: ``GATEWAY_*`` plus the platform-wide ``SHOPMESH_*`` values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+from limits import parse
+from pydantic import Field, field_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
+
+from shopmesh.kit.settings import ServiceSettings, shared
+
+DEFAULT_ROUTES_FILE = Path(__file__).with_name("routes.toml")
+
+DEFAULT_UPSTREAMS: dict[str, list[str]] = {
+    "auth": ["http://127.0.0.1:8081"],
+    "payments": ["http://127.0.0.1:8082"],
+    "analytics": ["http://127.0.0.1:8083"],
+    "customers": ["http://127.0.0.1:8084"],
+    "products": ["http://127.0.0.1:8085"],
+    "orders": ["http://127.0.0.1:8086"],
+    "dispatcher": ["http://127.0.0.1:8087"],
+}
+
+
+class GatewaySettings(ServiceSettings):
+    """Everything the gateway reads from the environment (``GATEWAY_`` prefix)."""
+
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore", populate_by_name=True)
+
+    service_name: str = "gateway"
+    port: int = 8080
+
+    # Static service -> base URLs; registry discovery will feed the same shape later.
+    upstreams: dict[str, list[str]] = Field(
+        default_factory=lambda: {name: list(urls) for name, urls in DEFAULT_UPSTREAMS.items()}
+    )
+    routes_file: Path = DEFAULT_ROUTES_FILE
+    # Comma-separated or a JSON array; NoDecode lets the validator see the raw string.
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["http://localhost:3000", "http://127.0.0.1:3000"]
+    )
+    cors_max_age: int = 600
+
+    # `limits` notation ("500/second", "10 per minute").
+    rate_limit_ip: str = "500/second"
+    rate_limit_user: str = "100/second"
+    rate_limit_login: str = "10/minute"
+    # Several gateway replicas share limits through Redis when this is set.
+    redis_url: str | None = shared(None, "REDIS_URL")
+
+    max_body_bytes: int = 1024 * 1024
+    # Request bodies with a Content-Length up to this size are read whole (one upstream write).
+    buffer_body_bytes: int = 64 * 1024
+    upstream_timeout: float = 30.0
+    upstream_connect_timeout: float = 5.0
+    # Event streams are long-lived: only the silence between two chunks is bounded.
+    stream_idle_timeout: float = 300.0
+    upstream_pool_limit: int = 1024
+    # Below the backends' own idle timeout (uvicorn: 5 s), so the gateway never reuses a
+    # connection the backend is closing (aiohttp retries that only for idempotent methods).
+    upstream_keepalive: float = 4.0
+    # Take the client address from X-Forwarded-For (only behind a trusted proxy).
+    trust_forwarded: bool = False
+
+    @field_validator("upstreams", mode="before")
+    @classmethod
+    def _parse_upstreams(cls, value: Any) -> Any:
+        if isinstance(value, str | bytes):
+            value = orjson.loads(value)
+        if isinstance(value, dict):
+            return {name: [urls] if isinstance(urls, str) else urls for name, urls in value.items()}
+        return value
+
+    @field_validator("upstreams")
+    @classmethod
+    def _strip_slashes(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        return {name: [url.rstrip("/") for url in urls] for name, urls in value.items()}
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _parse_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return orjson.loads(text)
+            return [origin.strip() for origin in text.split(",") if origin.strip()]
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _normalise_origins(cls, value: list[str]) -> list[str]:
+        return [origin.rstrip("/") for origin in value]
+
+    @field_validator("rate_limit_ip", "rate_limit_user", "rate_limit_login")
+    @classmethod
+    def _check_limit(cls, value: str) -> str:
+        parse(value)  # fail at start-up, not on the first request
+        return value

@@ -1,0 +1,188 @@
+"""Payments use cases: each is one database transaction, its events written to the outbox in it."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shopmesh.kit.app import ServiceRuntime
+from shopmesh.kit.errors import Conflict
+from shopmesh.kit.outbox import add_events
+from shopmesh.payments import repository as repo
+from shopmesh.payments.domain import (
+    IdempotencyKeyReused,
+    LimitPolicy,
+    PayResult,
+    Summary,
+    Transaction,
+    TransactionCreated,
+    TransactionsPaid,
+)
+
+PRODUCER = "payments"
+# A refused charge is tried again only when a concurrent pay-all freed room
+# between the UPDATE and the read that explains the refusal; a few rounds at most.
+_CHARGE_ATTEMPTS = 3
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome(Generic[T]):
+    """A use case's result; ``replayed`` when it is the stored answer to an earlier request."""
+
+    value: T
+    replayed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotentRequest:
+    """An ``Idempotency-Key`` and a fingerprint of the request it came with."""
+
+    key: str
+    request_hash: str
+
+    @classmethod
+    def of(cls, key: str | None, **request: Any) -> IdempotentRequest | None:
+        if key is None:
+            return None
+        canonical = orjson.dumps(request, option=orjson.OPT_SORT_KEYS, default=str)
+        return cls(key=key, request_hash=hashlib.sha256(canonical).hexdigest())
+
+
+class PaymentService:
+    """The payments use cases over one service runtime."""
+
+    def __init__(self, runtime: ServiceRuntime, *, policy: LimitPolicy) -> None:
+        self._runtime = runtime
+        self.policy = policy
+
+    async def create_transaction(
+        self,
+        user_id: int,
+        *,
+        amount: Decimal,
+        description: str,
+        idempotency_key: str | None = None,
+    ) -> Outcome[Transaction]:
+        """Record a charge if it keeps the user within the limit, and announce it."""
+        request = IdempotentRequest.of(
+            idempotency_key, op="create", amount=str(amount), description=description
+        )
+        async with self._runtime.transaction() as session:
+            earlier = await _replay(session, user_id, request, Transaction.from_snapshot)
+            if earlier is not None:
+                return earlier
+            await self._charge(session, user_id, amount=amount)
+            tx = await repo.add_transaction(
+                session,
+                user_id,
+                amount=amount,
+                description=description,
+                created_at=datetime.now(UTC),
+            )
+            await add_events(session, _created_event(tx))
+            await _remember(session, user_id, request, tx.snapshot())
+        return Outcome(tx)
+
+    async def _charge(self, session: AsyncSession, user_id: int, *, amount: Decimal) -> None:
+        """Add ``amount`` to the user's totals or raise ``LimitExceeded``."""
+        await repo.ensure_account(session, user_id)
+        for attempt in range(1, _CHARGE_ATTEMPTS + 1):
+            if await repo.try_charge(session, user_id, amount=amount, policy=self.policy):
+                return
+            balance = await repo.get_balance(session, user_id)
+            if attempt == _CHARGE_ATTEMPTS or not self.policy.allows(balance, amount):
+                raise self.policy.refusal(balance.counted(self.policy.scope), amount)
+
+    async def pay_all(
+        self, user_id: int, *, idempotency_key: str | None = None
+    ) -> Outcome[PayResult]:
+        """Mark every unpaid transaction of the user paid; announce it when there were some."""
+        request = IdempotentRequest.of(idempotency_key, op="pay")
+        async with self._runtime.transaction() as session:
+            earlier = await _replay(session, user_id, request, PayResult.from_snapshot)
+            if earlier is not None:
+                return earlier
+            # The account first: its row lock makes concurrent charges wait (or
+            # commit first), so no charge stays unpaid while the balance says 0.
+            await repo.clear_unpaid(session, user_id)
+            now = datetime.now(UTC)
+            paid = await repo.mark_all_paid(session, user_id, paid_at=now)
+            result = PayResult(transactions_paid=paid)
+            if paid:
+                await add_events(session, _paid_event(user_id, paid=paid, at=now))
+            await _remember(session, user_id, request, result.snapshot())
+        return Outcome(result)
+
+    async def list_transactions(
+        self, user_id: int, *, limit: int = 1000, offset: int = 0
+    ) -> list[Transaction]:
+        """The user's transactions, newest first."""
+        async with self._runtime.transaction() as session:
+            return await repo.list_transactions(session, user_id, limit=limit, offset=offset)
+
+    async def summary(self, user_id: int) -> Summary:
+        """The user's totals against the limit."""
+        async with self._runtime.transaction() as session:
+            balance = await repo.get_balance(session, user_id)
+        return Summary(balance=balance, policy=self.policy)
+
+
+async def _replay(
+    session: AsyncSession,
+    user_id: int,
+    request: IdempotentRequest | None,
+    decode: Callable[[dict[str, Any]], T],
+) -> Outcome[T] | None:
+    """The stored answer when this key was used before; None when this request owns the key."""
+    if request is None:
+        return None
+    earlier = await repo.claim_idempotency_key(
+        session,
+        user_id,
+        key=request.key,
+        request_hash=request.request_hash,
+        now=datetime.now(UTC),
+    )
+    if earlier is None:
+        return None
+    if earlier.request_hash != request.request_hash:
+        raise IdempotencyKeyReused()
+    if earlier.result is None:
+        raise Conflict("a request with this Idempotency-Key is still in progress")
+    return Outcome(decode(earlier.result), replayed=True)
+
+
+async def _remember(
+    session: AsyncSession,
+    user_id: int,
+    request: IdempotentRequest | None,
+    result: dict[str, Any],
+) -> None:
+    if request is not None:
+        await repo.store_idempotent_result(session, user_id, key=request.key, result=result)
+
+
+def _created_event(tx: Transaction) -> TransactionCreated:
+    return TransactionCreated(
+        producer=PRODUCER,
+        transaction_id=tx.id,
+        user_id=tx.user_id,
+        amount=tx.amount,
+        description=tx.description,
+        timestamp=tx.created_at,
+    )
+
+
+def _paid_event(user_id: int, *, paid: int, at: datetime) -> TransactionsPaid:
+    return TransactionsPaid(
+        producer=PRODUCER, user_id=user_id, transactions_paid=paid, timestamp=at
+    )
