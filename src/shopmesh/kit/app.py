@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shopmesh.kit.client import ServiceClient, StaticResolver
 from shopmesh.kit.consumer import EventConsumer
 from shopmesh.kit.db import Database, is_transient_db_error
 from shopmesh.kit.errors import AppError, Forbidden
@@ -38,14 +39,22 @@ _NOT_AN_OBJECT = frozenset({"model_attributes_type", "dict_type", "model_type"})
 
 @dataclass
 class ServiceRuntime:
-    """What a running service holds: settings, database, token verifier, background work."""
+    """A running service: settings, database, token verifier, client, background work."""
 
     settings: ServiceSettings
-    db: Database
+    database: Database | None
     verifier: TokenVerifier
+    client: ServiceClient
     relay: OutboxRelay | None = None
     consumers: list[EventConsumer] = field(default_factory=list)
+    background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
     state: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def db(self) -> Database:
+        if self.database is None:
+            raise RuntimeError(f"{self.settings.service_name} has no database")
+        return self.database
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Any]:
@@ -54,6 +63,11 @@ class ServiceRuntime:
             yield session
         if session.info.pop("outbox_written", False) and self.relay is not None:
             self.relay.notify()
+
+    async def close(self) -> None:
+        await self.client.close()
+        if self.database is not None:
+            await self.database.close()
 
 
 ConsumersFactory = Callable[[ServiceRuntime], Sequence[EventConsumer]]
@@ -65,13 +79,18 @@ def create_service_app(
     *,
     title: str,
     routers: Sequence[APIRouter],
-    migrations: str,
+    migrations: str | None,
     produces: Sequence[str] = (),
     consumers: ConsumersFactory | None = None,
     on_startup: StartupHook | None = None,
     description: str = "",
 ) -> Any:
-    """Build a service's ASGI app (a FastAPI app wrapped in the kit's middleware)."""
+    """Build a service's ASGI app (a FastAPI app wrapped in the kit's middleware).
+
+    ``migrations`` (``"pkg:dir"``) gives the service a database migrated at
+    start; ``None`` is a service without one. ``on_startup`` may append
+    coroutine functions to ``runtime.background``; they run as tasks until shutdown.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -83,13 +102,14 @@ def create_service_app(
         app.state.runtime = runtime
         tasks = [asyncio.create_task(runtime.relay.run())] if runtime.relay else []
         tasks += [asyncio.create_task(c.run()) for c in runtime.consumers]
+        tasks += [asyncio.create_task(work()) for work in runtime.background]
         try:
             yield
         finally:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            await runtime.db.close()
+            await runtime.close()
 
     app = FastAPI(title=title, description=description, lifespan=lifespan)
     _install_error_handlers(app)
@@ -104,13 +124,15 @@ def create_service_app(
 
 
 async def _open_runtime(
-    settings: ServiceSettings, *, migrations: str, produces: Sequence[str]
+    settings: ServiceSettings, *, migrations: str | None, produces: Sequence[str]
 ) -> ServiceRuntime:
-    db = Database(settings.db_url, pool_size=settings.database_pool_size)
-    await migrate(db, migrations)
+    db = None
+    if migrations is not None:
+        db = Database(settings.db_url, pool_size=settings.database_pool_size)
+        await migrate(db, migrations)
     verifier = TokenVerifier(secret=settings.jwt_secret, issuer=settings.jwt_issuer)
     relay = None
-    if produces and settings.kafka_enabled:
+    if db is not None and produces and settings.kafka_enabled:
         relay = OutboxRelay(
             db,
             service=settings.service_name,
@@ -119,7 +141,10 @@ async def _open_runtime(
             poll_interval=settings.outbox_poll_interval,
             topics=produces,
         )
-    return ServiceRuntime(settings=settings, db=db, verifier=verifier, relay=relay)
+    client = ServiceClient(settings, StaticResolver(settings.service_urls))
+    return ServiceRuntime(
+        settings=settings, database=db, verifier=verifier, client=client, relay=relay
+    )
 
 
 def _route(scope: Scope) -> str:
@@ -148,9 +173,19 @@ async def admin_principal(
     return principal
 
 
+async def service_principal(
+    principal: Annotated[Principal, Depends(current_principal)],
+) -> Principal:
+    if not (principal.is_service or principal.is_admin):
+        raise Forbidden("platform services only")
+    return principal
+
+
 Runtime = Annotated[ServiceRuntime, Depends(get_runtime)]
 CurrentUser = Annotated[Principal, Depends(current_principal)]
 AdminUser = Annotated[Principal, Depends(admin_principal)]
+# Another platform service (or an administrator): internal endpoints.
+ServiceCaller = Annotated[Principal, Depends(service_principal)]
 
 
 def _operations_router(settings: ServiceSettings) -> APIRouter:
@@ -164,8 +199,10 @@ def _operations_router(settings: ServiceSettings) -> APIRouter:
     @router.get("/ready")
     async def ready(runtime: Runtime) -> JSONResponse:
         """Ready: the database answers and (when used) Kafka is reachable."""
-        checks = {"database": await _database_ok(runtime.db)}
-        if settings.kafka_enabled:
+        checks = {}
+        if runtime.database is not None:
+            checks["database"] = await _database_ok(runtime.database)
+        if settings.kafka_enabled and runtime.database is not None:
             checks["kafka"] = await kafka_reachable(settings.kafka_bootstrap)
         ok = all(checks.values())
         body = {"status": "ready" if ok else "not_ready", "checks": checks}

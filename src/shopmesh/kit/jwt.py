@@ -11,6 +11,7 @@ import jwt as pyjwt
 from shopmesh.kit.errors import Unauthorized
 
 ALGORITHM = "HS256"
+SERVICE_ROLE = "service"
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +25,11 @@ class Principal:
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+    @property
+    def is_service(self) -> bool:
+        """A platform service calling another (never a person)."""
+        return self.role == SERVICE_ROLE
 
 
 def issue_token(

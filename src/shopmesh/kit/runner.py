@@ -22,6 +22,9 @@ def serve(app: ASGIApp, settings: ServiceSettings) -> None:
         access_log=False,
         log_config=None,
         server_header=False,
+        # Client addresses are the gateway's business (its own trust_forwarded setting);
+        # uvicorn must not rewrite them from X-Forwarded-For behind its back.
+        proxy_headers=False,
         timeout_graceful_shutdown=10,
     )
     uvicorn.Server(config).run()

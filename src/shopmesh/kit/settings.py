@@ -16,7 +16,22 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Development-only default; production mode refuses it (see _refuse_placeholder_secrets).
 DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-in-production"  # noqa: S105
-PLACEHOLDER_SECRETS = frozenset({"", "change-me", DEV_JWT_SECRET, "admin12345"})
+DEV_REGISTRY_TOKEN = "dev-only-registry-token-change-me-in-production"  # noqa: S105
+PLACEHOLDER_SECRETS = frozenset({"", "change-me", DEV_JWT_SECRET, DEV_REGISTRY_TOKEN, "admin12345"})
+
+# Where each service listens by default (DESIGN.md's port table); deployments override
+# them with SHOPMESH_SERVICE_URLS or use the registry.
+DEFAULT_SERVICE_URLS: dict[str, str] = {
+    "gateway": "http://127.0.0.1:8080",
+    "auth": "http://127.0.0.1:8081",
+    "payments": "http://127.0.0.1:8082",
+    "analytics": "http://127.0.0.1:8083",
+    "customers": "http://127.0.0.1:8084",
+    "products": "http://127.0.0.1:8085",
+    "orders": "http://127.0.0.1:8086",
+    "dispatcher": "http://127.0.0.1:8087",
+    "registry": "http://127.0.0.1:9999",
+}
 
 
 class Environment(StrEnum):
@@ -55,6 +70,13 @@ class ServiceSettings(BaseSettings):
     outbox_poll_interval: float = shared(0.5, "OUTBOX_POLL_INTERVAL")
     consumer_max_attempts: int = shared(3, "CONSUMER_MAX_ATTEMPTS")
     consumer_retry_backoff: float = shared(0.2, "CONSUMER_RETRY_BACKOFF")
+    service_urls: dict[str, str] = shared(DEFAULT_SERVICE_URLS, "SERVICE_URLS")
+    service_call_timeout: float = shared(5.0, "SERVICE_CALL_TIMEOUT")
+    registry_url: str | None = shared(None, "REGISTRY_URL")
+    registry_token: str = shared(DEV_REGISTRY_TOKEN, "REGISTRY_TOKEN")
+    registry_heartbeat_interval: float = shared(10.0, "REGISTRY_HEARTBEAT_INTERVAL")
+    # The host other processes reach this one at (registered in the registry).
+    advertise_host: str | None = shared(None, "ADVERTISE_HOST")
 
     @property
     def is_production(self) -> bool:
@@ -72,7 +94,15 @@ class ServiceSettings(BaseSettings):
 
     def secrets(self) -> dict[str, str]:
         """Secret settings by name; production refuses placeholders for these."""
-        return {"SHOPMESH_JWT_SECRET": self.jwt_secret}
+        return {
+            "SHOPMESH_JWT_SECRET": self.jwt_secret,
+            "SHOPMESH_REGISTRY_TOKEN": self.registry_token,
+        }
+
+    @property
+    def advertised_url(self) -> str:
+        """This instance's base URL as other processes should call it."""
+        return f"http://{self.advertise_host or self.host}:{self.port}"
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Self:
