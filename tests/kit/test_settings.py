@@ -26,3 +26,16 @@ def test_default_database_is_a_sqlite_file_per_service(tmp_path: object) -> None
     settings = ServiceSettings(service_name="payments", data_dir=tmp_path)
     assert settings.db_url.startswith("sqlite+aiosqlite:///")
     assert settings.db_url.endswith("/payments.db")
+
+
+def test_production_refuses_the_development_registry_token_when_a_registry_is_used() -> None:
+    strong = "x" * 40
+    with pytest.raises(ValidationError, match="SHOPMESH_REGISTRY_TOKEN"):
+        ServiceSettings(environment="production", jwt_secret=strong, registry_url="http://r:9999")
+    settings = ServiceSettings(
+        environment="production",
+        jwt_secret=strong,
+        registry_url="http://r:9999",
+        registry_token="y" * 40,
+    )
+    assert settings.registry_token == "y" * 40

@@ -94,10 +94,10 @@ class ServiceSettings(BaseSettings):
 
     def secrets(self) -> dict[str, str]:
         """Secret settings by name; production refuses placeholders for these."""
-        return {
-            "SHOPMESH_JWT_SECRET": self.jwt_secret,
-            "SHOPMESH_REGISTRY_TOKEN": self.registry_token,
-        }
+        secrets = {"SHOPMESH_JWT_SECRET": self.jwt_secret}
+        if self.registry_url:
+            secrets["SHOPMESH_REGISTRY_TOKEN"] = self.registry_token
+        return secrets
 
     @property
     def advertised_url(self) -> str:
