@@ -9,7 +9,7 @@ import pytest
 
 from shopmesh.kit.jwt import Principal, issue_token
 
-from .support import ALICE, BOB, SECRET, Payments
+from .support import ALICE, BOB, SECRET, Payments, running
 
 CREATE = "/api/payments/transactions"
 LIST = "/api/payments/transactions/list"
@@ -231,3 +231,17 @@ async def test_unknown_route_is_json_404(payments: Payments) -> None:
 async def test_wrong_method_is_json_405(payments: Payments) -> None:
     response = await payments.client.delete(CREATE, headers=payments.headers(ALICE))
     _assert_error(response, 405, "method_not_allowed")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b'{"amount": 5, "description": "nul\\u0000byte"}', b'{"amount": 5, "description": "\\ud800"}'],
+)
+async def test_text_a_database_cannot_store_is_422_on_both_databases(
+    database_url: str, raw: bytes
+) -> None:
+    async with running(database_url) as payments:
+        headers = payments.headers(ALICE, **{"Content-Type": "application/json"})
+        response = await payments.client.post(CREATE, content=raw, headers=headers)
+        _assert_error(response, 422, "validation_error")
+        assert await payments.counts() == NOTHING

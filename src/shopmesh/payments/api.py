@@ -11,6 +11,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from shopmesh.kit.app import CurrentUser, Runtime
 from shopmesh.kit.errors import Forbidden
 from shopmesh.kit.jwt import Principal
+from shopmesh.kit.validation import StorableText
 from shopmesh.payments.domain import (
     MAX_DESCRIPTION_LENGTH,
     LimitScope,
@@ -54,7 +55,7 @@ class TransactionCreate(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     amount: Amount = Field(description="More than 0, at most 2 decimals.", examples=[49.99])
-    description: str | None = Field(default="", max_length=MAX_DESCRIPTION_LENGTH)
+    description: StorableText | None = Field(default="", max_length=MAX_DESCRIPTION_LENGTH)
     user_id: UserId | None = None
 
 

@@ -1,0 +1,26 @@
+"""Pydantic building blocks every service's request and response schemas share."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import AfterValidator, PlainSerializer
+
+
+def storable_text(value: str) -> str:
+    """Refuse text a database cannot store: NUL characters (PostgreSQL) and lone surrogates."""
+    if "\x00" in value:
+        raise ValueError("text may not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("text must be valid Unicode") from None
+    return value
+
+
+StorableText = Annotated[str, AfterValidator(storable_text)]
+
+# Money is Decimal inside and a JSON number (at most two decimals) on the wire.
+money_as_number = PlainSerializer(float, return_type=float, when_used="json")
+MoneyNumber = Annotated[Decimal, money_as_number]
