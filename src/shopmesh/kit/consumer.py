@@ -84,8 +84,9 @@ class EventConsumer:
             isolation_level="read_committed",
         )
         dlq = idempotent_producer(self._bootstrap, client_id=f"{self._service}-dlq")
-        await consumer.start()
         try:
+            # Started inside the try: a task cancelled while starting still closes both.
+            await consumer.start()
             await dlq.start()
             while True:
                 batches = await consumer.getmany(timeout_ms=500, max_records=self._batch_size)

@@ -172,8 +172,9 @@ class OutboxRelay:
         if self._topics:
             await ensure_topics(self._bootstrap, self._topics)
         producer = idempotent_producer(self._bootstrap, client_id=f"{self._service}-outbox")
-        await producer.start()
         try:
+            # Started inside the try: a task cancelled while starting still closes it.
+            await producer.start()
             yield producer
         finally:
             await producer.stop()
