@@ -1,14 +1,17 @@
-"""Helpers for tests: run an app's lifespan, talk to it, wait for conditions."""
+"""Helpers for tests: run an app (in process or on a socket), talk to it, wait for conditions."""
 
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
+import uvicorn
 
 T = TypeVar("T")
 
@@ -40,3 +43,52 @@ async def wait_for(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {result!r}")
         await asyncio.sleep(interval)
+
+
+@dataclass
+class Running:
+    """A uvicorn server started by :func:`serve`."""
+
+    server: uvicorn.Server
+    task: asyncio.Task[None]
+    url: str
+    port: int
+
+    async def stop(self) -> None:
+        self.server.should_exit = True
+        await self.task
+
+
+async def serve(app: Any, *, port: int = 0) -> Running:
+    """Run ``app`` under uvicorn on loopback (``port`` 0: any free one) until it accepts."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        app,
+        lifespan="on",
+        log_config=None,
+        access_log=False,
+        ws="none",
+        http="httptools",
+        # The gateway decides itself whether to believe X-Forwarded-For (trust_forwarded).
+        proxy_headers=False,
+        timeout_graceful_shutdown=5,  # a test that left a stream open must not hang the run
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError("server stopped during start-up")
+        await asyncio.sleep(0.005)  # polling a condition, not waiting out a guess
+    return Running(server, task, f"http://127.0.0.1:{port}", port)
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on (bound, then released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port

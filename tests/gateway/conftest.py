@@ -45,6 +45,7 @@ def gateway_settings(backends: dict[str, Upstream], **overrides: Any) -> Gateway
         "jwt_secret": SECRET,
         "jwt_issuer": ISSUER,
         "redis_url": None,
+        "registry_url": None,  # static upstreams unless a test brings a registry
         "trust_forwarded": False,
     }
     values.update(overrides)

@@ -52,6 +52,8 @@ async def test_answers_to_an_allowed_origin_carry_cors_headers(
     assert got["Access-Control-Allow-Credentials"] == "true"
     assert "X-Request-ID" in got["Access-Control-Expose-Headers"]
     assert "Retry-After" in got["Access-Control-Expose-Headers"]
+    # The UI pages lists with it.
+    assert "X-Total-Count" in got["Access-Control-Expose-Headers"]
     assert got["Vary"] == "Origin"
 
 

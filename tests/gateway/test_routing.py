@@ -9,6 +9,7 @@ import pytest
 from shopmesh.gateway.routing import Policy, Route, RouteConfigError, RouteTable, has_dot_segment
 from shopmesh.gateway.settings import DEFAULT_ROUTES_FILE, GatewaySettings
 from shopmesh.gateway.upstreams import Upstreams
+from shopmesh.kit.settings import DEFAULT_SERVICE_URLS
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +33,15 @@ def table() -> RouteTable:
         ("/analytics/events", "/analytics/", "/api/analytics/events"),
         ("/api/analytics/stats", "/api/analytics/stats", "/api/analytics/stats"),
         ("/api/analytics/users", "/api/analytics/", "/api/analytics/users"),
+        ("/api/customers", "/api/customers", "/api/customers"),
+        ("/api/customers/me", "/api/customers", "/api/customers/me"),
+        ("/api/products", "/api/products", "/api/products"),
+        ("/api/products/reservations", "/api/products", "/api/products/reservations"),
+        ("/api/orders", "/api/orders", "/api/orders"),
+        ("/api/orders/", "/api/orders", "/api/orders/"),
+        ("/api/orders/123/cancel", "/api/orders", "/api/orders/123/cancel"),
+        ("/api/orders/stream", "/api/orders", "/api/orders/stream"),
+        ("/api/dispatcher/webhooks", "/api/dispatcher", "/api/dispatcher/webhooks"),
     ],
 )
 def test_longest_matching_prefix_wins_and_is_rewritten(
@@ -43,13 +53,35 @@ def test_longest_matching_prefix_wins_and_is_rewritten(
     assert route.upstream_path(path) == upstream_path
 
 
-@pytest.mark.parametrize("path", ["/", "/payment", "/nowhere/x", "/api", "/api/orders", "/authx"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/payment",
+        "/nowhere/x",
+        "/api",
+        "/authx",
+        "/api/ordersx",
+        "/api/productsx/1",
+        "/api/registry",
+        "/api/registry/services",
+        "/registry/services",
+    ],
+)
 def test_paths_outside_every_prefix_have_no_route(table: RouteTable, path: str) -> None:
     assert table.match(path) is None
 
 
 def test_policies_come_from_the_table(table: RouteTable) -> None:
-    expected = {"/auth/me": Policy.USER, "/auth/x": Policy.PUBLIC, "/analytics/x": Policy.ADMIN}
+    expected = {
+        "/auth/me": Policy.USER,
+        "/auth/x": Policy.PUBLIC,
+        "/analytics/x": Policy.ADMIN,
+        "/api/customers/me": Policy.USER,
+        "/api/products/7": Policy.PUBLIC,
+        "/api/orders": Policy.USER,
+        "/api/dispatcher/x": Policy.ADMIN,
+    }
     for path, policy in expected.items():
         route = table.match(path)
         assert route is not None
@@ -123,14 +155,48 @@ def test_settings_read_upstreams_as_json_and_origins_as_a_list(
 
 
 def test_settings_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("GATEWAY_UPSTREAMS", "GATEWAY_CORS_ORIGINS", "SHOPMESH_REDIS_URL"):
+    for name in (
+        "GATEWAY_UPSTREAMS",
+        "GATEWAY_CORS_ORIGINS",
+        "SHOPMESH_REDIS_URL",
+        "SHOPMESH_SERVICE_URLS",
+        "SHOPMESH_REGISTRY_URL",
+        "GATEWAY_REGISTRY_URL",
+    ):
         monkeypatch.delenv(name, raising=False)
     settings = GatewaySettings()
+    expected = {
+        name: [url]
+        for name, url in DEFAULT_SERVICE_URLS.items()
+        if name not in {"gateway", "registry"}
+    }
+    assert settings.upstreams == expected
     assert settings.upstreams["payments"] == ["http://127.0.0.1:8082"]
+    assert settings.registry_url is None
     assert settings.cors_origins == ["http://localhost:3000", "http://127.0.0.1:3000"]
     assert settings.redis_url is None
     assert settings.max_body_bytes == 1024 * 1024
     assert settings.routes_file == DEFAULT_ROUTES_FILE
+
+
+def test_static_upstreams_follow_the_platform_service_urls(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("GATEWAY_UPSTREAMS", raising=False)
+    monkeypatch.setenv(
+        "SHOPMESH_SERVICE_URLS",
+        '{"orders": "http://orders:8086/", "registry": "http://registry:9999"}',
+    )
+    assert GatewaySettings().upstreams == {"orders": ["http://orders:8086"]}
+
+
+def test_the_gateway_registry_url_wins_over_the_platform_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SHOPMESH_REGISTRY_URL", "http://registry:9999")
+    assert GatewaySettings().registry_url == "http://registry:9999"
+    monkeypatch.setenv("GATEWAY_REGISTRY_URL", "http://other-registry:9999")
+    assert GatewaySettings().registry_url == "http://other-registry:9999"
 
 
 def test_settings_refuse_a_malformed_rate_limit() -> None:

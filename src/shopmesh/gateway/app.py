@@ -21,6 +21,7 @@ from shopmesh.gateway.body import (
     stream_body,
 )
 from shopmesh.gateway.cors import Cors
+from shopmesh.gateway.discovery import Discovery
 from shopmesh.gateway.proxy import Body, Proxy
 from shopmesh.gateway.ratelimit import Decision, RateLimiter, tightest
 from shopmesh.gateway.responses import Headers, send_error
@@ -64,7 +65,12 @@ class Gateway:
     def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
         self.routes = RouteTable.load(settings.routes_file)
-        self.upstreams = Upstreams(settings.upstreams)
+        self.upstreams = Upstreams(
+            settings.upstreams,
+            eject_for=settings.upstream_eject_seconds,
+            failure_threshold=settings.circuit_failure_threshold,
+            open_for=settings.circuit_open_seconds,
+        )
         self.verifier = CachedVerifier(
             TokenVerifier(secret=settings.jwt_secret, issuer=settings.jwt_issuer)
         )
@@ -81,6 +87,7 @@ class Gateway:
         self.session: aiohttp.ClientSession | None = None
         self.proxy: Proxy | None = None
         self.limiter: RateLimiter | None = None
+        self.discovery: Discovery | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -91,8 +98,17 @@ class Gateway:
             await send({"type": "websocket.close", "code": 1008})
 
     async def startup(self) -> None:
-        """Open the upstream connection pool and the rate-limit store."""
+        """Open the upstream connection pool and the rate-limit store; start discovery."""
         settings = self.settings
+        if settings.registry_url:
+            self.discovery = Discovery(
+                settings,
+                self.upstreams,
+                services={route.service for route in self.routes.routes},
+                static=settings.upstreams,
+                interval=settings.registry_refresh_interval,
+            )
+            await self.discovery.start()
         connector = aiohttp.TCPConnector(
             limit=settings.upstream_pool_limit,
             limit_per_host=0,
@@ -118,7 +134,10 @@ class Gateway:
         )
 
     async def shutdown(self) -> None:
-        """Close the pool (in-flight streams end with it)."""
+        """Stop discovery and close the pool (in-flight streams end with it)."""
+        if self.discovery is not None:
+            await self.discovery.stop()
+            self.discovery = None
         self.proxy = None
         if self.session is not None:
             await self.session.close()

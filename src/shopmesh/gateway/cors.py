@@ -12,7 +12,10 @@ from shopmesh.gateway.responses import Headers
 
 _METHODS = b"GET, POST, PUT, PATCH, DELETE, OPTIONS"
 # Headers a browser script may read from our responses.
-_EXPOSE = b"X-Request-ID, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, Retry-After"
+_EXPOSE = (
+    b"X-Request-ID, X-Total-Count, Location, RateLimit-Limit, RateLimit-Remaining, "
+    b"RateLimit-Reset, Retry-After, Idempotent-Replayed"
+)
 # What a preflight may ask for is echoed back, so it must look like a list of header names.
 _HEADER_LIST = re.compile(rb"^[A-Za-z0-9!#$%&'*+.^_`|~-]+(\s*,\s*[A-Za-z0-9!#$%&'*+.^_`|~-]+)*$")
 _DEFAULT_ALLOW_HEADERS = b"Authorization, Content-Type, X-Request-ID, traceparent, tracestate"

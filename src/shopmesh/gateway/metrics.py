@@ -7,7 +7,7 @@ from prometheus_client import Counter
 UPSTREAM_REQUESTS = Counter(
     "shopmesh_gateway_upstream_requests_total",
     "Requests forwarded to a backend, by service and outcome "
-    "(2xx..5xx, timeout, unreachable, unavailable, aborted, too_large).",
+    "(2xx..5xx, timeout, unreachable, unavailable, circuit_open, retried, aborted, too_large).",
     ["service", "outcome"],
 )
 RATE_LIMITED = Counter(

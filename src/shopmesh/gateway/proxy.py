@@ -3,6 +3,13 @@
 Everything here runs on every proxied request, so it works on the raw ASGI
 header bytes, sends small answers in one write and only spawns a task
 (the client-disconnect watcher) for streamed answers.
+
+Resilience: an instance that refuses a connection is ejected for a while; an
+idempotent request (GET, HEAD, PUT, DELETE, OPTIONS, or a POST with an
+``Idempotency-Key``) whose connection failed is tried once more on another
+instance; each service's circuit breaker counts requests that got no answer
+(connect failures, timeouts, broken connections) and, once open, turns
+requests away with a 503 at once.
 """
 
 from __future__ import annotations
@@ -14,17 +21,21 @@ from collections.abc import AsyncIterable
 import aiohttp
 from yarl import URL
 
-from shopmesh.gateway.body import BodyTooLarge
+from shopmesh.gateway.body import BodyTooLarge, ClientDisconnected
 from shopmesh.gateway.headers import request_headers, response_headers, upstream_target
 from shopmesh.gateway.metrics import count_upstream, status_outcome
 from shopmesh.gateway.responses import Headers, send_error
 from shopmesh.gateway.routing import Route
-from shopmesh.gateway.upstreams import Upstreams
+from shopmesh.gateway.upstreams import InstancePool, Upstreams
 from shopmesh.kit.http import Receive, Scope, Send
 
 log = logging.getLogger(__name__)
 
 _EVENT_STREAM = "text/event-stream"
+# The connection was never made, so nothing reached the instance.
+_CONNECT_FAILURES = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
+_RETRYABLE_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+_IDEMPOTENCY_KEY = b"idempotency-key"
 
 Body = bytes | AsyncIterable[bytes] | None
 
@@ -33,6 +44,7 @@ class _Exchange:
     """One forwarded request: where to answer, and how far it has got."""
 
     __slots__ = (
+        "answered",
         "body_too_large",
         "client_gone",
         "extra_headers",
@@ -52,6 +64,7 @@ class _Exchange:
         self.route = route
         self.extra_headers = extra_headers
         self.started = False  # response headers sent: no error response possible any more
+        self.answered = False  # the upstream's response headers arrived
         self.body_too_large = False
         self.client_gone = False
 
@@ -100,10 +113,18 @@ class Proxy:
     ) -> None:
         """Forward the request to ``route.service`` and relay the answer to the client."""
         exchange = _Exchange(scope, receive, send, route, extra_headers)
-        base = self._upstreams.pick(route.service)
-        if base is None:
-            count_upstream(route.service, "unavailable")
-            message = f"no {route.service} instance is available"
+        service = route.service
+        pool = self._upstreams.pool(service)
+        base = pool.pick() if pool is not None else None
+        if pool is None or base is None:
+            count_upstream(service, "unavailable")
+            await exchange.error(
+                503, f"no {service} instance is available", code="service_unavailable"
+            )
+            return
+        if not pool.breaker.allow():
+            count_upstream(service, "circuit_open")
+            message = f"{service} is unavailable, try again shortly"
             await exchange.error(503, message, code="service_unavailable")
             return
         # Concrete-type checks: isinstance() against the AsyncIterable ABC is slow on a hot path.
@@ -113,11 +134,29 @@ class Proxy:
             streamed = True
             body = _watch_size(body, exchange)
         try:
-            await self._request(exchange, base, body, streamed=streamed)
+            await self._attempt(exchange, pool, base, body, streamed=streamed)
         except (TimeoutError, aiohttp.ClientError, BodyTooLarge) as exc:
+            if not (exchange.answered or exchange.body_too_large or exchange.client_gone):
+                pool.breaker.failure()
             await _fail(exchange, exc)
 
-    async def _request(self, exchange: _Exchange, base: str, body: Body, *, streamed: bool) -> None:
+    async def _attempt(
+        self, exchange: _Exchange, pool: InstancePool, base: str, body: Body, *, streamed: bool
+    ) -> None:
+        try:
+            await self._request(exchange, pool, base, body, streamed=streamed)
+        except _CONNECT_FAILURES:
+            pool.eject(base)
+            # A streamed body cannot be sent twice; a buffered one can.
+            other = None if streamed or not _may_retry(exchange.scope) else pool.pick(avoid=base)
+            if other is None:
+                raise
+            count_upstream(exchange.route.service, "retried")
+            await self._request(exchange, pool, other, body, streamed=False)
+
+    async def _request(
+        self, exchange: _Exchange, pool: InstancePool, base: str, body: Body, *, streamed: bool
+    ) -> None:
         scope, route = exchange.scope, exchange.route
         headers = request_headers(scope, streamed=streamed, trust_forwarded=self._trust_forwarded)
         async with self._session.request(
@@ -128,6 +167,9 @@ class Proxy:
             timeout=self._timeout(route.timeout or self._default_timeout),
             allow_redirects=False,
         ) as resp:
+            exchange.answered = True
+            # The service answered, whatever the status: a 5xx it chose to send is not an outage.
+            pool.breaker.success()
             count_upstream(route.service, status_outcome(resp.status))
             await self._relay(exchange, resp, watch=not streamed)
 
@@ -164,6 +206,13 @@ class Proxy:
         return timeout
 
 
+def _may_retry(scope: Scope) -> bool:
+    method: str = scope["method"]
+    if method in _RETRYABLE_METHODS:
+        return True
+    return method == "POST" and any(name == _IDEMPOTENCY_KEY for name, _ in scope["headers"])
+
+
 async def _fail(exchange: _Exchange, exc: BaseException) -> None:
     service = exchange.route.service
     if exchange.body_too_large:
@@ -190,6 +239,9 @@ async def _watch_size(body: AsyncIterable[bytes], exchange: _Exchange) -> AsyncI
             yield chunk
     except BodyTooLarge:
         exchange.body_too_large = True
+        raise
+    except ClientDisconnected:
+        exchange.client_gone = True
         raise
 
 

@@ -3,26 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 import orjson
 from limits import parse
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from shopmesh.kit.settings import ServiceSettings, shared
 
 DEFAULT_ROUTES_FILE = Path(__file__).with_name("routes.toml")
-
-DEFAULT_UPSTREAMS: dict[str, list[str]] = {
-    "auth": ["http://127.0.0.1:8081"],
-    "payments": ["http://127.0.0.1:8082"],
-    "analytics": ["http://127.0.0.1:8083"],
-    "customers": ["http://127.0.0.1:8084"],
-    "products": ["http://127.0.0.1:8085"],
-    "orders": ["http://127.0.0.1:8086"],
-    "dispatcher": ["http://127.0.0.1:8087"],
-}
+# Never proxied to: the gateway itself, and the registry (internal to the platform).
+_NOT_UPSTREAMS = frozenset({"gateway", "registry"})
 
 
 class GatewaySettings(ServiceSettings):
@@ -33,10 +25,23 @@ class GatewaySettings(ServiceSettings):
     service_name: str = "gateway"
     port: int = 8080
 
-    # Static service -> base URLs; registry discovery will feed the same shape later.
-    upstreams: dict[str, list[str]] = Field(
-        default_factory=lambda: {name: list(urls) for name, urls in DEFAULT_UPSTREAMS.items()}
+    # Static service -> base URLs (GATEWAY_UPSTREAMS, JSON). Unset: the platform's
+    # service_urls (SHOPMESH_SERVICE_URLS, by default the kit's port table).
+    upstreams: dict[str, list[str]] = Field(default_factory=dict)
+    # With a registry, upstreams are discovered there; the static ones stay the fallback.
+    registry_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices(
+            "GATEWAY_REGISTRY_URL", "SHOPMESH_REGISTRY_URL", "registry_url"
+        ),
     )
+    registry_refresh_interval: float = Field(2.0, gt=0)
+    # An instance that refuses a connection is skipped for this long (0: never).
+    upstream_eject_seconds: float = Field(10.0, ge=0)
+    # Consecutive failures of a service that open its circuit (503 at once), and how long
+    # it stays open before one probe request is let through.
+    circuit_failure_threshold: int = Field(5, ge=1)
+    circuit_open_seconds: float = Field(10.0, gt=0)
     routes_file: Path = DEFAULT_ROUTES_FILE
     # Comma-separated or a JSON array; NoDecode lets the validator see the raw string.
     cors_origins: Annotated[list[str], NoDecode] = Field(
@@ -78,6 +83,16 @@ class GatewaySettings(ServiceSettings):
     @classmethod
     def _strip_slashes(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
         return {name: [url.rstrip("/") for url in urls] for name, urls in value.items()}
+
+    @model_validator(mode="after")
+    def _default_upstreams(self) -> Self:
+        if "upstreams" not in self.model_fields_set:
+            self.upstreams = {
+                name: [url.rstrip("/")]
+                for name, url in self.service_urls.items()
+                if name not in _NOT_UPSTREAMS
+            }
+        return self
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -19,7 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shopmesh.kit.client import ServiceClient, StaticResolver
+from shopmesh.kit.client import Resolver, ServiceClient, StaticResolver
 from shopmesh.kit.consumer import EventConsumer
 from shopmesh.kit.db import Database, is_transient_db_error
 from shopmesh.kit.errors import AppError, Forbidden
@@ -29,6 +29,7 @@ from shopmesh.kit.kafka import kafka_reachable
 from shopmesh.kit.metrics import render
 from shopmesh.kit.migrations import migrate
 from shopmesh.kit.outbox import OutboxRelay
+from shopmesh.kit.registry import RegistryAgent
 from shopmesh.kit.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -84,17 +85,22 @@ def create_service_app(
     consumers: ConsumersFactory | None = None,
     on_startup: StartupHook | None = None,
     description: str = "",
+    register: bool = True,
 ) -> Any:
     """Build a service's ASGI app (a FastAPI app wrapped in the kit's middleware).
 
     ``migrations`` (``"pkg:dir"``) gives the service a database migrated at
     start; ``None`` is a service without one. ``on_startup`` may append
     coroutine functions to ``runtime.background``; they run as tasks until shutdown.
+    With ``settings.registry_url`` set, the instance registers itself (unless
+    ``register`` is false: the registry itself) and finds the others there.
     """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = await _open_runtime(settings, migrations=migrations, produces=produces)
+        runtime = await _open_runtime(
+            settings, migrations=migrations, produces=produces, register=register
+        )
         if consumers is not None and settings.kafka_enabled:
             runtime.consumers = list(consumers(runtime))
         if on_startup is not None:
@@ -124,7 +130,7 @@ def create_service_app(
 
 
 async def _open_runtime(
-    settings: ServiceSettings, *, migrations: str | None, produces: Sequence[str]
+    settings: ServiceSettings, *, migrations: str | None, produces: Sequence[str], register: bool
 ) -> ServiceRuntime:
     db = None
     if migrations is not None:
@@ -141,10 +147,18 @@ async def _open_runtime(
             poll_interval=settings.outbox_poll_interval,
             topics=produces,
         )
-    client = ServiceClient(settings, StaticResolver(settings.service_urls))
-    return ServiceRuntime(
-        settings=settings, database=db, verifier=verifier, client=client, relay=relay
+    agent = RegistryAgent(settings, register=register) if settings.registry_url else None
+    resolver: Resolver = agent.resolver if agent else StaticResolver(settings.service_urls)
+    runtime = ServiceRuntime(
+        settings=settings,
+        database=db,
+        verifier=verifier,
+        client=ServiceClient(settings, resolver),
+        relay=relay,
     )
+    if agent is not None:
+        runtime.background.append(agent.run)
+    return runtime
 
 
 def _route(scope: Scope) -> str:
