@@ -1,0 +1,221 @@
+"""The customers table and its queries. Functions run in the caller's transaction; none commits."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Dialect,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    delete,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shopmesh.customers.domain import (
+    ADDRESS_MAX,
+    CITY_MAX,
+    EMAIL_MAX,
+    LOCATION_MAX,
+    MOBILE_MAX,
+    NAME_MAX,
+    Customer,
+    CustomerExists,
+    EmailTaken,
+    Page,
+    Profile,
+    email_key,
+    search_key,
+)
+from shopmesh.kit.db import new_metadata
+
+# BIGINT on PostgreSQL; INTEGER on SQLite, where only INTEGER PRIMARY KEY autoincrements.
+IdType = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on both dialects (SQLite hands back naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+class Base(DeclarativeBase):
+    metadata = new_metadata()
+
+
+class CustomerRow(Base):
+    __tablename__ = "customer"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    name: Mapped[str] = mapped_column(String(NAME_MAX))
+    email: Mapped[str | None] = mapped_column(String(EMAIL_MAX))
+    # Lower-cased email: the unique key that makes "Ann@x.org" and "ann@x.org" one address.
+    email_key: Mapped[str | None] = mapped_column(String(EMAIL_MAX), unique=True)
+    address: Mapped[str | None] = mapped_column(String(ADDRESS_MAX))
+    city: Mapped[str | None] = mapped_column(String(CITY_MAX))
+    mobile: Mapped[str | None] = mapped_column(String(MOBILE_MAX))
+    preferences: Mapped[dict[str, str]] = mapped_column(JSON)
+    location: Mapped[str | None] = mapped_column(String(LOCATION_MAX))
+    interests: Mapped[list[str]] = mapped_column(JSON)
+    # Name, email and city case-folded in Python: the database's lower() may know only ASCII.
+    search_key: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+_COLUMNS = tuple(CustomerRow.__table__.c)
+
+
+def _insert(session: AsyncSession) -> Any:
+    """An INSERT that supports ``ON CONFLICT DO NOTHING`` on the session's dialect."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(CustomerRow)
+    return sqlite.insert(CustomerRow)
+
+
+def _values(profile: Profile) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "name": profile.name,
+        "email": profile.email,
+        "email_key": None if profile.email is None else email_key(profile.email),
+        "address": profile.address,
+        "city": profile.city,
+        "mobile": profile.mobile,
+        "preferences": dict(profile.preferences),
+        "location": profile.location,
+        "interests": list(profile.interests),
+        "search_key": search_key(profile),
+    }
+    return values
+
+
+def _customer(row: Any) -> Customer:
+    profile = Profile(
+        name=row.name,
+        email=row.email,
+        address=row.address,
+        city=row.city,
+        mobile=row.mobile,
+        preferences=dict(row.preferences or {}),
+        location=row.location,
+        interests=list(row.interests or []),
+    )
+    return Customer(
+        id=row.id,
+        user_id=row.user_id,
+        profile=profile,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _unique_violation(exc: IntegrityError) -> Exception:
+    """The domain error behind a unique violation (both dialects name the column)."""
+    text = str(exc.orig)
+    if "email_key" in text:
+        return EmailTaken()
+    if "user_id" in text:
+        return CustomerExists()
+    return exc
+
+
+async def get(session: AsyncSession, customer_id: int, *, lock: bool = False) -> Customer | None:
+    """The customer with this id; ``lock`` holds its row (PostgreSQL) until commit."""
+    query = select(*_COLUMNS).where(CustomerRow.id == customer_id)
+    row = (await session.execute(query.with_for_update() if lock else query)).first()
+    return None if row is None else _customer(row)
+
+
+async def get_by_user(
+    session: AsyncSession, user_id: int, *, lock: bool = False
+) -> Customer | None:
+    """The user's profile; ``lock`` holds its row (PostgreSQL) until commit."""
+    query = select(*_COLUMNS).where(CustomerRow.user_id == user_id)
+    row = (await session.execute(query.with_for_update() if lock else query)).first()
+    return None if row is None else _customer(row)
+
+
+async def email_owner(session: AsyncSession, email: str) -> int | None:
+    """The id of the customer using ``email`` (in any case), if any."""
+    query = select(CustomerRow.id).where(CustomerRow.email_key == email_key(email))
+    found = (await session.execute(query)).scalar_one_or_none()
+    return None if found is None else int(found)
+
+
+async def insert_if_missing(
+    session: AsyncSession, user_id: int, profile: Profile, *, now: datetime
+) -> Customer | None:
+    """Create the user's profile; ``None`` when the user has one already (safe under races).
+
+    Raises :class:`EmailTaken` when another customer uses the email.
+    """
+    statement = (
+        _insert(session)
+        .values(user_id=user_id, created_at=now, updated_at=now, **_values(profile))
+        .on_conflict_do_nothing(index_elements=["user_id"])
+        .returning(*_COLUMNS)
+    )
+    try:
+        row = (await session.execute(statement)).first()
+    except IntegrityError as exc:
+        raise _unique_violation(exc) from None
+    return None if row is None else _customer(row)
+
+
+async def save(
+    session: AsyncSession, customer_id: int, profile: Profile, *, now: datetime
+) -> Customer:
+    """Write ``profile`` over the customer's editable fields; raises :class:`EmailTaken`."""
+    statement = (
+        update(CustomerRow)
+        .where(CustomerRow.id == customer_id)
+        .values(updated_at=now, **_values(profile))
+        .returning(*_COLUMNS)
+        .execution_options(synchronize_session=False)
+    )
+    try:
+        row = (await session.execute(statement)).one()
+    except IntegrityError as exc:
+        raise _unique_violation(exc) from None
+    return _customer(row)
+
+
+async def remove(session: AsyncSession, customer_id: int) -> bool:
+    """Delete the customer; False when there was none."""
+    statement = delete(CustomerRow).where(CustomerRow.id == customer_id)
+    result = cast(CursorResult[Any], await session.execute(statement))
+    return int(result.rowcount) == 1
+
+
+async def search(session: AsyncSession, *, q: str | None, limit: int, offset: int) -> Page:
+    """Customers by id, those whose name, email or city contain ``q`` (any case) when given."""
+    condition = None
+    if q:
+        condition = CustomerRow.search_key.contains(q.casefold(), autoescape=True)
+    query = select(*_COLUMNS).order_by(CustomerRow.id).limit(limit).offset(offset)
+    count = select(func.count()).select_from(CustomerRow)
+    if condition is not None:
+        query, count = query.where(condition), count.where(condition)
+    rows = (await session.execute(query)).all()
+    total = (await session.execute(count)).scalar_one()
+    return Page(items=[_customer(row) for row in rows], total=int(total))

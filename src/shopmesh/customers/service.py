@@ -1,0 +1,181 @@
+"""Use cases of the customers service: one transaction each.
+
+Ownership is decided here: administrators reach every profile, anybody else
+only their own, and someone else's profile is "not found" (never "forbidden"),
+so nobody learns which profiles exist.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shopmesh.customers import repository as repo
+from shopmesh.customers.domain import (
+    EDITABLE_FIELDS,
+    Customer,
+    CustomerExists,
+    CustomerNotFound,
+    EmailTaken,
+    Page,
+    Profile,
+    UserIdImmutable,
+    UserRegistered,
+)
+from shopmesh.kit.app import ServiceRuntime
+from shopmesh.kit.events import utcnow
+from shopmesh.kit.jwt import Principal
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Saved:
+    """A profile after an upsert, and whether the upsert created it."""
+
+    customer: Customer
+    created: bool
+
+
+class CustomerService:
+    """The customers use cases over one service runtime."""
+
+    def __init__(self, runtime: ServiceRuntime) -> None:
+        self._runtime = runtime
+
+    async def get_mine(self, user_id: int) -> Customer:
+        """The caller's own profile."""
+        async with self._runtime.transaction() as session:
+            found = await repo.get_by_user(session, user_id)
+        if found is None:
+            raise CustomerNotFound()
+        return found
+
+    async def put_mine(self, user_id: int, profile: Profile) -> Saved:
+        """Replace the caller's profile with ``profile``, creating it if missing."""
+        profile.check_editable()
+        async with self._runtime.transaction() as session:
+            existing = await repo.get_by_user(session, user_id, lock=True)
+            if existing is None:
+                await _check_email_free(session, profile, owner=None)
+                created = await repo.insert_if_missing(session, user_id, profile, now=utcnow())
+                if created is not None:
+                    return Saved(created, created=True)
+                # Created a moment ago by a concurrent request or the user.registered consumer.
+                existing = await repo.get_by_user(session, user_id, lock=True)
+                if existing is None:
+                    raise CustomerNotFound()
+            return Saved(await _save(session, existing, profile), created=False)
+
+    async def patch_mine(self, user_id: int, changes: Mapping[str, Any]) -> Customer:
+        """Change the given fields of the caller's profile."""
+        async with self._runtime.transaction() as session:
+            existing = await repo.get_by_user(session, user_id, lock=True)
+            if existing is None:
+                raise CustomerNotFound()
+            return await _save(session, existing, _patched(existing, changes))
+
+    async def create(self, user_id: int, profile: Profile) -> Customer:
+        """Create a user's profile (administrators); one per user."""
+        profile.check_editable()
+        async with self._runtime.transaction() as session:
+            await _check_email_free(session, profile, owner=None)
+            created = await repo.insert_if_missing(session, user_id, profile, now=utcnow())
+        if created is None:
+            raise CustomerExists()
+        log.info("customer created", extra={"customer_id": created.id, "owner": user_id})
+        return created
+
+    async def search(self, *, q: str | None, limit: int, offset: int) -> Page:
+        """A page of customers by id, optionally those matching ``q``."""
+        async with self._runtime.transaction() as session:
+            return await repo.search(session, q=q, limit=limit, offset=offset)
+
+    async def get(self, customer_id: int, *, caller: Principal) -> Customer:
+        """A profile the caller may see."""
+        async with self._runtime.transaction() as session:
+            return _visible(await repo.get(session, customer_id), caller)
+
+    async def replace(
+        self,
+        customer_id: int,
+        profile: Profile,
+        *,
+        caller: Principal,
+        claimed_user_id: int | None = None,
+    ) -> Customer:
+        """Replace every editable field of a profile the caller may change."""
+        profile.check_editable()
+        async with self._runtime.transaction() as session:
+            existing = _visible(await repo.get(session, customer_id, lock=True), caller)
+            _check_owner_unchanged(existing, claimed_user_id)
+            return await _save(session, existing, profile)
+
+    async def patch(
+        self,
+        customer_id: int,
+        changes: Mapping[str, Any],
+        *,
+        caller: Principal,
+        claimed_user_id: int | None = None,
+    ) -> Customer:
+        """Change the given fields of a profile the caller may change."""
+        async with self._runtime.transaction() as session:
+            existing = _visible(await repo.get(session, customer_id, lock=True), caller)
+            _check_owner_unchanged(existing, claimed_user_id)
+            return await _save(session, existing, _patched(existing, changes))
+
+    async def delete(self, customer_id: int) -> None:
+        """Delete a profile (administrators)."""
+        async with self._runtime.transaction() as session:
+            if not await repo.remove(session, customer_id):
+                raise CustomerNotFound()
+        log.info("customer deleted", extra={"customer_id": customer_id})
+
+
+async def create_profile_for_new_user(session: AsyncSession, event: UserRegistered) -> bool:
+    """``user.registered``: the user's starting profile, unless they have one (then nothing).
+
+    Runs in the consumer's transaction. Insert-if-missing keyed by user id, so a
+    replay under a new event id creates nothing and never touches an edited profile.
+    """
+    created = await repo.insert_if_missing(session, event.user_id, event.profile(), now=utcnow())
+    if created is not None:
+        log.info("customer created for new user", extra={"customer_id": created.id})
+    return created is not None
+
+
+def _visible(found: Customer | None, caller: Principal) -> Customer:
+    if found is None or not found.visible_to(caller.user_id, is_admin=caller.is_admin):
+        raise CustomerNotFound()
+    return found
+
+
+def _check_owner_unchanged(existing: Customer, claimed_user_id: int | None) -> None:
+    # A client may send back the user_id it read; a different one is refused, never obeyed.
+    if claimed_user_id is not None and claimed_user_id != existing.user_id:
+        raise UserIdImmutable()
+
+
+def _patched(existing: Customer, changes: Mapping[str, Any]) -> Profile:
+    profile = existing.profile.changed({k: v for k, v in changes.items() if k in EDITABLE_FIELDS})
+    profile.check_editable()
+    return profile
+
+
+async def _save(session: AsyncSession, existing: Customer, profile: Profile) -> Customer:
+    await _check_email_free(session, profile, owner=existing.id)
+    return await repo.save(session, existing.id, profile, now=utcnow())
+
+
+async def _check_email_free(session: AsyncSession, profile: Profile, *, owner: int | None) -> None:
+    """Refuse an email another customer uses (the unique index catches concurrent ones)."""
+    if profile.email is None:
+        return
+    holder = await repo.email_owner(session, profile.email)
+    if holder is not None and holder != owner:
+        raise EmailTaken()

@@ -1,0 +1,248 @@
+"""Bad input on every endpoint: a 4xx in the platform's error shape, and nothing written."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from .support import ADMIN_HEADERS, ALICE, BASE, ME, Customers, auth, profile
+
+MISSING = object()
+
+# (field, bad value): each one alone makes a valid profile invalid.
+BAD_FIELDS: list[tuple[str, Any]] = [
+    ("name", MISSING),
+    ("name", None),
+    ("name", ""),
+    ("name", "   "),
+    ("name", 42),
+    ("name", ["Ann"]),
+    ("name", "x" * 101),
+    ("name", "Ann\x00Lee"),
+    ("name", "Ann\nLee"),
+    ("name", "\ud800"),
+    ("email", MISSING),
+    ("email", None),
+    ("email", ""),
+    ("email", 7),
+    ("email", "ann"),
+    ("email", "ann@"),
+    ("email", "@example.org"),
+    ("email", "ann@example"),
+    ("email", "ann lee@example.org"),
+    ("email", "ann@@example.org"),
+    ("email", "ann..lee@example.org"),
+    ("email", "ann@-example.org"),
+    ("email", "ann@example.org\x00"),
+    ("email", "a" * 65 + "@example.org"),
+    ("email", "ann@" + "a" * 250 + ".org"),
+    ("address", "x" * 201),
+    ("address", 12),
+    ("address", "line\x07"),
+    ("city", "x" * 101),
+    ("city", {"name": "Pune"}),
+    ("mobile", "1234"),
+    ("mobile", "1" * 21),
+    ("mobile", "call me"),
+    ("mobile", "+44 20 7946 095x"),
+    ("mobile", "(((-)))"),
+    ("mobile", 5551234),
+    ("location", "x" * 101),
+    ("location", 1.5),
+    ("preferences", None),
+    ("preferences", ["a"]),
+    ("preferences", "theme=dark"),
+    ("preferences", {"theme": 1}),
+    ("preferences", {"theme": None}),
+    ("preferences", {"theme": ["dark"]}),
+    ("preferences", {"": "x"}),
+    ("preferences", {"k" * 51: "x"}),
+    ("preferences", {"theme": "x" * 201}),
+    ("preferences", {f"k{i}": "v" for i in range(21)}),
+    ("preferences", {"the\x00me": "dark"}),
+    ("interests", None),
+    ("interests", "tea"),
+    ("interests", [1]),
+    ("interests", [""]),
+    ("interests", ["  "]),
+    ("interests", ["x" * 51]),
+    ("interests", [f"i{i}" for i in range(21)]),
+    ("interests", [{"name": "tea"}]),
+]
+BAD_BODIES: list[Any] = [[], "profile", 42, None]
+
+
+def _body(name: str, value: Any) -> dict[str, Any]:
+    body = profile()
+    if value is MISSING:
+        del body[name]
+    else:
+        body[name] = value
+    return body
+
+
+async def _send(
+    customers: Customers, method: str, path: str, body: Any, headers: dict[str, str]
+) -> httpx.Response:
+    # ASCII-escaped JSON, so a lone surrogate (\ud800) arrives as a client could send it.
+    return await customers.client.request(
+        method,
+        path,
+        content=json.dumps(body).encode(),
+        headers={**headers, "Content-Type": "application/json"},
+    )
+
+
+def _assert_refused(response: Any, status: int = 422) -> None:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) >= {"error", "code", "request_id"}
+    assert isinstance(body["error"], str)
+    assert body["error"]
+    assert "Traceback" not in response.text
+
+
+@pytest.fixture
+async def alice_id(customers: Customers) -> int:
+    """Alice's existing profile: a refused change must leave it as it is."""
+    response = await customers.put_me(ALICE, profile())
+    assert response.status_code == 201
+    customer_id: int = response.json()["id"]
+    return customer_id
+
+
+def _writes(alice_id: int) -> list[tuple[str, str, dict[str, str]]]:
+    return [
+        ("PUT", ME, auth(ALICE)),
+        ("POST", BASE, ADMIN_HEADERS),
+        ("PUT", f"{BASE}/{alice_id}", ADMIN_HEADERS),
+        ("PUT", f"{BASE}/{alice_id}", auth(ALICE)),
+    ]
+
+
+@pytest.mark.parametrize(("field", "value"), BAD_FIELDS, ids=repr)
+async def test_an_invalid_field_is_refused_everywhere_and_nothing_changes(
+    customers: Customers, alice_id: int, field: str, value: Any
+) -> None:
+    before = await customers.snapshot()
+    body = _body(field, value)
+
+    for method, path, headers in _writes(alice_id):
+        sent = {**body, "user_id": 303} if method == "POST" else body
+        _assert_refused(await _send(customers, method, path, sent, headers))
+    if value is not MISSING:
+        for path in (ME, f"{BASE}/{alice_id}"):
+            _assert_refused(await _send(customers, "PATCH", path, {field: value}, auth(ALICE)))
+
+    assert await customers.snapshot() == before
+
+
+@pytest.mark.parametrize(
+    "user_id", [MISSING, None, "303", 0, -1, 1.5, True, 2**63, [303]], ids=repr
+)
+async def test_create_needs_a_valid_user_id(
+    customers: Customers, alice_id: int, user_id: Any
+) -> None:
+    before = await customers.snapshot()
+    body = profile() if user_id is MISSING else {**profile(), "user_id": user_id}
+
+    response = await customers.create(body)
+
+    _assert_refused(response)
+    assert response.json()["code"] == "validation_error"
+    assert await customers.snapshot() == before
+
+
+@pytest.mark.parametrize("body", BAD_BODIES, ids=repr)
+async def test_a_body_that_is_not_an_object_is_refused(
+    customers: Customers, alice_id: int, body: Any
+) -> None:
+    before = await customers.snapshot()
+
+    for method, path, headers in [*_writes(alice_id), ("PATCH", ME, auth(ALICE))]:
+        response = await customers.client.request(method, path, json=body, headers=headers)
+        _assert_refused(response)
+        assert response.json()["code"] == "validation_error"
+
+    assert await customers.snapshot() == before
+
+
+@pytest.mark.parametrize("raw", [b"{not json", b'{"name": "Ann",}', b"", b"\xff\xfe"], ids=repr)
+async def test_invalid_json_is_refused(customers: Customers, alice_id: int, raw: bytes) -> None:
+    before = await customers.snapshot()
+
+    for method, path, headers in [*_writes(alice_id), ("PATCH", ME, auth(ALICE))]:
+        response = await customers.client.request(
+            method, path, content=raw, headers={**headers, "Content-Type": "application/json"}
+        )
+        assert response.status_code in {400, 422}, response.text
+        assert response.json()["code"] in {"invalid_json", "validation_error"}
+
+    assert await customers.snapshot() == before
+
+
+async def test_a_too_large_body_is_refused_413(customers: Customers, alice_id: int) -> None:
+    before = await customers.snapshot()
+
+    response = await customers.put_me(ALICE, profile(address="x" * 2_000_000))
+
+    _assert_refused(response, 413)
+    assert await customers.snapshot() == before
+
+
+@pytest.mark.parametrize("bad_id", ["abc", "0", "-1", "1.5", "1e3", str(2**63), "%00"])
+@pytest.mark.parametrize("method", ["GET", "PUT", "PATCH", "DELETE"])
+async def test_a_bad_id_in_the_path_is_422(
+    customers: Customers, alice_id: int, bad_id: str, method: str
+) -> None:
+    before = await customers.snapshot()
+
+    response = await customers.client.request(
+        method, f"{BASE}/{bad_id}", json=profile(), headers=ADMIN_HEADERS
+    )
+
+    _assert_refused(response)
+    assert response.json()["code"] == "validation_error"
+    assert await customers.snapshot() == before
+
+
+async def test_an_unknown_id_is_404(customers: Customers, alice_id: int) -> None:
+    before = await customers.snapshot()
+    url = f"{BASE}/{alice_id + 1000}"
+
+    responses = [
+        await customers.client.get(url, headers=ADMIN_HEADERS),
+        await customers.client.put(url, json=profile(), headers=ADMIN_HEADERS),
+        await customers.client.patch(url, json={"name": "X"}, headers=ADMIN_HEADERS),
+        await customers.client.delete(url, headers=ADMIN_HEADERS),
+    ]
+
+    assert [(r.status_code, r.json()["code"]) for r in responses] == [
+        (404, "customer_not_found")
+    ] * 4
+    assert await customers.snapshot() == before
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"limit": 0},
+        {"limit": 101},
+        {"limit": "ten"},
+        {"limit": -5},
+        {"offset": -1},
+        {"offset": "x"},
+        {"offset": 2**63},
+        {"q": "x" * 101},
+        {"q": "ann\x00"},
+    ],
+    ids=repr,
+)
+async def test_bad_list_parameters_are_422(customers: Customers, params: dict[str, Any]) -> None:
+    response = await customers.client.get(BASE, params=params, headers=ADMIN_HEADERS)
+
+    _assert_refused(response)
+    assert response.json()["code"] == "validation_error"
