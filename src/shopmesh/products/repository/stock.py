@@ -1,0 +1,138 @@
+"""Stock and reservation queries: each decision is one conditional statement. None commits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shopmesh.products.domain import Product, ReservationRequest, ReservationStatus, ReservedLine
+from shopmesh.products.repository.tables import ProductRow, StockReservationRow, to_product
+
+
+def _insert(session: AsyncSession, table: Any) -> Any:
+    """An INSERT that supports ``ON CONFLICT DO NOTHING`` on the session's dialect."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def _rowcount(result: Any) -> int:
+    return int(cast(CursorResult[Any], result).rowcount)
+
+
+async def active_products(session: AsyncSession, product_ids: Iterable[int]) -> dict[int, Product]:
+    """The active products among ``product_ids``, by id."""
+    statement = select(ProductRow).where(
+        ProductRow.id.in_(list(product_ids)), ProductRow.is_active.is_(True)
+    )
+    rows = (await session.execute(statement)).scalars().all()
+    return {row.id: to_product(row) for row in rows}
+
+
+async def take_stock(session: AsyncSession, product_id: int, *, quantity: int) -> bool:
+    """Take ``quantity`` from the product's stock if it has that much; one statement, so atomic.
+
+    On PostgreSQL the row lock makes a concurrent taker wait, then re-check the
+    condition against the committed stock; SQLite runs one writer at a time.
+    """
+    statement = (
+        update(ProductRow)
+        .where(ProductRow.id == product_id, ProductRow.stock_quantity >= quantity)
+        .values(stock_quantity=ProductRow.stock_quantity - quantity)
+        .execution_options(synchronize_session=False)
+    )
+    return _rowcount(await session.execute(statement)) == 1
+
+
+async def return_stock(session: AsyncSession, product_id: int, *, quantity: int) -> None:
+    statement = (
+        update(ProductRow)
+        .where(ProductRow.id == product_id)
+        .values(stock_quantity=ProductRow.stock_quantity + quantity)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(statement)
+
+
+async def stock_of(session: AsyncSession, product_ids: Iterable[int]) -> dict[int, int]:
+    statement = select(ProductRow.id, ProductRow.stock_quantity).where(
+        ProductRow.id.in_(list(product_ids))
+    )
+    return {row.id: int(row.stock_quantity) for row in await session.execute(statement)}
+
+
+def _to_line(row: StockReservationRow) -> ReservedLine:
+    return ReservedLine(
+        reservation_id=row.reservation_id,
+        product_id=row.product_id,
+        quantity=row.quantity,
+        unit_price=row.unit_price,
+        currency=row.currency,
+        name=row.name,
+    )
+
+
+async def find_reservations(
+    session: AsyncSession, reservation_ids: Sequence[str]
+) -> dict[str, ReservedLine]:
+    """The reservations already made under any of ``reservation_ids`` (reserved or released)."""
+    statement = select(StockReservationRow).where(
+        StockReservationRow.reservation_id.in_(list(reservation_ids))
+    )
+    rows = (await session.execute(statement)).scalars().all()
+    return {row.reservation_id: _to_line(row) for row in rows}
+
+
+async def claim_reservation(session: AsyncSession, line: ReservedLine, *, now: datetime) -> bool:
+    """Record ``line`` unless its reservation id exists; False when it already did.
+
+    On PostgreSQL a concurrent claim of the same id waits here until the first
+    transaction ends, then sees its row (or claims the id if it rolled back).
+    """
+    statement = (
+        _insert(session, StockReservationRow)
+        .values(
+            reservation_id=line.reservation_id,
+            product_id=line.product_id,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            currency=line.currency,
+            name=line.name,
+            status=ReservationStatus.RESERVED.value,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["reservation_id"])
+        .returning(StockReservationRow.id)
+    )
+    return (await session.execute(statement)).first() is not None
+
+
+async def mark_released(
+    session: AsyncSession, reservation_id: str, *, now: datetime
+) -> ReservationRequest | None:
+    """Mark the reservation released if it is still reserved; returns what it held, else None.
+
+    The status condition decides: of two concurrent releases only one matches the row.
+    """
+    statement = (
+        update(StockReservationRow)
+        .where(
+            StockReservationRow.reservation_id == reservation_id,
+            StockReservationRow.status == ReservationStatus.RESERVED.value,
+        )
+        .values(status=ReservationStatus.RELEASED.value, released_at=now)
+        .returning(StockReservationRow.product_id, StockReservationRow.quantity)
+        .execution_options(synchronize_session=False)
+    )
+    row = (await session.execute(statement)).first()
+    if row is None:
+        return None
+    return ReservationRequest(
+        reservation_id=reservation_id, product_id=int(row.product_id), quantity=int(row.quantity)
+    )
