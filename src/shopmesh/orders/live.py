@@ -1,0 +1,196 @@
+"""Live order status: an in-process hub of stream subscribers, fed by a per-instance Kafka listener.
+
+Every orders instance runs its own :class:`LiveListener` in a consumer group
+of its own, so each instance hears every ``order-events`` message and tells
+the customers streaming from it. The durable consumer (group ``orders``)
+remains what keeps the database right; the listener only applies the same
+idempotent dispatch UPDATE before notifying, so a customer who sees
+``Dispatched`` on the stream reads it back from any instance.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from aiokafka import AIOKafkaConsumer
+from pydantic import ValidationError
+
+from shopmesh.kit.db import Database
+from shopmesh.kit.events import EventEnvelope, MalformedEvent
+from shopmesh.kit.kafka import ensure_topics
+from shopmesh.orders import service
+from shopmesh.orders.domain import DispatchedNotice, OrderStatus, StatusChange, StatusNotice
+
+log = logging.getLogger(__name__)
+
+
+class Subscription:
+    """One stream's queue of status changes; dropped when its reader falls too far behind."""
+
+    def __init__(self, customer_id: int, *, queue_size: int) -> None:
+        self.customer_id = customer_id
+        self.dropped = False
+        self._queue: asyncio.Queue[StatusChange] = asyncio.Queue(queue_size)
+
+    def offer(self, change: StatusChange) -> bool:
+        """Queue ``change`` without waiting; a full queue drops the subscription instead."""
+        try:
+            self._queue.put_nowait(change)
+        except asyncio.QueueFull:
+            self.dropped = True
+            return False
+        return True
+
+    async def next(self, *, timeout: float) -> StatusChange | None:
+        """The next change, or ``None`` after ``timeout`` seconds without one."""
+        try:
+            return await asyncio.wait_for(self._queue.get(), timeout)
+        except TimeoutError:
+            return None
+
+
+class StatusHub:
+    """Fans status changes out to the streams of the order's customer, and only theirs."""
+
+    def __init__(self, *, queue_size: int = 100) -> None:
+        self._queue_size = queue_size
+        self._subscribers: defaultdict[int, set[Subscription]] = defaultdict(set)
+
+    @contextmanager
+    def subscribe(self, customer_id: int) -> Iterator[Subscription]:
+        """A subscription to ``customer_id``'s changes, removed when the block ends."""
+        subscription = Subscription(customer_id, queue_size=self._queue_size)
+        self._subscribers[customer_id].add(subscription)
+        try:
+            yield subscription
+        finally:
+            self._remove(subscription)
+
+    def publish(self, change: StatusChange) -> int:
+        """Hand ``change`` to each of its customer's streams; returns how many took it."""
+        delivered = 0
+        for subscription in list(self._subscribers.get(change.customer_id, ())):
+            if subscription.offer(change):
+                delivered += 1
+            else:
+                # A slow reader must not hold the others up: it is dropped, and reconnects.
+                log.warning("dropping a slow status stream of customer %s", change.customer_id)
+                self._remove(subscription)
+        return delivered
+
+    def subscribers(self, customer_id: int | None = None) -> int:
+        """How many streams are open (for one customer, or in all)."""
+        if customer_id is not None:
+            return len(self._subscribers.get(customer_id, ()))
+        return sum(len(subs) for subs in self._subscribers.values())
+
+    def _remove(self, subscription: Subscription) -> None:
+        subs = self._subscribers.get(subscription.customer_id)
+        if subs is not None:
+            subs.discard(subscription)
+            if not subs:
+                del self._subscribers[subscription.customer_id]
+
+
+class LiveListener:
+    """Reads ``topic`` from its end as a group of its own and feeds the hub.
+
+    ``ready`` is set once partitions are assigned and their positions known:
+    from then on no message is missed.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        hub: StatusHub,
+        *,
+        bootstrap: str,
+        group_id: str,
+        topic: str,
+        retry_backoff: float = 1.0,
+    ) -> None:
+        self._db = db
+        self._hub = hub
+        self._bootstrap = bootstrap
+        self._group_id = group_id
+        self._topic = topic
+        self._retry_backoff = retry_backoff
+        self.ready = asyncio.Event()
+
+    async def run(self) -> None:
+        """Listen forever; reconnects after Kafka outages."""
+        while True:
+            try:
+                await self._listen()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("live listener %s paused: %s", self._group_id, str(exc)[:200])
+                await asyncio.sleep(self._retry_backoff)
+
+    async def _listen(self) -> None:
+        await ensure_topics(self._bootstrap, [self._topic])
+        consumer = AIOKafkaConsumer(
+            self._topic,
+            bootstrap_servers=self._bootstrap,
+            group_id=self._group_id,
+            client_id=self._group_id,
+            enable_auto_commit=False,  # a new process starts from the end anyway
+            auto_offset_reset="latest",
+            isolation_level="read_committed",
+        )
+        try:
+            # Inside the try: a stop while still starting must close what start opened.
+            await consumer.start()
+            while True:
+                batches = await consumer.getmany(timeout_ms=500)
+                await self._settle(consumer)
+                for records in batches.values():
+                    for record in records:
+                        await self.handle(record.value)
+        finally:
+            self.ready.clear()
+            await consumer.stop()
+
+    async def _settle(self, consumer: AIOKafkaConsumer) -> None:
+        if self.ready.is_set() or not consumer.assignment():
+            return
+        for partition in consumer.assignment():
+            await consumer.position(partition)  # resolves "latest" now, not at the next fetch
+        self.ready.set()
+
+    async def handle(self, value: bytes | None) -> StatusChange | None:
+        """Apply one message and tell the hub; returns the change announced, if any."""
+        try:
+            envelope = EventEnvelope.parse(value, topic=self._topic)
+            change = await self._change_of(envelope)
+        except (MalformedEvent, ValidationError) as exc:
+            log.warning("live listener skipped a message: %s", str(exc)[:200])
+            return None
+        except Exception as exc:
+            # The database is away: nobody is told what GET could not confirm yet.
+            log.warning("live listener could not apply a message: %s", type(exc).__name__)
+            return None
+        if change is not None:
+            self._hub.publish(change)
+        return change
+
+    async def _change_of(self, envelope: EventEnvelope) -> StatusChange | None:
+        if envelope.event_type == "order.dispatched":
+            return await self._dispatched(DispatchedNotice.model_validate(envelope.payload).id)
+        if envelope.event_type in {"order.created", "order.cancelled"}:
+            return StatusNotice.model_validate(envelope.payload).change()
+        return None
+
+    async def _dispatched(self, order_id: int) -> StatusChange | None:
+        """Apply the dispatch (unless the durable consumer already did), then read it back."""
+        async with self._db.transaction() as session:
+            await service.mark_dispatched(session, order_id)
+            order = await service.current_order(session, order_id)
+        if order is None or order.status is not OrderStatus.DISPATCHED:
+            return None  # unknown here, or cancelled first: nothing to tell
+        return order.status_change()

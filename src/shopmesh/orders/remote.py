@@ -1,0 +1,101 @@
+"""The products and customers services as orders calls them (through the kit's client).
+
+Reservations are part of placing an order, so their refusals reach the
+client; the look-ups that decorate a list (product, customer) are best
+effort and never fail a read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Iterable, Sequence
+from typing import Any, TypeVar
+
+from shopmesh.kit.client import ServiceClient
+from shopmesh.kit.errors import AppError
+from shopmesh.orders.domain import OrderLine
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# Refusals of a reservation the customer should hear about as they are (the contract's,
+# and a validation refusal); any other 4xx means products refused *us*.
+_PASSED_ON = frozenset({"out_of_stock", "product_not_found", "validation_error"})
+
+
+class UpstreamRefused(AppError):
+    status, code = 502, "upstream_refused"
+
+
+async def reserve(
+    client: ServiceClient, lines: Sequence[OrderLine], references: Sequence[str]
+) -> Any:
+    """Reserve every line at once (all or none); returns products' answer as it came.
+
+    Idempotent per ``reservation_id`` at products, so the kit may retry it on
+    another instance.
+    """
+    body = {
+        "lines": [
+            {"reservation_id": ref, "product_id": line.product_id, "quantity": line.quantity}
+            for line, ref in zip(lines, references, strict=True)
+        ]
+    }
+    try:
+        return await client.call(
+            "products", "POST", "/api/products/reservations", json=body, idempotent=True
+        )
+    except AppError as exc:
+        if exc.status >= 500 or exc.code in _PASSED_ON:
+            raise
+        log.error("products refused a reservation: %s %s", exc.status, exc.code)
+        raise UpstreamRefused("products refused to reserve the stock") from None
+
+
+async def release(client: ServiceClient, references: Iterable[str]) -> None:
+    """Give reserved stock back; best effort (a failure is logged, never raised)."""
+
+    async def release_one(reference: str) -> None:
+        path = f"/api/products/reservations/{reference}/release"
+        try:
+            await client.call("products", "POST", path, idempotent=True)
+        except Exception as exc:
+            log.warning("could not release reservation %s: %s", reference, exc)
+
+    await asyncio.gather(*(release_one(ref) for ref in references))
+
+
+async def products_by_id(client: ServiceClient, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """The products named by ``ids``, from one call to the products service."""
+    wanted = sorted(set(ids))
+    # Deactivated products too: an old order still names its product (services may see them).
+    params = {"ids": ",".join(map(str, wanted)), "include_inactive": "true"}
+    answer = await client.call("products", "GET", "/api/products", params=params)
+    items = answer.get("items", []) if isinstance(answer, dict) else answer
+    if not isinstance(items, list):
+        return {}
+    return {
+        item["id"]: item
+        for item in items
+        if isinstance(item, dict) and isinstance(item.get("id"), int) and item["id"] in wanted
+    }
+
+
+async def customer_profile(client: ServiceClient, authorization: str) -> dict[str, Any] | None:
+    """The caller's customer profile, asked for with the caller's own token."""
+    answer = await client.call("customers", "GET", "/api/customers/me", authorization=authorization)
+    return answer if isinstance(answer, dict) else None
+
+
+async def at_most(call: Awaitable[T], *, timeout: float, what: str) -> T | None:
+    """``call``'s result, or ``None`` when it fails or takes longer than ``timeout`` seconds."""
+    try:
+        return await asyncio.wait_for(call, timeout)
+    except AppError as exc:
+        if exc.status >= 500:
+            log.warning("%s unavailable: %s", what, exc.code)
+        return None
+    except Exception as exc:
+        log.warning("%s unavailable: %s", what, type(exc).__name__)
+        return None

@@ -1,0 +1,265 @@
+"""Orders tables and queries. Functions run in the caller's transaction; none commits.
+
+Status changes are conditional UPDATEs (``... WHERE status = 'Created'``):
+the row lock makes a concurrent cancel and dispatch take turns, and the
+second finds the condition false, so only one of them can win.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, cast
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shopmesh.kit.db import new_metadata
+from shopmesh.orders.domain import Order, OrderStatus, PricedLine, UpdatedBy
+
+# BIGINT on PostgreSQL; INTEGER on SQLite, where only INTEGER PRIMARY KEY autoincrements.
+IdType = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on both dialects (SQLite hands back naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+class Base(DeclarativeBase):
+    metadata = new_metadata()
+
+
+class OrderRow(Base):
+    """One product line of a customer's order."""
+
+    __tablename__ = "customer_order"
+    __table_args__ = (
+        CheckConstraint("status IN ('Created', 'Dispatched', 'Cancelled')", name="status_known"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        Index("ix_customer_order_customer_id_created_at", "customer_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    reference: Mapped[str] = mapped_column(String(36), nullable=False, unique=True)
+    customer_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    product_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    product_name: Mapped[str] = mapped_column(Text, nullable=False)
+    quantity: Mapped[int] = mapped_column(Integer, nullable=False)
+    per_cost: Mapped[Decimal] = mapped_column(Numeric(12, 2), nullable=False)
+    total_cost: Mapped[Decimal] = mapped_column(Numeric(12, 2), nullable=False)
+    currency: Mapped[str] = mapped_column(String(16), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    updated_by: Mapped[str] = mapped_column(String(32), nullable=False)
+
+
+class IdempotencyRecordRow(Base):
+    """An order request made with an Idempotency-Key and the orders it created."""
+
+    __tablename__ = "idempotency_record"
+
+    customer_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    order_ids: Mapped[list[int]] = mapped_column(JSON, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+# Core statements on the table: rows come back as plain tuples, no ORM identity map involved.
+ORDER_TABLE = cast(Table, OrderRow.__table__)
+_COLUMNS = tuple(ORDER_TABLE.c)
+
+
+def _to_order(row: Any) -> Order:
+    return Order(
+        id=row.id,
+        reference=row.reference,
+        customer_id=row.customer_id,
+        product_id=row.product_id,
+        product_name=row.product_name,
+        quantity=row.quantity,
+        per_cost=row.per_cost,
+        total_cost=row.total_cost,
+        currency=row.currency,
+        status=OrderStatus(row.status),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        updated_by=row.updated_by,
+    )
+
+
+async def add_orders(
+    session: AsyncSession, customer_id: int, lines: Sequence[PricedLine], *, now: datetime
+) -> list[Order]:
+    """Insert one Created order per line; returns them in the lines' order."""
+    rows = [
+        {
+            "reference": line.reference,
+            "customer_id": customer_id,
+            "product_id": line.product_id,
+            "product_name": line.product_name,
+            "quantity": line.quantity,
+            "per_cost": line.per_cost,
+            "total_cost": line.total_cost,
+            "currency": line.currency,
+            "status": OrderStatus.CREATED.value,
+            "created_at": now,
+            "updated_at": now,
+            "updated_by": UpdatedBy.CUSTOMER.value,
+        }
+        for line in lines
+    ]
+    statement = insert(ORDER_TABLE).returning(*_COLUMNS, sort_by_parameter_order=True)
+    result = await session.execute(statement, rows)
+    return [_to_order(row) for row in result.all()]
+
+
+async def list_orders(
+    session: AsyncSession,
+    customer_id: int,
+    *,
+    status: OrderStatus | None,
+    limit: int,
+    offset: int,
+) -> list[Order]:
+    """The customer's orders, newest first."""
+    query = select(*_COLUMNS).where(OrderRow.customer_id == customer_id)
+    if status is not None:
+        query = query.where(OrderRow.status == status.value)
+    query = query.order_by(OrderRow.created_at.desc(), OrderRow.id.desc())
+    rows = (await session.execute(query.limit(limit).offset(offset))).all()
+    return [_to_order(row) for row in rows]
+
+
+async def get_order(
+    session: AsyncSession, order_id: int, *, customer_id: int | None = None
+) -> Order | None:
+    """The order, if it exists (and, given ``customer_id``, belongs to that customer)."""
+    query = select(*_COLUMNS).where(OrderRow.id == order_id)
+    if customer_id is not None:
+        query = query.where(OrderRow.customer_id == customer_id)
+    row = (await session.execute(query)).first()
+    return None if row is None else _to_order(row)
+
+
+async def orders_by_ids(session: AsyncSession, customer_id: int, ids: Sequence[int]) -> list[Order]:
+    """The customer's orders among ``ids``, in the order of ``ids``."""
+    query = select(*_COLUMNS).where(OrderRow.customer_id == customer_id, OrderRow.id.in_(ids))
+    found = {row.id: _to_order(row) for row in (await session.execute(query)).all()}
+    return [found[i] for i in ids if i in found]
+
+
+async def _move(
+    session: AsyncSession,
+    order_id: int,
+    *,
+    to: OrderStatus,
+    by: UpdatedBy,
+    now: datetime,
+    customer_id: int | None = None,
+) -> Order | None:
+    """Move a Created order to ``to``; ``None`` when it is not (or no longer) Created."""
+    statement = (
+        update(ORDER_TABLE)
+        .where(OrderRow.id == order_id, OrderRow.status == OrderStatus.CREATED.value)
+        .values(status=to.value, updated_by=by.value, updated_at=now)
+        .returning(*_COLUMNS)
+    )
+    if customer_id is not None:
+        statement = statement.where(OrderRow.customer_id == customer_id)
+    row = (await session.execute(statement)).first()
+    return None if row is None else _to_order(row)
+
+
+async def cancel(
+    session: AsyncSession, order_id: int, *, customer_id: int, now: datetime
+) -> Order | None:
+    """Cancel the customer's order if it is still Created."""
+    return await _move(
+        session,
+        order_id,
+        to=OrderStatus.CANCELLED,
+        by=UpdatedBy.CUSTOMER,
+        now=now,
+        customer_id=customer_id,
+    )
+
+
+async def mark_dispatched(session: AsyncSession, order_id: int, *, now: datetime) -> Order | None:
+    """Mark the order Dispatched if it is still Created (a cancelled order stays cancelled)."""
+    return await _move(
+        session, order_id, to=OrderStatus.DISPATCHED, by=UpdatedBy.DISPATCHER, now=now
+    )
+
+
+def _insert(session: AsyncSession, table: Any) -> Any:
+    """An INSERT that supports ``ON CONFLICT DO NOTHING`` on the session's dialect."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+async def idempotency_record(
+    session: AsyncSession, customer_id: int, key: str
+) -> IdempotencyRecordRow | None:
+    query = select(IdempotencyRecordRow).where(
+        IdempotencyRecordRow.customer_id == customer_id, IdempotencyRecordRow.key == key
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def claim_idempotency_key(
+    session: AsyncSession,
+    customer_id: int,
+    *,
+    key: str,
+    request_hash: str,
+    order_ids: list[int],
+    now: datetime,
+) -> bool:
+    """Record ``key`` as having created ``order_ids``; False if another request holds it.
+
+    On PostgreSQL a concurrent claim of the same key waits here until the other
+    transaction ends, then sees its row (or claims the key if it rolled back).
+    """
+    statement = (
+        _insert(session, IdempotencyRecordRow)
+        .values(
+            customer_id=customer_id,
+            key=key,
+            request_hash=request_hash,
+            order_ids=order_ids,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["customer_id", "key"])
+        .returning(IdempotencyRecordRow.key)
+    )
+    return (await session.execute(statement)).first() is not None

@@ -1,0 +1,30 @@
+"""Orders settings: ``ORDERS_*`` plus the platform-wide ``SHOPMESH_*`` values."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from shopmesh.kit.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    """Everything orders reads from the environment (``ORDERS_`` prefix).
+
+    Products' and customers' base URLs come from the kit's ``service_urls``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="ORDERS_", extra="ignore", populate_by_name=True)
+
+    service_name: str = "orders"
+    port: int = 8086
+    # Seconds between keep-alive comments on an idle status stream (ORDERS_STREAM_KEEPALIVE).
+    stream_keepalive: float = Field(15.0, gt=0, le=3600)
+    # Changes a stream may have waiting before its reader counts as too slow and is dropped.
+    stream_queue_size: int = Field(100, ge=1, le=100_000)
+    # How long a list waits for products / customers before showing the orders without them.
+    lookup_timeout: float = Field(2.0, gt=0, le=60)
+    # The durable consumer's group, and the live listeners' prefix (each process
+    # listens as "<prefix>-<random>", so every instance hears every event).
+    group_id: str = "orders"
+    live_group_prefix: str = "orders-live"

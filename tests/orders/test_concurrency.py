@@ -1,0 +1,63 @@
+"""Races on SQLite and PostgreSQL: cancel and dispatch never both win; one key, one order set."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from .support import ALICE, Fakes, Orders, auth, running
+from .test_consumers import apply, dispatched
+
+
+@pytest.fixture
+async def service(database_url: str, fakes: Fakes) -> AsyncIterator[Orders]:
+    async with running(database_url, fakes.urls()) as orders:
+        yield orders
+
+
+async def test_a_cancel_racing_a_dispatch_has_exactly_one_winner(
+    service: Orders, fakes: Fakes
+) -> None:
+    tea = fakes.products.add("Tea", "1.00", stock=1000)
+    placed = [await service.place_one(ALICE, tea) for _ in range(10)]
+
+    cancels = await asyncio.gather(
+        *(service.cancel(ALICE, order["id"]) for order in placed),
+        *(apply(service, dispatched(order)) for order in placed),
+    )
+
+    cancelled_events = {
+        e["id"] for e in await service.events() if e["event_type"] == "order.cancelled"
+    }
+    for order, cancel in zip(placed, cancels[: len(placed)], strict=True):
+        final = (await service.get(ALICE, order["id"])).json()
+        if final["status"] == "Cancelled":
+            assert cancel.status_code == 200
+            assert final["updated_by"] == "customer"
+            assert order["id"] in cancelled_events
+        else:
+            assert (final["status"], final["updated_by"]) == ("Dispatched", "dispatcher")
+            assert (cancel.status_code, cancel.json()["code"]) == (409, "already_dispatched")
+            assert order["id"] not in cancelled_events
+
+
+async def test_concurrent_requests_with_one_key_create_one_set_of_orders(
+    service: Orders, fakes: Fakes
+) -> None:
+    tea = fakes.products.add("Tea", "1.00", stock=100)
+    body = [{"product_id": tea, "quantity": 2}, {"product_id": tea, "quantity": 3}]
+    headers = auth(ALICE, **{"Idempotency-Key": "cart-1"})
+
+    responses = await asyncio.gather(
+        *(service.client.post("/api/orders", json=body, headers=headers) for _ in range(4))
+    )
+
+    assert [r.status_code for r in responses] == [201] * 4
+    answers = [[o["id"] for o in r.json()] for r in responses]
+    assert all(answer == answers[0] for answer in answers)
+    assert (await service.counts())["customer_order"] == 2
+    # Whatever the losers reserved went back: only the winner's 5 units stay held.
+    assert fakes.products.stock[tea] == 95
+    assert len(fakes.products.reservations) == 2

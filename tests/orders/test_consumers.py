@@ -1,0 +1,116 @@
+"""The durable consumer's ``order.dispatched`` handler, on each database (no Kafka here)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import pytest
+from pydantic import ValidationError
+
+from shopmesh.kit.events import EventEnvelope
+from shopmesh.orders.consumers import HANDLERS
+
+from .support import ALICE, Fakes, Orders, at, running
+
+
+@pytest.fixture
+async def service(database_url: str, fakes: Fakes) -> AsyncIterator[Orders]:
+    async with running(database_url, fakes.urls()) as orders:
+        yield orders
+
+
+def dispatched(order: dict[str, Any], **overrides: Any) -> EventEnvelope:
+    """An ``order.dispatched`` message shaped like the dispatcher's (the contract's fields)."""
+    payload = {
+        "event_id": str(uuid.uuid4()),
+        "event_type": "order.dispatched",
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "producer": "dispatcher",
+        "id": order["id"],
+        "reference": order["reference"],
+        "customer_id": order["customer_id"],
+        "product_id": order["product_id"],
+        "quantity": order["quantity"],
+        "total_cost": order["total_cost"],
+        "status": "Dispatched",
+        "created_at": order["created_at"],
+        "dispatched_at": datetime.now(UTC).isoformat(),
+        **overrides,
+    }
+    return EventEnvelope.parse(orjson.dumps(payload), topic="order-events")
+
+
+async def apply(orders: Orders, envelope: EventEnvelope) -> None:
+    """Run the handler in one transaction, as the kit's consumer does."""
+    async with orders.runtime.db.transaction() as session:
+        await HANDLERS[envelope.event_type](session, envelope)
+
+
+async def test_dispatched_marks_a_created_order_dispatched_by_the_dispatcher(
+    service: Orders, fakes: Fakes
+) -> None:
+    placed = await service.place_one(ALICE, fakes.products.add("Tea", "1.00"))
+
+    await apply(service, dispatched(placed))
+
+    order = (await service.get(ALICE, placed["id"])).json()
+    assert (order["status"], order["updated_by"]) == ("Dispatched", "dispatcher")
+    assert at(order["updated_at"]) > at(placed["updated_at"])
+
+
+async def test_a_replayed_dispatch_changes_nothing(service: Orders, fakes: Fakes) -> None:
+    placed = await service.place_one(ALICE, fakes.products.add("Tea", "1.00"))
+    event = dispatched(placed)
+    await apply(service, event)
+    after_first = (await service.get(ALICE, placed["id"])).json()
+
+    await apply(service, event)
+    await apply(service, dispatched(placed))  # the same news under another event id
+
+    assert (await service.get(ALICE, placed["id"])).json() == after_first
+
+
+async def test_a_cancelled_order_stays_cancelled(service: Orders, fakes: Fakes) -> None:
+    placed = await service.place_one(ALICE, fakes.products.add("Tea", "1.00"))
+    cancelled = (await service.cancel(ALICE, placed["id"])).json()
+
+    await apply(service, dispatched(placed))
+
+    order = (await service.get(ALICE, placed["id"])).json()
+    assert (order["status"], order["updated_by"], order["updated_at"]) == (
+        "Cancelled",
+        "customer",
+        cancelled["updated_at"],
+    )
+
+
+async def test_a_dispatch_of_an_unknown_order_is_ignored(service: Orders, fakes: Fakes) -> None:
+    placed = await service.place_one(ALICE, fakes.products.add("Tea", "1.00"))
+
+    await apply(service, dispatched(placed, id=placed["id"] + 1000))
+
+    assert (await service.get(ALICE, placed["id"])).json()["status"] == "Created"
+
+
+async def test_a_dispatch_without_an_order_id_is_rejected_for_the_dead_letter_topic(
+    service: Orders,
+) -> None:
+    with pytest.raises(ValidationError):
+        await apply(
+            service,
+            dispatched(
+                {
+                    "id": None,
+                    "reference": "",
+                    "customer_id": 1,
+                    "product_id": 1,
+                    "quantity": 1,
+                    "total_cost": 1,
+                    "created_at": "",
+                }
+            ),
+        )
