@@ -1,0 +1,119 @@
+"""Shipment queries. Functions run in the caller's transaction; none commits.
+
+State changes are conditional UPDATEs whose row count says whether they
+happened, so several dispatcher instances on one database never dispatch a
+shipment twice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shopmesh.dispatcher.domain import OrderSnapshot, Shipment, ShipmentStatus
+from shopmesh.dispatcher.repository.tables import ShipmentRow, insert_ignoring, rowcount
+
+
+async def add_shipment_if_missing(
+    session: AsyncSession,
+    order: OrderSnapshot,
+    *,
+    status: ShipmentStatus,
+    now: datetime,
+    due_at: datetime,
+) -> bool:
+    """Record the order's shipment unless one exists; True when this call created it."""
+    statement = (
+        insert_ignoring(session, ShipmentRow)
+        .values(
+            order_id=order.id,
+            reference=order.reference,
+            customer_id=order.customer_id,
+            product_id=order.product_id,
+            quantity=order.quantity,
+            total_cost=order.total_cost,
+            status=status.value,
+            ordered_at=order.created_at,
+            created_at=now,
+            due_at=due_at,
+            cancelled_at=now if status is ShipmentStatus.CANCELLED else None,
+        )
+        .on_conflict_do_nothing(index_elements=["order_id"])
+    )
+    return rowcount(await session.execute(statement)) == 1
+
+
+async def cancel_pending(session: AsyncSession, order_id: int, *, now: datetime) -> bool:
+    """Cancel the order's shipment if it has not left yet; True when it was cancelled now."""
+    statement = (
+        update(ShipmentRow)
+        .where(ShipmentRow.order_id == order_id, ShipmentRow.status == ShipmentStatus.PENDING)
+        .values(status=ShipmentStatus.CANCELLED.value, cancelled_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return rowcount(await session.execute(statement)) == 1
+
+
+async def due_shipment_ids(session: AsyncSession, *, now: datetime, limit: int) -> list[int]:
+    """Pending shipments whose time has come, oldest due first."""
+    query = (
+        select(ShipmentRow.id)
+        .where(ShipmentRow.status == ShipmentStatus.PENDING, ShipmentRow.due_at <= now)
+        .order_by(ShipmentRow.due_at, ShipmentRow.id)
+        .limit(limit)
+    )
+    return [int(i) for i in (await session.execute(query)).scalars()]
+
+
+async def mark_dispatched(session: AsyncSession, shipment_id: int, *, now: datetime) -> bool:
+    """Pending → dispatched; False when another instance (or a cancel) got there first."""
+    statement = (
+        update(ShipmentRow)
+        .where(ShipmentRow.id == shipment_id, ShipmentRow.status == ShipmentStatus.PENDING)
+        .values(status=ShipmentStatus.DISPATCHED.value, dispatched_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return rowcount(await session.execute(statement)) == 1
+
+
+async def get_shipment(session: AsyncSession, shipment_id: int) -> Shipment:
+    row = (
+        await session.execute(select(ShipmentRow).where(ShipmentRow.id == shipment_id))
+    ).scalar_one()
+    return _to_shipment(row)
+
+
+async def find_shipment_by_order(session: AsyncSession, order_id: int) -> Shipment | None:
+    query = select(ShipmentRow).where(ShipmentRow.order_id == order_id)
+    row = (await session.execute(query)).scalar_one_or_none()
+    return None if row is None else _to_shipment(row)
+
+
+async def list_shipments(
+    session: AsyncSession, *, status: ShipmentStatus | None, limit: int, offset: int
+) -> list[Shipment]:
+    """Shipments newest first, optionally of one status."""
+    query = select(ShipmentRow).order_by(ShipmentRow.id.desc()).limit(limit).offset(offset)
+    if status is not None:
+        query = query.where(ShipmentRow.status == status.value)
+    return [_to_shipment(row) for row in (await session.execute(query)).scalars()]
+
+
+def _to_shipment(row: ShipmentRow) -> Shipment:
+    return Shipment(
+        id=row.id,
+        order_id=row.order_id,
+        reference=row.reference,
+        customer_id=row.customer_id,
+        product_id=row.product_id,
+        quantity=row.quantity,
+        total_cost=row.total_cost,
+        status=ShipmentStatus(row.status),
+        ordered_at=row.ordered_at,
+        created_at=row.created_at,
+        due_at=row.due_at,
+        dispatched_at=row.dispatched_at,
+        cancelled_at=row.cancelled_at,
+    )
