@@ -1,0 +1,1 @@
+"""The browser UI's static server: the built single-page app (``web/dist``) and its config."""
