@@ -6,13 +6,16 @@ UV := scripts/uv.sh
 STATE_DIR := .data/up
 RUN := $(UV) run --frozen
 
-.PHONY: help install up down status test check format kafka-up kafka-down test-infra-down clean
+.PHONY: help install web up down status test check format kafka-up kafka-down test-infra-down
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
 
 install: ## create .venv and install the locked dependencies
 	@$(UV) sync --frozen --quiet
+
+web: ## build the browser UI into web/dist (npm ci when needed)
+	@scripts/web.sh build
 
 kafka-up: ## start the local Kafka for `make up` (skipped when SHOPMESH_KAFKA_BOOTSTRAP is set)
 	@if [ -n "$${SHOPMESH_KAFKA_BOOTSTRAP:-}" ]; then \
@@ -24,7 +27,7 @@ kafka-up: ## start the local Kafka for `make up` (skipped when SHOPMESH_KAFKA_BO
 kafka-down:
 	@scripts/kafka.sh stop $(STATE_DIR)/kafka
 
-up: install kafka-up ## start the whole platform and wait until every service is ready
+up: install web kafka-up ## start the whole platform and wait until every service is ready
 	@$(RUN) shopmesh --state-dir $(STATE_DIR) up
 
 down: ## stop everything `make up` started
@@ -35,6 +38,7 @@ status: ## show each service's process and readiness
 	@$(RUN) shopmesh --state-dir $(STATE_DIR) status
 
 test: install ## run every test (starts the test PostgreSQL and Kafka on their own ports)
+	@scripts/web.sh build && scripts/web.sh browser && scripts/web.sh check && scripts/web.sh unit
 	@exports="$$(scripts/test-infra.sh up)" && eval "$$exports" && \
 		$(RUN) pytest $(PYTEST_ARGS)
 
@@ -46,6 +50,7 @@ check: install ## ruff (format + lint), mypy, import-linter
 	@$(RUN) ruff check src tests
 	@$(RUN) mypy
 	@$(RUN) lint-imports
+	@scripts/web.sh check
 
 format: install ## apply ruff's formatting and safe fixes
 	@$(RUN) ruff format src tests

@@ -7,6 +7,7 @@ of its own; these tests (which may import both sides) keep the two honest.
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -15,7 +16,10 @@ import orjson
 
 from shopmesh.analytics import domain as analytics
 from shopmesh.catalog import PRODUCED, event_type_of, events_document
+from shopmesh.dispatcher import domain as dispatcher
+from shopmesh.orders import domain as orders
 from shopmesh.payments.domain import TransactionCreated, TransactionsPaid
+from shopmesh.products import domain as products
 
 DOCUMENT = Path(__file__).parents[1] / "docs" / "events.schema.json"
 ENVELOPE = {"event_id", "event_type", "occurred_at", "producer"}
@@ -58,3 +62,43 @@ def test_analytics_reads_transaction_paid_as_payments_sends_it() -> None:
     )
     read = analytics.TransactionPaid.model_validate(wire(sent))
     assert (read.user_id, read.transactions_paid) == (3, 4)
+
+
+def _order_fields() -> dict[str, object]:
+    return {
+        "producer": "orders",
+        "id": 11,
+        "reference": str(uuid.uuid4()),
+        "customer_id": 5,
+        "product_id": 9,
+        "quantity": 2,
+        "per_cost": Decimal("19.99"),
+        "total_cost": Decimal("39.98"),
+        "currency": "USD",
+        "created_at": datetime.now(UTC),
+    }
+
+
+def test_the_dispatcher_reads_order_created_and_cancelled_as_orders_sends_them() -> None:
+    created = orders.OrderCreated(**_order_fields())
+    cancelled = orders.OrderCancelled(**_order_fields(), updated_at=datetime.now(UTC))
+    for sent in (created, cancelled):
+        read = dispatcher.OrderSnapshot.model_validate(wire(sent))
+        assert (read.id, read.customer_id, read.total_cost) == (11, 5, Decimal("39.98"))
+
+
+def test_products_reads_the_reservation_of_a_cancelled_order() -> None:
+    sent = orders.OrderCancelled(**_order_fields(), updated_at=datetime.now(UTC))
+    read = products.OrderCancelled.model_validate(wire(sent))
+    assert str(read.reference) == sent.reference
+
+
+def test_orders_reads_order_dispatched_as_the_dispatcher_sends_it() -> None:
+    fields = _order_fields()
+    for unused in ("per_cost", "currency"):
+        fields.pop(unused)
+    sent = dispatcher.OrderDispatched(
+        **{**fields, "producer": "dispatcher"}, dispatched_at=datetime.now(UTC)
+    )
+    assert orders.DispatchedNotice.model_validate(wire(sent)).id == 11
+    assert orders.StatusNotice.model_validate(wire(sent)).customer_id == 5

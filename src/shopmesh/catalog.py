@@ -10,10 +10,17 @@ from __future__ import annotations
 from typing import Any
 
 from shopmesh.auth.domain import PRODUCED_EVENTS as AUTH_EVENTS
+from shopmesh.dispatcher.domain import PRODUCED_EVENTS as DISPATCHER_EVENTS
 from shopmesh.kit.events import Event
+from shopmesh.orders.domain import PRODUCED_EVENTS as ORDERS_EVENTS
 from shopmesh.payments.domain import PRODUCED_EVENTS as PAYMENTS_EVENTS
 
-PRODUCED: tuple[type[Event], ...] = (*AUTH_EVENTS, *PAYMENTS_EVENTS)
+PRODUCED: tuple[type[Event], ...] = (
+    *AUTH_EVENTS,
+    *PAYMENTS_EVENTS,
+    *ORDERS_EVENTS,
+    *DISPATCHER_EVENTS,
+)
 
 
 def event_type_of(event: type[Event]) -> str:

@@ -47,10 +47,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def up_command(launcher: Launcher, *, timeout: float) -> int:
-    env = {"SHOPMESH_DATA_DIR": str(launcher.state_dir / "db")}
+    env = {
+        "SHOPMESH_DATA_DIR": str(launcher.state_dir / "db"),
+        # Every service registers itself and finds the others through the local registry.
+        "SHOPMESH_REGISTRY_URL": os.environ.get("SHOPMESH_REGISTRY_URL", "http://127.0.0.1:9999"),
+    }
     running = [launcher.start(spec, env=env) for spec in SERVICES]
     ready = asyncio.run(launcher.wait_ready(running, timeout=timeout))
-    failed = [r for r in running if not ready[r.spec.name]]
+    failed = [r for r in running if not ready[r.spec.key]]
     for service in failed:
         print(f"\n{service.spec.name} is not ready; last lines of {service.log_path}:")
         print(_tail(service.log_path), file=sys.stderr)
@@ -76,7 +80,8 @@ def _print_welcome(launcher: Launcher) -> None:
     print("\nShopMesh is up.\n")
     for spec in SERVICES:
         print(f"  {spec.name:<10} {launcher.url(spec)}")
-    print("\n  API (gateway):   http://127.0.0.1:8080   e.g. POST /auth/register")
+    print("\n  Shop (web UI):   http://localhost:3000")
+    print("  API (gateway):   http://localhost:8080   e.g. POST /auth/register")
     print("  Analytics stats: http://127.0.0.1:8083/stats")
     print(f"  Admin login:     {admin} / {password}   (development default; set SHOPMESH_ADMIN_*)")
     print(f"  Logs:            {launcher.log_dir}/\n  Stop with:       make down\n")

@@ -22,10 +22,19 @@ import aiohttp
 
 @dataclass(frozen=True, slots=True)
 class ServiceSpec:
-    """One service of the platform: its name, env prefix and default port."""
+    """One service of the platform: its name, env prefix and default port.
+
+    ``instance`` tells apart several processes of one service (``products-2``).
+    """
 
     name: str
     port: int
+    instance: str = ""
+    database: bool = True
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}-{self.instance}" if self.instance else self.name
 
     @property
     def env_prefix(self) -> str:
@@ -38,10 +47,16 @@ class ServiceSpec:
 
 # Start order: producers before their consumers, the gateway last.
 SERVICES: tuple[ServiceSpec, ...] = (
+    ServiceSpec("registry", 9999, database=False),
     ServiceSpec("auth", 8081),
+    ServiceSpec("customers", 8084),
+    ServiceSpec("products", 8085),
     ServiceSpec("payments", 8082),
     ServiceSpec("analytics", 8083),
-    ServiceSpec("gateway", 8080),
+    ServiceSpec("orders", 8086),
+    ServiceSpec("dispatcher", 8087),
+    ServiceSpec("gateway", 8080, database=False),
+    ServiceSpec("web", 3000, database=False),
 )
 
 
@@ -63,6 +78,7 @@ class Launcher:
         self.log_dir = state_dir / "logs"
         # Children started by this launcher, kept so they are reaped when stopped.
         self._children: dict[str, subprocess.Popen[bytes]] = {}
+        self._started: dict[str, ServiceSpec] = {}
 
     def url(self, spec: ServiceSpec, port: int | None = None) -> str:
         return f"http://{self.host}:{port or spec.port}"
@@ -74,7 +90,7 @@ class Launcher:
         self.pid_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         port = port or spec.port
-        log_path = self.log_dir / f"{spec.name}.log"
+        log_path = self.log_dir / f"{spec.key}.log"
         existing = self.pid_of(spec)
         if existing is not None:
             return RunningService(spec, existing, self.url(spec, port), log_path)
@@ -93,7 +109,8 @@ class Launcher:
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
-        self._children[spec.name] = process
+        self._children[spec.key] = process
+        self._started[spec.key] = spec
         self._pid_file(spec).write_text(str(process.pid))
         return RunningService(spec, process.pid, self.url(spec, port), log_path)
 
@@ -110,7 +127,7 @@ class Launcher:
         """Stop the recorded process (SIGTERM, then SIGKILL); True if one was running."""
         pid = self.pid_of(spec)
         self._pid_file(spec).unlink(missing_ok=True)
-        child = self._children.pop(spec.name, None)
+        child = self._children.pop(spec.key, None)
         if pid is not None:
             stop_pid(pid, timeout=timeout, hard=hard)
         if child is not None:
@@ -123,19 +140,23 @@ class Launcher:
         """Wait for each service's ``/ready``; one whose process has exited is given up on."""
         services = list(running)
         return await wait_ready(
-            {r.spec.name: r.url for r in services},
+            {r.spec.key: r.url for r in services},
             timeout=timeout,
-            alive={r.spec.name: self._liveness(r.spec) for r in services},
+            alive={r.spec.key: self._liveness(r.spec) for r in services},
         )
 
+    def started(self) -> list[ServiceSpec]:
+        """Every spec this launcher started (extra instances included), in start order."""
+        return list(self._started.values())
+
     def stop_all(self, specs: Iterable[ServiceSpec] = SERVICES) -> list[str]:
-        return [spec.name for spec in reversed(tuple(specs)) if self.stop(spec)]
+        return [spec.key for spec in reversed(tuple(specs)) if self.stop(spec)]
 
     def _liveness(self, spec: ServiceSpec) -> Callable[[], bool]:
         return lambda: self.pid_of(spec) is not None
 
     def _pid_file(self, spec: ServiceSpec) -> Path:
-        return self.pid_dir / f"{spec.name}.pid"
+        return self.pid_dir / f"{spec.key}.pid"
 
 
 def stop_pid(pid: int, *, timeout: float = 15.0, hard: bool = False) -> None:
