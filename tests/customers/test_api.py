@@ -251,6 +251,21 @@ async def test_admin_reads_replaces_patches_and_deletes_any_profile(database_url
     assert (deleted_again.status_code, deleted_again.json()["code"]) == (404, "customer_not_found")
 
 
+async def test_put_by_id_changes_only_the_fields_sent_as_the_seeds_clients_send_them(
+    customers: Customers,
+) -> None:
+    mine = (await customers.put_me(ALICE, profile(city="Hyd"))).json()
+    response = await customers.client.put(
+        f"{BASE}/{mine['id']}", json={"name": "Jagadamba"}, headers=auth(ALICE)
+    )
+    assert response.status_code == 200
+    assert response.json() == {
+        **mine,
+        "name": "Jagadamba",
+        "updated_at": response.json()["updated_at"],
+    }
+
+
 async def test_a_user_reads_and_changes_their_own_profile_by_id(customers: Customers) -> None:
     mine = (await customers.put_me(ALICE, profile())).json()
     url = f"{BASE}/{mine['id']}"

@@ -131,6 +131,8 @@ async def test_an_invalid_field_is_refused_everywhere_and_nothing_changes(
     body = _body(field, value)
 
     for method, path, headers in _writes(alice_id):
+        if value is MISSING and path != ME and method == "PUT":
+            continue  # PUT by id changes only the fields sent: leaving one out is fine
         sent = {**body, "user_id": 303} if method == "POST" else body
         _assert_refused(await _send(customers, method, path, sent, headers))
     if value is not MISSING:

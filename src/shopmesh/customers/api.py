@@ -246,11 +246,15 @@ async def get_customer(
 
 @router.put("/{customer_id}", responses=WRITE_ERRORS)
 async def put_customer(
-    customer_id: CustomerId, body: CustomerUpdate, user: CurrentUser, customers: Customers
+    customer_id: CustomerId, body: CustomerPatch, user: CurrentUser, customers: Customers
 ) -> CustomerPublic:
-    """Replace every editable field of a profile (administrators: any; others: their own)."""
-    updated = await customers.replace(
-        customer_id, body.profile(), caller=user, claimed_user_id=body.user_id
+    """Update a profile with the fields sent (administrators: any; others: their own).
+
+    Fields left out keep their values: the commerce seed's clients send
+    ``PUT /api/customers/{id}`` with only the fields they change.
+    """
+    updated = await customers.patch(
+        customer_id, body.changes(), caller=user, claimed_user_id=body.user_id
     )
     return CustomerPublic.of(updated)
 

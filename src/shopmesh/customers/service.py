@@ -100,21 +100,6 @@ class CustomerService:
         async with self._runtime.transaction() as session:
             return _visible(await repo.get(session, customer_id), caller)
 
-    async def replace(
-        self,
-        customer_id: int,
-        profile: Profile,
-        *,
-        caller: Principal,
-        claimed_user_id: int | None = None,
-    ) -> Customer:
-        """Replace every editable field of a profile the caller may change."""
-        profile.check_editable()
-        async with self._runtime.transaction() as session:
-            existing = _visible(await repo.get(session, customer_id, lock=True), caller)
-            _check_owner_unchanged(existing, claimed_user_id)
-            return await _save(session, existing, profile)
-
     async def patch(
         self,
         customer_id: int,
