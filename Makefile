@@ -6,7 +6,7 @@ UV := scripts/uv.sh
 STATE_DIR := .data/up
 RUN := $(UV) run --frozen
 
-.PHONY: help install web up down status test check format kafka-up kafka-down test-infra-down
+.PHONY: help install web up down reset status test check format kafka-up kafka-down test-infra-down
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -33,6 +33,9 @@ up: install web kafka-up ## start the whole platform and wait until every servic
 down: ## stop everything `make up` started
 	@$(RUN) shopmesh --state-dir $(STATE_DIR) down
 	@$(MAKE) --no-print-directory kafka-down
+
+reset: down ## stop everything and delete .data/up (databases and Kafka's log)
+	@rm -rf $(STATE_DIR)
 
 status: ## show each service's process and readiness
 	@$(RUN) shopmesh --state-dir $(STATE_DIR) status

@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 
+from shopmesh.gateway.metrics import UPSTREAM_INSTANCES
 from shopmesh.gateway.upstreams import Upstreams
 from shopmesh.kit.registry import RegistryClient, RegistryResolver
 from shopmesh.kit.settings import ServiceSettings
@@ -65,6 +66,7 @@ class Discovery:
             if tuple(urls) != self._upstreams.urls(service):
                 log.info("instances of %s: %s", service, ", ".join(urls) or "none")
                 self._upstreams.update(service, urls)
+            UPSTREAM_INSTANCES.labels(service).set(len(urls))
         return answered
 
     async def run(self) -> None:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 UPSTREAM_REQUESTS = Counter(
     "shopmesh_gateway_upstream_requests_total",
     "Requests forwarded to a backend, by service and outcome "
     "(2xx..5xx, timeout, unreachable, unavailable, circuit_open, retried, aborted, too_large).",
     ["service", "outcome"],
+)
+UPSTREAM_INSTANCES = Gauge(
+    "shopmesh_gateway_upstream_instances",
+    "Instances the gateway currently routes to, by service (from the registry or settings).",
+    ["service"],
 )
 RATE_LIMITED = Counter(
     "shopmesh_gateway_rate_limited_total",
