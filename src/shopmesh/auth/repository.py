@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, String, select, update
+from sqlalchemy import DateTime, ForeignKey, String, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shopmesh.auth.domain import RefreshToken, User, UsernameTaken, username_key
-from shopmesh.kit.db import new_metadata
+from shopmesh.kit.db import IdType, new_metadata
 
 # BIGINT on PostgreSQL; INTEGER on SQLite, where only INTEGER PRIMARY KEY autoincrements.
-_id_type = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class Base(DeclarativeBase):
@@ -23,7 +22,7 @@ class Base(DeclarativeBase):
 class UserAccount(Base):
     __tablename__ = "user_account"
 
-    id: Mapped[int] = mapped_column(_id_type, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
     username: Mapped[str] = mapped_column(String(50))
     # Lower-cased username: the unique key that makes "Alice" and "alice" one account.
     username_key: Mapped[str] = mapped_column(String(50), unique=True)
@@ -35,10 +34,10 @@ class UserAccount(Base):
 class RefreshTokenRow(Base):
     __tablename__ = "refresh_token"
 
-    id: Mapped[int] = mapped_column(_id_type, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     user_id: Mapped[int] = mapped_column(
-        _id_type, ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+        IdType, ForeignKey("user_account.id", ondelete="CASCADE"), index=True
     )
     family_id: Mapped[str] = mapped_column(String(36), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

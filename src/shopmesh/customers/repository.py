@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
     BigInteger,
-    DateTime,
-    Dialect,
-    Integer,
     String,
     Text,
-    TypeDecorator,
     delete,
     func,
     select,
@@ -40,22 +36,7 @@ from shopmesh.customers.domain import (
     email_key,
     search_key,
 )
-from shopmesh.kit.db import new_metadata
-
-# BIGINT on PostgreSQL; INTEGER on SQLite, where only INTEGER PRIMARY KEY autoincrements.
-IdType = BigInteger().with_variant(Integer(), "sqlite")
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Timezone-aware UTC datetimes on both dialects (SQLite hands back naive values)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value
+from shopmesh.kit.db import IdType, UTCDateTime, new_metadata
 
 
 class Base(DeclarativeBase):

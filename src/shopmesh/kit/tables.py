@@ -14,17 +14,15 @@ from sqlalchemy import (
     text,
 )
 
-from shopmesh.kit.db import new_metadata
+from shopmesh.kit.db import IdType, new_metadata
 
 kit_metadata = new_metadata()
 
-# BIGINT on PostgreSQL; INTEGER on SQLite, where only INTEGER PRIMARY KEY autoincrements.
-_id_type = BigInteger().with_variant(Integer(), "sqlite")
 
 outbox_message = Table(
     "outbox_message",
     kit_metadata,
-    Column("id", _id_type, primary_key=True, autoincrement=True),
+    Column("id", IdType, primary_key=True, autoincrement=True),
     Column("event_id", String(36), nullable=False, unique=True),
     Column("topic", String(200), nullable=False),
     Column("key", String(200), nullable=False),

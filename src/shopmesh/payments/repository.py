@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
 
@@ -11,13 +11,9 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
-    DateTime,
-    Dialect,
     Index,
-    Integer,
     Numeric,
     String,
-    TypeDecorator,
     func,
     select,
     update,
@@ -27,25 +23,11 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shopmesh.kit.db import new_metadata
+from shopmesh.kit.db import IdType, UTCDateTime, new_metadata
 from shopmesh.payments.domain import Balance, LimitPolicy, LimitScope, Transaction
 
-# BIGINT on PostgreSQL; INTEGER on SQLite, where only INTEGER PRIMARY KEY autoincrements.
-IdType = BigInteger().with_variant(Integer(), "sqlite")
 # Running totals may outgrow one transaction's NUMERIC(12, 2) when only unpaid money counts.
 TotalType = Numeric(18, 2)
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Timezone-aware UTC datetimes on both dialects (SQLite hands back naive values)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value
 
 
 class Base(DeclarativeBase):
