@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from http.cookies import SimpleCookie
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Cookie, Depends, Response
 from pydantic import BaseModel, Field
@@ -18,7 +18,7 @@ from shopmesh.auth.domain import (
     RefreshRefused,
 )
 from shopmesh.auth.service import AuthService, SignedIn
-from shopmesh.kit.app import CurrentUser, Runtime
+from shopmesh.kit.app import CurrentUser, Runtime, error_responses
 
 REFRESH_COOKIE = "shopmesh_refresh"
 
@@ -63,20 +63,6 @@ class UserPublic(BaseModel):
     created_at: datetime
 
 
-class ErrorPublic(BaseModel):
-    """The platform's error shape (documentation only; the kit renders errors)."""
-
-    error: str
-    code: str
-    request_id: str | None = None
-
-
-def _errors(described: dict[int, str]) -> dict[int | str, dict[str, Any]]:
-    return {
-        status: {"model": ErrorPublic, "description": text} for status, text in described.items()
-    }
-
-
 def get_auth(runtime: Runtime) -> AuthService:
     auth: AuthService = runtime.state["auth"]
     return auth
@@ -93,7 +79,7 @@ router = APIRouter(prefix="/api/auth", tags=["auth"])
 @router.post(
     "/register",
     status_code=201,
-    responses=_errors({409: "username_taken: the name exists (in any case)"}),
+    responses=error_responses({409: "username_taken: the name exists (in any case)"}),
 )
 async def register(body: UserCreate, auth: Auth, response: Response) -> SessionPublic:
     """Create an account and sign it in: an access token, and a refresh cookie."""
@@ -103,7 +89,7 @@ async def register(body: UserCreate, auth: Auth, response: Response) -> SessionP
 
 @router.post(
     "/login",
-    responses=_errors({401: "invalid_credentials: unknown user or wrong password (alike)"}),
+    responses=error_responses({401: "invalid_credentials: unknown user or wrong password (alike)"}),
 )
 async def login(body: UserLogin, auth: Auth, response: Response) -> SessionPublic:
     """Sign in (username in any case): an access token, and a refresh cookie."""
@@ -111,7 +97,7 @@ async def login(body: UserLogin, auth: Auth, response: Response) -> SessionPubli
     return _signed_in(signed_in, response, auth)
 
 
-@router.get("/me", responses=_errors({401: "no, invalid or expired access token"}))
+@router.get("/me", responses=error_responses({401: "no, invalid or expired access token"}))
 async def me(principal: CurrentUser, auth: Auth) -> UserPublic:
     """The caller's account."""
     user = await auth.current_user(principal)
@@ -122,7 +108,9 @@ async def me(principal: CurrentUser, auth: Auth) -> UserPublic:
 
 @router.post(
     "/refresh",
-    responses=_errors({401: "missing, expired, revoked or reused refresh cookie (it is cleared)"}),
+    responses=error_responses(
+        {401: "missing, expired, revoked or reused refresh cookie (it is cleared)"}
+    ),
 )
 async def refresh(auth: Auth, response: Response, token: RefreshCookie = None) -> SessionPublic:
     """A new access token for the refresh cookie, which is replaced (each one works once).

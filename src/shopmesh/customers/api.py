@@ -30,7 +30,7 @@ from shopmesh.customers.domain import (
     printable,
 )
 from shopmesh.customers.service import CustomerService
-from shopmesh.kit.app import AdminUser, CurrentUser, Runtime
+from shopmesh.kit.app import AdminUser, CurrentUser, Runtime, error_responses
 from shopmesh.kit.errors import Forbidden
 from shopmesh.kit.jwt import Principal
 
@@ -139,20 +139,6 @@ class CustomerPublic(BaseModel):
         )
 
 
-class ErrorPublic(BaseModel):
-    """The platform's error shape (documentation only; the kit renders errors)."""
-
-    error: str
-    code: str
-    request_id: str | None = None
-
-
-def _errors(described: dict[int, str]) -> dict[int | str, dict[str, Any]]:
-    return {
-        status: {"model": ErrorPublic, "description": text} for status, text in described.items()
-    }
-
-
 def get_service(runtime: Runtime) -> CustomerService:
     service: CustomerService = runtime.state["customers"]
     return service
@@ -162,8 +148,8 @@ Customers = Annotated[CustomerService, Depends(get_service)]
 
 router = APIRouter(prefix="/api/customers", tags=["customers"])
 
-NOT_FOUND = _errors({404: "customer_not_found: no such profile, or not the caller's"})
-WRITE_ERRORS = _errors(
+NOT_FOUND = error_responses({404: "customer_not_found: no such profile, or not the caller's"})
+WRITE_ERRORS = error_responses(
     {
         404: "customer_not_found: no such profile, or not the caller's",
         409: "email_taken: another customer uses this email",
@@ -179,7 +165,7 @@ def _own(principal: Principal, claimed: int | None) -> int:
     return principal.user_id
 
 
-@router.get("/me", responses=_errors({404: "customer_not_found: no profile yet"}))
+@router.get("/me", responses=error_responses({404: "customer_not_found: no profile yet"}))
 async def get_me(user: CurrentUser, customers: Customers) -> CustomerPublic:
     """The caller's own profile (404 ``customer_not_found`` until one exists)."""
     return CustomerPublic.of(await customers.get_mine(user.user_id))
@@ -225,7 +211,7 @@ async def list_customers(
 @router.post(
     "",
     status_code=201,
-    responses=_errors({409: "customer_exists (the user has a profile) or email_taken"}),
+    responses=error_responses({409: "customer_exists (the user has a profile) or email_taken"}),
 )
 async def create_customer(
     body: CustomerCreate, _admin: AdminUser, customers: Customers, response: Response

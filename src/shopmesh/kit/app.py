@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shopmesh.kit.client import Resolver, ServiceClient, StaticResolver
@@ -164,6 +165,22 @@ async def _open_runtime(
 def _route(scope: Scope) -> str:
     route = scope.get("route")
     return str(getattr(route, "path", "unmatched"))
+
+
+class ErrorPublic(BaseModel):
+    """The platform's error shape, for OpenAPI documents (the handlers below render it)."""
+
+    error: str
+    code: str
+    request_id: str | None = None
+    details: Any = None
+
+
+def error_responses(described: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for the refusals a route documents: ``{409: "sku_taken: ..."}``."""
+    return {
+        status: {"model": ErrorPublic, "description": text} for status, text in described.items()
+    }
 
 
 def get_runtime(request: Request) -> ServiceRuntime:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import Field, TypeAdapter, ValidationError
 
-from shopmesh.kit.app import AdminUser, Runtime, ServiceCaller
+from shopmesh.kit.app import AdminUser, Runtime, ServiceCaller, error_responses
 from shopmesh.kit.errors import Forbidden, Unauthorized
 from shopmesh.kit.jwt import Principal
 from shopmesh.products.domain import IDS_MAX, MAX_ID, ProductQuery, ProductSort
@@ -22,7 +22,6 @@ from shopmesh.products.schemas import (
     ReservationCreate,
     ReservationLinePublic,
     ReservationsPublic,
-    errors,
 )
 from shopmesh.products.service import ProductService
 
@@ -91,7 +90,9 @@ router = APIRouter(prefix="/api/products", tags=["products"])
 
 @router.get(
     "",
-    responses=errors({401: "include_inactive without a token", 403: "include_inactive: not admin"}),
+    responses=error_responses(
+        {401: "include_inactive without a token", 403: "include_inactive: not admin"}
+    ),
 )
 async def list_products(
     response: Response,
@@ -135,7 +136,7 @@ async def list_categories(products: Products) -> list[str]:
     return await products.categories()
 
 
-@router.get("/{product_id}", responses=errors({404: "product_not_found (or inactive)"}))
+@router.get("/{product_id}", responses=error_responses({404: "product_not_found (or inactive)"}))
 async def get_product(
     product_id: ProductIdPath, products: Products, viewer: Viewer
 ) -> ProductPublic:
@@ -147,7 +148,9 @@ async def get_product(
 _WRITE_ERRORS = {401: "no or bad token", 403: "not an administrator"}
 
 
-@router.post("", status_code=201, responses=errors({**_WRITE_ERRORS, 409: "sku_taken: sku in use"}))
+@router.post(
+    "", status_code=201, responses=error_responses({**_WRITE_ERRORS, 409: "sku_taken: sku in use"})
+)
 async def create_product(
     body: ProductCreate, admin: AdminUser, products: Products
 ) -> ProductPublic:
@@ -157,7 +160,7 @@ async def create_product(
 
 @router.put(
     "/{product_id}",
-    responses=errors({**_WRITE_ERRORS, 404: "product_not_found", 409: "sku_taken"}),
+    responses=error_responses({**_WRITE_ERRORS, 404: "product_not_found", 409: "sku_taken"}),
 )
 async def replace_product(
     product_id: ProductIdPath, body: ProductCreate, admin: AdminUser, products: Products
@@ -168,7 +171,7 @@ async def replace_product(
 
 @router.patch(
     "/{product_id}",
-    responses=errors({**_WRITE_ERRORS, 404: "product_not_found", 409: "sku_taken"}),
+    responses=error_responses({**_WRITE_ERRORS, 404: "product_not_found", 409: "sku_taken"}),
 )
 async def patch_product(
     product_id: ProductIdPath, body: ProductPatch, admin: AdminUser, products: Products
@@ -181,7 +184,7 @@ async def patch_product(
     "/{product_id}",
     status_code=204,
     response_class=Response,
-    responses=errors({**_WRITE_ERRORS, 404: "product_not_found"}),
+    responses=error_responses({**_WRITE_ERRORS, 404: "product_not_found"}),
 )
 async def delete_product(product_id: ProductIdPath, admin: AdminUser, products: Products) -> None:
     """Soft delete: the product becomes inactive (hidden from the catalogue, refused for new
@@ -191,7 +194,7 @@ async def delete_product(product_id: ProductIdPath, admin: AdminUser, products: 
 
 @router.post(
     "/reservations",
-    responses=errors(
+    responses=error_responses(
         {
             401: "no or bad token",
             403: "not a platform service",
@@ -215,7 +218,7 @@ async def reserve(
 
 @router.post(
     "/reservations/{reservation_id}/release",
-    responses=errors({401: "no or bad token", 403: "not a platform service"}),
+    responses=error_responses({401: "no or bad token", 403: "not a platform service"}),
 )
 async def release(reservation_id: UUID, caller: ServiceCaller, products: Products) -> ReleasePublic:
     """Give a reservation's stock back, once (internal). `released` is false when it already

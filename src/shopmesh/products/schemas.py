@@ -244,19 +244,3 @@ class ReservationsPublic(BaseModel):
 
 class ReleasePublic(BaseModel):
     released: bool = Field(description="False when already released or never reserved.")
-
-
-class ErrorPublic(BaseModel):
-    """The platform's error shape (documentation only; the kit renders errors)."""
-
-    error: str
-    code: str
-    request_id: str | None = None
-    details: Any = None
-
-
-def errors(described: dict[int, str]) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` for the refusals a route documents."""
-    return {
-        status: {"model": ErrorPublic, "description": text} for status, text in described.items()
-    }
