@@ -41,6 +41,7 @@ status: ## show each service's process and readiness
 	@$(RUN) shopmesh --state-dir $(STATE_DIR) status
 
 test: install ## run every test (starts the test PostgreSQL and Kafka on their own ports)
+	@scripts/k8s-tools.sh
 	@scripts/web.sh build && scripts/web.sh browser && scripts/web.sh check && scripts/web.sh unit
 	@exports="$$(scripts/test-infra.sh up)" && eval "$$exports" && \
 		$(RUN) pytest $(PYTEST_ARGS)
