@@ -14,7 +14,7 @@ import yaml
 from pydantic import AliasChoices, AliasPath
 from pydantic_settings import BaseSettings
 
-from shopmesh.kit.events import Event
+from shopmesh.catalog import PRODUCED
 from shopmesh.launcher import SERVICES, ServiceSpec
 
 REPO = Path(__file__).resolve().parents[2]
@@ -59,21 +59,8 @@ def env_names(service: str) -> frozenset[str]:
 
 
 def event_topics() -> set[str]:
-    """The topics the services' typed events are published to."""
-    for service in PYTHON_SERVICES:
-        try:
-            importlib.import_module(f"shopmesh.{service}.domain")
-        except ModuleNotFoundError:
-            continue
-    topics: set[str] = set()
-    stack = list(Event.__subclasses__())
-    while stack:
-        cls = stack.pop()
-        stack.extend(cls.__subclasses__())
-        topic = getattr(cls, "topic", None)
-        if isinstance(topic, str):
-            topics.add(topic)
-    return topics
+    """The topics the services' typed events are published to (the event catalogue)."""
+    return {event.topic for event in PRODUCED}
 
 
 def consumed_topics() -> dict[str, set[str]]:
