@@ -281,10 +281,12 @@ def test_cache_takes_a_new_list_at_once_and_forgets_a_past_emptiness() -> None:
     assert cache.checked_at("orders") == clock.now
 
 
-def test_cache_records_an_empty_first_answer() -> None:
+def test_a_service_never_listed_stays_unknown_so_static_urls_are_used() -> None:
     cache = InstanceCache(empty_grace=30, clock=Clock())
     cache.update("orders", [])
-    assert cache.get("orders") == []
+    assert cache.get("orders") is None
+    cache.update("orders", ["http://o:1"])
+    assert cache.get("orders") == ["http://o:1"]
 
 
 def test_registration_names_the_instance_after_its_advertised_address() -> None:

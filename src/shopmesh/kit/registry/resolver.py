@@ -24,7 +24,8 @@ class InstanceCache:
 
     An empty answer does not wipe a known list at once: a restarted registry is
     empty until the instances' next heartbeats, so only emptiness that lasts
-    ``empty_grace`` seconds is believed.
+    ``empty_grace`` seconds is believed. A service the registry has never
+    listed stays unknown, so callers keep using its static URL meanwhile.
     """
 
     def __init__(self, *, empty_grace: float, clock: Clock = time.monotonic) -> None:
@@ -50,7 +51,7 @@ class InstanceCache:
             self._empty_since.pop(service, None)
             return
         if not self._urls.get(service):
-            self._urls[service] = []
+            # Never listed yet (the platform is starting): keep falling back to static URLs.
             return
         since = self._empty_since.setdefault(service, now)
         if now - since >= self._empty_grace:
