@@ -13,7 +13,9 @@ import sys
 from pathlib import Path
 
 from shopmesh.catalog import events_document
-from shopmesh.launcher import SERVICES, Launcher, wait_ready
+from shopmesh.kit.settings import ServiceSettings
+from shopmesh.launcher import SERVICES, Launcher
+from shopmesh.status import collect, render
 
 DEFAULT_STATE_DIR = Path(".data/up")
 
@@ -30,7 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     up = commands.add_parser("up", help="start every service and wait until all are ready")
     up.add_argument("--timeout", type=float, default=90.0)
     commands.add_parser("down", help="stop every service started by `up`")
-    commands.add_parser("status", help="show each service's process and readiness")
+    commands.add_parser(
+        "status", help="show each service's process, readiness, instances, backlog and lag"
+    )
     commands.add_parser("events", help="print the JSON Schema document of every event")
     args = parser.parse_args(argv)
     if args.command == "events":
@@ -66,12 +70,13 @@ def up_command(launcher: Launcher, *, timeout: float) -> int:
 
 def status_command(launcher: Launcher) -> int:
     urls = {spec.name: launcher.url(spec) for spec in SERVICES}
-    ready = asyncio.run(wait_ready(urls, timeout=0.1))
-    print(f"{'service':<12}{'pid':>8}  {'url':<26}ready")
-    for spec in SERVICES:
-        pid = launcher.pid_of(spec)
-        print(f"{spec.name:<12}{pid or '-':>8}  {urls[spec.name]:<26}{_mark(ready[spec.name])}")
-    return 0 if all(ready.values()) else 1
+    registry = ServiceSettings(
+        service_name="status",
+        registry_url=os.environ.get("SHOPMESH_REGISTRY_URL", urls["registry"]),
+    )
+    statuses = asyncio.run(collect(urls, registry=registry))
+    print(render(statuses, {spec.name: launcher.pid_of(spec) for spec in SERVICES}))
+    return 0 if all(s.ready for s in statuses) else 1
 
 
 def _print_welcome(launcher: Launcher) -> None:
@@ -85,10 +90,6 @@ def _print_welcome(launcher: Launcher) -> None:
     print("  Analytics stats: http://127.0.0.1:8083/stats")
     print(f"  Admin login:     {admin} / {password}   (development default; set SHOPMESH_ADMIN_*)")
     print(f"  Logs:            {launcher.log_dir}/\n  Stop with:       make down\n")
-
-
-def _mark(ok: bool) -> str:
-    return "yes" if ok else "NO"
 
 
 def _tail(path: Path, lines: int = 30) -> str:

@@ -18,7 +18,15 @@ CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
 class CircuitBreaker:
     """Consecutive-failure breaker; ``allow`` is cheap while closed (one attribute test)."""
 
-    __slots__ = ("_clock", "_failures", "_open_for", "_opened_at", "_probe_at", "_threshold")
+    __slots__ = (
+        "_clock",
+        "_failures",
+        "_on_change",
+        "_open_for",
+        "_opened_at",
+        "_probe_at",
+        "_threshold",
+    )
 
     def __init__(
         self,
@@ -26,13 +34,18 @@ class CircuitBreaker:
         failure_threshold: int = 5,
         open_for: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
+        on_change: Callable[[str], None] | None = None,
     ) -> None:
+        """``on_change(state)`` is told of every transition (and the initial closed state)."""
         self._threshold = failure_threshold
         self._open_for = open_for
         self._clock = clock
         self._failures = 0
         self._opened_at: float | None = None
         self._probe_at: float | None = None  # when the half-open probe was let through
+        self._on_change = on_change
+        if on_change is not None:
+            on_change(CLOSED)
 
     @property
     def state(self) -> str:
@@ -50,13 +63,18 @@ class CircuitBreaker:
         if now - since < self._open_for:
             return False
         self._probe_at = now
+        if self._on_change is not None:
+            self._on_change(HALF_OPEN)
         return True
 
     def success(self) -> None:
         """The service answered: close (or stay closed)."""
         if self._failures or self._opened_at is not None:
+            was_open = self._opened_at is not None
             self._failures = 0
             self._opened_at = self._probe_at = None
+            if was_open and self._on_change is not None:
+                self._on_change(CLOSED)
 
     def failure(self) -> None:
         """The service could not be reached or said it is unavailable."""
@@ -70,3 +88,5 @@ class CircuitBreaker:
     def _open(self) -> None:
         self._opened_at = self._clock()
         self._probe_at = None
+        if self._on_change is not None:
+            self._on_change(OPEN)

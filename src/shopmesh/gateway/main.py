@@ -11,7 +11,8 @@ from shopmesh.kit.runner import serve
 def create_app(settings: GatewaySettings | None = None) -> ASGIApp:
     """The gateway ASGI app; the connection pool opens and closes with the ASGI lifespan."""
     gateway = Gateway(settings or GatewaySettings())
-    return RequestContextMiddleware(gateway, service="gateway")
+    # Requests enter the platform here: one without a trace context starts a trace.
+    return RequestContextMiddleware(gateway, service="gateway", start_traces=True)
 
 
 def run() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from prometheus_client import Counter, Gauge
 
 UPSTREAM_REQUESTS = Counter(
@@ -13,6 +15,16 @@ UPSTREAM_REQUESTS = Counter(
 UPSTREAM_INSTANCES = Gauge(
     "shopmesh_gateway_upstream_instances",
     "Instances the gateway currently routes to, by service (from the registry or settings).",
+    ["service"],
+)
+UPSTREAM_EJECTIONS = Counter(
+    "shopmesh_gateway_upstream_ejections_total",
+    "Times an instance was set aside after refusing a connection, by service and instance.",
+    ["service", "instance"],
+)
+CIRCUIT_STATE = Gauge(
+    "shopmesh_gateway_circuit_state",
+    "Each service's circuit breaker: 0 closed, 1 half-open, 2 open.",
     ["service"],
 )
 RATE_LIMITED = Counter(
@@ -33,6 +45,19 @@ def count_upstream(service: str, outcome: str) -> None:
     if child is None:
         child = _children[key] = UPSTREAM_REQUESTS.labels(service, outcome)
     child.inc()
+
+
+_CIRCUIT_VALUES = {"closed": 0, "half_open": 1, "open": 2}
+
+
+def circuit_state_recorder(service: str) -> Callable[[str], None]:
+    """A breaker callback that keeps ``service``'s circuit-state gauge in step."""
+    gauge = CIRCUIT_STATE.labels(service)
+
+    def record(state: str) -> None:
+        gauge.set(_CIRCUIT_VALUES[state])
+
+    return record
 
 
 def status_outcome(status: int) -> str:

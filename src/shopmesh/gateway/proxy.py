@@ -23,7 +23,7 @@ from yarl import URL
 
 from shopmesh.gateway.body import BodyTooLarge, ClientDisconnected
 from shopmesh.gateway.headers import request_headers, response_headers, upstream_target
-from shopmesh.gateway.metrics import count_upstream, status_outcome
+from shopmesh.gateway.metrics import UPSTREAM_EJECTIONS, count_upstream, status_outcome
 from shopmesh.gateway.responses import Headers, send_error
 from shopmesh.gateway.routing import Route
 from shopmesh.gateway.upstreams import InstancePool, Upstreams
@@ -146,7 +146,8 @@ class Proxy:
         try:
             await self._request(exchange, pool, base, body, streamed=streamed)
         except _CONNECT_FAILURES:
-            pool.eject(base)
+            if pool.eject(base):
+                UPSTREAM_EJECTIONS.labels(exchange.route.service, base).inc()
             # A streamed body cannot be sent twice; a buffered one can.
             other = None if streamed or not _may_retry(exchange.scope) else pool.pick(avoid=base)
             if other is None:

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 
 from shopmesh.gateway.breaker import CircuitBreaker
+from shopmesh.gateway.metrics import UPSTREAM_INSTANCES, circuit_state_recorder
 
 Clock = Callable[[], float]
 
@@ -63,10 +64,12 @@ class InstancePool:
                 return url
         return None if avoid is not None else urls[start]
 
-    def eject(self, url: str) -> None:
+    def eject(self, url: str) -> bool:
         """Set ``url`` aside for ``eject_for`` seconds (it refused a connection)."""
         if self._eject_for > 0 and url in self.urls:
             self._ejected[url] = self._clock() + self._eject_for
+            return True
+        return False
 
     def ejected(self) -> frozenset[str]:
         now = self._clock()
@@ -119,12 +122,14 @@ class Upstreams:
                 failure_threshold=self._failure_threshold,
                 open_for=self._open_for,
                 clock=self._clock,
+                on_change=circuit_state_recorder(service),
             )
             self._pools[service] = InstancePool(
                 urls, breaker=breaker, eject_for=self._eject_for, clock=self._clock
             )
         else:
             pool.replace(urls)
+        UPSTREAM_INSTANCES.labels(service).set(len(self._pools[service].urls))
 
     def urls(self, service: str) -> tuple[str, ...]:
         pool = self._pools.get(service)

@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shopmesh.kit import tracing
 from shopmesh.kit.db import Database, is_transient_db_error
 from shopmesh.kit.events import EventEnvelope, MalformedEvent
 from shopmesh.kit.kafka import ensure_topics, idempotent_producer
@@ -48,6 +49,7 @@ class EventConsumer:
         max_attempts: int = 3,
         retry_backoff: float = 0.2,
         batch_size: int = 500,
+        applied_log_level: int | str = logging.INFO,
     ) -> None:
         self._db = db
         self._service = service
@@ -58,6 +60,11 @@ class EventConsumer:
         self._max_attempts = max_attempts
         self._retry_backoff = retry_backoff
         self._batch_size = batch_size
+        self._applied_log_level = (
+            logging.getLevelName(applied_log_level.upper())
+            if isinstance(applied_log_level, str)
+            else applied_log_level
+        )
         self.applied = 0
         self.duplicates = 0
 
@@ -164,7 +171,13 @@ class EventConsumer:
 
     async def _apply(self, session: AsyncSession, envelope: EventEnvelope) -> None:
         handler = self._handlers.get(envelope.event_type)
-        token = traceparent_var.set(envelope.headers.get("traceparent"))
+        traceparent = envelope.headers.get("traceparent")
+        span = None
+        if tracing.enabled():
+            span, span_token, traceparent = tracing.start_span(
+                f"apply {envelope.event_type}", traceparent, kind="consumer"
+            )
+        token = traceparent_var.set(traceparent)
         try:
             if handler is not None:
                 await handler(session, envelope)
@@ -178,11 +191,31 @@ class EventConsumer:
                     processed_at=datetime.now(UTC),
                 )
             )
+            outcome = "applied" if handler is not None else "ignored"
+            self._log_applied(envelope, outcome)
         finally:
             traceparent_var.reset(token)
-        outcome = "applied" if handler is not None else "ignored"
+            if span is not None:
+                tracing.end_span(span, span_token, **_span_attributes(envelope))
         EVENTS_CONSUMED.labels(self._service, envelope.topic, outcome).inc()
         self.applied += 1
+
+    def _log_applied(self, envelope: EventEnvelope, outcome: str) -> None:
+        # Logged in the event's trace context, so the line carries the flow's trace id.
+        if log.isEnabledFor(self._applied_log_level):
+            log.log(
+                self._applied_log_level,
+                "event %s",
+                outcome,
+                extra={
+                    "event_type": envelope.event_type,
+                    "event_id": envelope.event_id,
+                    "topic": envelope.topic,
+                    "partition": envelope.partition,
+                    "offset": envelope.offset,
+                    "consumer": self._group_id,
+                },
+            )
 
     async def _apply_one_with_retries(
         self,
@@ -223,6 +256,15 @@ class EventConsumer:
         )
         EVENTS_CONSUMED.labels(self._service, record.topic, "dead_lettered").inc()
         log.error("event dead-lettered", extra={"source": record.topic, "reason": reason})
+
+
+def _span_attributes(envelope: EventEnvelope) -> dict[str, str | int]:
+    return {
+        "messaging.system": "kafka",
+        "messaging.destination.name": envelope.topic,
+        "messaging.message.id": envelope.event_id,
+        "shopmesh.event_type": envelope.event_type,
+    }
 
 
 def _envelope(record: ConsumerRecord[bytes, bytes]) -> EventEnvelope:

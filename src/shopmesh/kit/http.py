@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from shopmesh.kit import tracing
 from shopmesh.kit.logging import request_id_var, traceparent_var
 from shopmesh.kit.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
@@ -78,7 +79,10 @@ class RequestContextMiddleware:
     """Gives each request an id, echoes it, counts it and logs one JSON line for it.
 
     ``route_of(scope)`` names the route template for metrics (never the raw
-    path, which would explode the series count).
+    path, which would explode the series count). With ``start_traces`` (the
+    gateway, where requests enter the platform) a request without a
+    ``traceparent`` gets a new one, and the request's trace context (a new
+    span's when tracing is on) replaces the header passed on.
     """
 
     def __init__(
@@ -88,8 +92,10 @@ class RequestContextMiddleware:
         service: str,
         route_of: Callable[[Scope], str] | None = None,
         quiet_paths: frozenset[str] = frozenset({"/health", "/ready", "/metrics"}),
+        start_traces: bool = False,
     ) -> None:
         self.app = app
+        self.start_traces = start_traces
         self.service = service
         self.route_of = route_of or (lambda scope: str(scope.get("route_template", "unmatched")))
         self.quiet_paths = quiet_paths
@@ -101,7 +107,8 @@ class RequestContextMiddleware:
         request_id = incoming_request_id(scope)
         scope["request_id"] = request_id
         token = request_id_var.set(request_id)
-        trace_token = traceparent_var.set(incoming_traceparent(scope))
+        span, span_token, traceparent = self._trace(scope)
+        trace_token = traceparent_var.set(traceparent)
         started = time.perf_counter()
         status = 500
         header_value = request_id.encode()
@@ -122,6 +129,40 @@ class RequestContextMiddleware:
             self._record(scope, status, time.perf_counter() - started)
             request_id_var.reset(token)
             traceparent_var.reset(trace_token)
+            if span is not None:
+                self._end_span(scope, span, span_token, status)
+
+    def _trace(self, scope: Scope) -> tuple[Any, object, str | None]:
+        """The request's span (when tracing is on) and the trace context it runs in."""
+        incoming = incoming_traceparent(scope)
+        span = span_token = None
+        traceparent: str | None = incoming
+        # Probes and scrapes would drown the traces: they get no span.
+        if tracing.enabled() and scope.get("path") not in self.quiet_paths:
+            method, path = scope.get("method", ""), scope.get("path", "")
+            span, span_token, traceparent = tracing.start_span(
+                f"{method} {path}", incoming, kind="server"
+            )
+        elif incoming is None and self.start_traces:
+            traceparent = tracing.new_traceparent()
+        if self.start_traces and traceparent is not None and traceparent is not incoming:
+            scope["headers"] = _with_traceparent(scope.get("headers", ()), traceparent)
+        return span, span_token, traceparent
+
+    def _end_span(self, scope: Scope, span: Any, span_token: object, status: int) -> None:
+        route = self.route_of(scope)
+        span.update_name(f"{scope.get('method', '')} {route}")
+        tracing.end_span(
+            span,
+            span_token,
+            **{
+                "http.request.method": scope.get("method"),
+                "http.route": route,
+                "http.response.status_code": status,
+                "url.path": scope.get("path"),
+                "service.component": self.service,
+            },
+        )
 
     def _record(self, scope: Scope, status: int, elapsed: float) -> None:
         path = scope.get("path", "")
@@ -143,6 +184,13 @@ class RequestContextMiddleware:
                 "user_id": scope.get("user_id"),
             },
         )
+
+
+def _with_traceparent(headers: Any, traceparent: str) -> list[tuple[bytes, bytes]]:
+    """The request headers with ``traceparent`` set to ours (a malformed one replaced)."""
+    kept = [(name, value) for name, value in headers if name != TRACEPARENT_HEADER]
+    kept.append((TRACEPARENT_HEADER, traceparent.encode()))
+    return kept
 
 
 class BodyLimitMiddleware:

@@ -108,6 +108,7 @@ class OutboxRelay:
                 raise
             except Exception as exc:
                 log.warning("outbox relay paused: %s", _describe(exc))
+                await self._count_backlog()  # while Kafka is away the backlog grows: show it
                 await asyncio.sleep(self._retry_backoff)
 
     async def publish_batch(self, producer: AIOKafkaProducer) -> int:
@@ -129,6 +130,8 @@ class OutboxRelay:
         await asyncio.gather(*pending)
         await self._mark_sent([row.id for row in rows])
         self._observe(rows)
+        if len(rows) == self._batch_size:
+            await self._count_backlog()  # a full batch: more may wait behind it
         return len(rows)
 
     async def _unsent(self) -> Sequence[Row[Any]]:
@@ -161,6 +164,15 @@ class OutboxRelay:
         self.published += len(rows)
         if len(rows) < self._batch_size:
             OUTBOX_BACKLOG.labels(self._service).set(0)
+
+    async def _count_backlog(self) -> None:
+        """Set the backlog gauge from a count (an index covers unpublished rows)."""
+        try:
+            backlog = await asyncio.wait_for(outbox_backlog(self._db), 2.0)
+        except Exception as exc:  # the database may be away too; the gauge just keeps its value
+            log.debug("outbox backlog not counted: %s", _describe(exc))
+            return
+        OUTBOX_BACKLOG.labels(self._service).set(backlog)
 
     async def _idle(self) -> None:
         with suppress(TimeoutError):

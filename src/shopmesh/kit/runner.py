@@ -7,11 +7,13 @@ import uvicorn
 from shopmesh.kit.http import ASGIApp
 from shopmesh.kit.logging import configure_logging
 from shopmesh.kit.settings import ServiceSettings
+from shopmesh.kit.tracing import configure_tracing
 
 
 def serve(app: ASGIApp, settings: ServiceSettings) -> None:
     """Run ``app`` on the service's host and port until SIGINT/SIGTERM."""
     configure_logging(settings.service_name, settings.log_level)
+    configure_tracing(settings.service_name)
     config = uvicorn.Config(
         app,
         host=settings.host,
