@@ -37,7 +37,7 @@ down: ## stop everything `make up` started
 reset: down ## stop everything and delete .data/up (databases and Kafka's log)
 	@rm -rf $(STATE_DIR)
 
-status: ## show each service's process and readiness
+status: ## show each service's readiness, instances, outbox backlog and consumer lag
 	@$(RUN) shopmesh --state-dir $(STATE_DIR) status
 
 test: install ## run every test (starts the test PostgreSQL and Kafka on their own ports)
