@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from shopmesh.kit.db import IdType
 from shopmesh.kit.migrations import create_kit_tables, drop_kit_tables
 
 revision: str = "0001"
@@ -17,14 +18,12 @@ down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-_id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-
 
 def upgrade() -> None:
     create_kit_tables(op)
     op.create_table(
         "user_account",
-        sa.Column("id", _id, autoincrement=True, nullable=False),
+        sa.Column("id", IdType, autoincrement=True, nullable=False),
         sa.Column("username", sa.String(50), nullable=False),
         sa.Column("username_key", sa.String(50), nullable=False),
         sa.Column("password_hash", sa.String(100), nullable=False),
@@ -35,9 +34,9 @@ def upgrade() -> None:
     )
     op.create_table(
         "refresh_token",
-        sa.Column("id", _id, autoincrement=True, nullable=False),
+        sa.Column("id", IdType, autoincrement=True, nullable=False),
         sa.Column("token_hash", sa.String(64), nullable=False),
-        sa.Column("user_id", _id, nullable=False),
+        sa.Column("user_id", IdType, nullable=False),
         sa.Column("family_id", sa.String(36), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),

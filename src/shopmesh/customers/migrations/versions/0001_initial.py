@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from shopmesh.kit.db import IdType
 from shopmesh.kit.migrations import create_kit_tables, drop_kit_tables
 
 revision: str = "0001"
@@ -17,14 +18,12 @@ down_revision: str | None = None
 branch_labels: str | None = None
 depends_on: str | None = None
 
-_id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-
 
 def upgrade() -> None:
     create_kit_tables(op)
     op.create_table(
         "customer",
-        sa.Column("id", _id, primary_key=True, autoincrement=True),
+        sa.Column("id", IdType, primary_key=True, autoincrement=True),
         sa.Column("user_id", sa.BigInteger(), nullable=False),
         sa.Column("name", sa.String(100), nullable=False),
         sa.Column("email", sa.String(254)),

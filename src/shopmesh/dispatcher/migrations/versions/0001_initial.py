@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from shopmesh.kit.db import IdType
 from shopmesh.kit.migrations import create_kit_tables, drop_kit_tables
 
 revision: str = "0001"
@@ -17,7 +18,6 @@ down_revision: str | None = None
 branch_labels: str | None = None
 depends_on: str | None = None
 
-_id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 _at = sa.DateTime(timezone=True)
 
 
@@ -25,7 +25,7 @@ def upgrade() -> None:
     create_kit_tables(op)
     op.create_table(
         "shipment",
-        sa.Column("id", _id, primary_key=True, autoincrement=True),
+        sa.Column("id", IdType, primary_key=True, autoincrement=True),
         sa.Column("order_id", sa.BigInteger(), nullable=False),
         sa.Column("reference", sa.String(64), nullable=False),
         sa.Column("customer_id", sa.BigInteger(), nullable=False),
@@ -43,7 +43,7 @@ def upgrade() -> None:
     op.create_index("ix_shipment_status_due_at", "shipment", ["status", "due_at"])
     op.create_table(
         "webhook_delivery",
-        sa.Column("id", _id, primary_key=True, autoincrement=True),
+        sa.Column("id", IdType, primary_key=True, autoincrement=True),
         sa.Column("shipment_id", sa.BigInteger(), nullable=False),
         sa.Column("order_id", sa.BigInteger(), nullable=False),
         sa.Column("url", sa.String(2000), nullable=False),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from shopmesh.kit.db import IdType
 from shopmesh.kit.migrations import create_kit_tables, drop_kit_tables
 
 revision: str = "0001"
@@ -17,14 +18,12 @@ down_revision: str | None = None
 branch_labels: str | None = None
 depends_on: str | None = None
 
-_id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-
 
 def upgrade() -> None:
     create_kit_tables(op)
     op.create_table(
         "product",
-        sa.Column("id", _id, primary_key=True, autoincrement=True),
+        sa.Column("id", IdType, primary_key=True, autoincrement=True),
         sa.Column("name", sa.String(200), nullable=False),
         sa.Column("description", sa.Text(), nullable=False),
         sa.Column("price", sa.Numeric(12, 2), nullable=False),
@@ -53,7 +52,7 @@ def upgrade() -> None:
     op.create_index("ix_product_is_active", "product", ["is_active"])
     op.create_table(
         "stock_reservation",
-        sa.Column("id", _id, primary_key=True, autoincrement=True),
+        sa.Column("id", IdType, primary_key=True, autoincrement=True),
         sa.Column("reservation_id", sa.String(36), nullable=False),
         sa.Column("product_id", sa.BigInteger(), sa.ForeignKey("product.id"), nullable=False),
         sa.Column("quantity", sa.Integer(), nullable=False),
