@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import event
@@ -26,6 +25,7 @@ from shopmesh.dispatcher.domain import (
 )
 from shopmesh.dispatcher.repository import deliveries, shipments
 from shopmesh.dispatcher.settings import Settings
+from shopmesh.kit.aio import retrying, wait_event
 from shopmesh.kit.app import ServiceRuntime
 from shopmesh.kit.outbox import add_events
 
@@ -92,17 +92,13 @@ class DispatchService:
 
     async def run(self) -> None:
         """Dispatch due shipments until cancelled; survives database outages by retrying."""
-        while True:
-            try:
-                await self.dispatch_due()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("dispatch loop paused: %s: %s", type(exc).__name__, str(exc)[:200])
-                await asyncio.sleep(PAUSE_AFTER_ERROR)  # the database is likely away: don't spin
-            with suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), self._settings.poll_interval)
-            self._wakeup.clear()
+        # After an error the database is likely away: pause instead of spinning.
+        await retrying(self._round, what="dispatch loop", pause=PAUSE_AFTER_ERROR, log=log)
+
+    async def _round(self) -> None:
+        await self.dispatch_due()
+        await wait_event(self._wakeup, self._settings.poll_interval)
+        self._wakeup.clear()
 
     async def dispatch_due(self, *, now: datetime | None = None) -> int:
         """Dispatch every shipment due at ``now`` (default: the present); returns how many."""

@@ -40,7 +40,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
@@ -56,6 +55,7 @@ from shopmesh.dispatcher.domain import (
 from shopmesh.dispatcher.repository import deliveries
 from shopmesh.dispatcher.service import PAUSE_AFTER_ERROR
 from shopmesh.dispatcher.settings import Settings
+from shopmesh.kit.aio import retrying, wait_event
 from shopmesh.kit.app import ServiceRuntime
 
 log = logging.getLogger(__name__)
@@ -97,17 +97,12 @@ class WebhookNotifier:
                 await asyncio.gather(*calls, return_exceptions=True)
 
     async def _loop(self) -> None:
-        while True:
-            try:
-                await self.start_due()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("webhook worker paused: %s: %s", type(exc).__name__, str(exc)[:200])
-                await asyncio.sleep(PAUSE_AFTER_ERROR)
-            with suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), self._settings.webhook_poll_interval)
-            self._wakeup.clear()
+        await retrying(self._round, what="webhook worker", pause=PAUSE_AFTER_ERROR, log=log)
+
+    async def _round(self) -> None:
+        await self.start_due()
+        await wait_event(self._wakeup, self._settings.webhook_poll_interval)
+        self._wakeup.clear()
 
     async def start_due(self) -> int:
         """Claim due deliveries (as many as free call slots) and start their calls."""

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from shopmesh.gateway.metrics import UPSTREAM_INSTANCES
 from shopmesh.gateway.upstreams import Upstreams
+from shopmesh.kit.aio import cancelling
 from shopmesh.kit.registry import RegistryClient, RegistryResolver
 from shopmesh.kit.settings import ServiceSettings
 
@@ -75,5 +76,7 @@ class Discovery:
             await asyncio.sleep(self._interval)
             try:
                 await self.refresh()
-            except Exception:  # one bad round must not end discovery for good
+            except Exception as exc:  # one bad round must not end discovery for good
+                if cancelling():
+                    raise asyncio.CancelledError from exc
                 log.exception("upstream discovery failed")

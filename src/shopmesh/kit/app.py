@@ -107,15 +107,16 @@ def create_service_app(
         if on_startup is not None:
             await on_startup(runtime)
         app.state.runtime = runtime
-        tasks = [asyncio.create_task(runtime.relay.run())] if runtime.relay else []
-        tasks += [asyncio.create_task(c.run()) for c in runtime.consumers]
-        tasks += [asyncio.create_task(work()) for work in runtime.background]
+        works = [runtime.relay.run] if runtime.relay else []
+        works += [c.run for c in runtime.consumers] + runtime.background
+        tasks = [
+            asyncio.create_task(work(), name=getattr(work, "__qualname__", repr(work)))
+            for work in works
+        ]
         try:
             yield
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await _cancel(tasks, timeout=settings.shutdown_timeout)
             await runtime.close()
 
     app = FastAPI(title=title, description=description, lifespan=lifespan)
@@ -128,6 +129,18 @@ def create_service_app(
     service_app = RequestContextMiddleware(wrapped, service=settings.service_name, route_of=_route)
     service_app.fastapi = app  # type: ignore[attr-defined]
     return service_app
+
+
+async def _cancel(tasks: Sequence[asyncio.Task[Any]], *, timeout: float) -> None:
+    """Cancel ``tasks`` and wait for them, but never longer than ``timeout``: a stuck
+    task must not keep the process from shutting down."""
+    for task in tasks:
+        task.cancel()
+    if not tasks:
+        return
+    _, stuck = await asyncio.wait(tasks, timeout=timeout)
+    for task in stuck:
+        log.error("background task %s did not stop within %.0fs", task.get_name(), timeout)
 
 
 async def _open_runtime(
@@ -249,7 +262,8 @@ def _operations_router(settings: ServiceSettings) -> APIRouter:
 
 async def _database_ok(db: Database) -> bool:
     try:
-        await asyncio.wait_for(db.ping(), 2.0)
+        async with asyncio.timeout(2.0):
+            await db.ping()
     except Exception:
         return False
     return True

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopmesh.kit import tracing
+from shopmesh.kit.aio import retrying
 from shopmesh.kit.db import Database, is_transient_db_error
 from shopmesh.kit.events import EventEnvelope, MalformedEvent
 from shopmesh.kit.kafka import ensure_topics, idempotent_producer
@@ -70,14 +71,12 @@ class EventConsumer:
 
     async def run(self) -> None:
         """Consume forever; reconnects after Kafka or database outages."""
-        while True:
-            try:
-                await self._consume()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("consumer %s paused: %s", self._group_id, str(exc)[:200])
-                await asyncio.sleep(max(self._retry_backoff, 0.5))
+        await retrying(
+            self._consume,
+            what=f"consumer {self._group_id}",
+            pause=max(self._retry_backoff, 0.5),
+            log=log,
+        )
 
     async def _consume(self) -> None:
         await ensure_topics(self._bootstrap, [*self._topics, *(f"{t}.dlq" for t in self._topics)])

@@ -13,7 +13,7 @@ import asyncio
 import logging
 import zlib
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import Row, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from shopmesh.kit.aio import describe, retrying, wait_event
 from shopmesh.kit.db import Database
 from shopmesh.kit.events import Event
 from shopmesh.kit.kafka import ensure_topics, idempotent_producer
@@ -98,18 +99,19 @@ class OutboxRelay:
 
     async def run(self) -> None:
         """Publish forever; survives Kafka and database outages by retrying."""
-        while True:
-            try:
-                async with self._producer() as producer, self._leadership():
-                    while True:
-                        if not await self.publish_batch(producer):
-                            await self._idle()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("outbox relay paused: %s", _describe(exc))
-                await self._count_backlog()  # while Kafka is away the backlog grows: show it
-                await asyncio.sleep(self._retry_backoff)
+        await retrying(
+            self._publish,
+            what="outbox relay",
+            pause=self._retry_backoff,
+            log=log,
+            on_error=self._count_backlog,  # while Kafka is away the backlog grows: show it
+        )
+
+    async def _publish(self) -> None:
+        async with self._producer() as producer, self._leadership():
+            while True:
+                if not await self.publish_batch(producer):
+                    await self._idle()
 
     async def publish_batch(self, producer: AIOKafkaProducer) -> int:
         """Publish one batch of unsent rows; returns how many were sent."""
@@ -168,15 +170,15 @@ class OutboxRelay:
     async def _count_backlog(self) -> None:
         """Set the backlog gauge from a count (an index covers unpublished rows)."""
         try:
-            backlog = await asyncio.wait_for(outbox_backlog(self._db), 2.0)
+            async with asyncio.timeout(2.0):
+                backlog = await outbox_backlog(self._db)
         except Exception as exc:  # the database may be away too; the gauge just keeps its value
-            log.debug("outbox backlog not counted: %s", _describe(exc))
+            log.debug("outbox backlog not counted: %s", describe(exc))
             return
         OUTBOX_BACKLOG.labels(self._service).set(backlog)
 
     async def _idle(self) -> None:
-        with suppress(TimeoutError):
-            await asyncio.wait_for(self._wakeup.wait(), self._poll_interval)
+        await wait_event(self._wakeup, self._poll_interval)
         self._wakeup.clear()
 
     @asynccontextmanager
@@ -212,7 +214,3 @@ class OutboxRelay:
             await connection.commit()
             await asyncio.sleep(self._poll_interval * 4)
         await connection.commit()
-
-
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {str(exc)[:200]}"

@@ -70,6 +70,8 @@ class ServiceSettings(BaseSettings):
     outbox_poll_interval: float = shared(0.5, "OUTBOX_POLL_INTERVAL")
     consumer_max_attempts: int = shared(3, "CONSUMER_MAX_ATTEMPTS")
     consumer_retry_backoff: float = shared(0.2, "CONSUMER_RETRY_BACKOFF")
+    # How long shutdown waits for background tasks (relay, consumers) to end.
+    shutdown_timeout: float = shared(10.0, "SHUTDOWN_TIMEOUT")
     service_urls: dict[str, str] = shared(DEFAULT_SERVICE_URLS, "SERVICE_URLS")
     service_call_timeout: float = shared(5.0, "SERVICE_CALL_TIMEOUT")
     registry_url: str | None = shared(None, "REGISTRY_URL")

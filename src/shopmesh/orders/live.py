@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from aiokafka import AIOKafkaConsumer
 from pydantic import ValidationError
 
+from shopmesh.kit.aio import retrying
 from shopmesh.kit.db import Database
 from shopmesh.kit.events import EventEnvelope, MalformedEvent
 from shopmesh.kit.kafka import ensure_topics
@@ -48,7 +49,8 @@ class Subscription:
     async def next(self, *, timeout: float) -> StatusChange | None:
         """The next change, or ``None`` after ``timeout`` seconds without one."""
         try:
-            return await asyncio.wait_for(self._queue.get(), timeout)
+            async with asyncio.timeout(timeout):
+                return await self._queue.get()
         except TimeoutError:
             return None
 
@@ -123,14 +125,9 @@ class LiveListener:
 
     async def run(self) -> None:
         """Listen forever; reconnects after Kafka outages."""
-        while True:
-            try:
-                await self._listen()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("live listener %s paused: %s", self._group_id, str(exc)[:200])
-                await asyncio.sleep(self._retry_backoff)
+        await retrying(
+            self._listen, what=f"live listener {self._group_id}", pause=self._retry_backoff, log=log
+        )
 
     async def _listen(self) -> None:
         await ensure_topics(self._bootstrap, [self._topic])

@@ -91,7 +91,8 @@ async def customer_profile(client: ServiceClient, authorization: str) -> dict[st
 async def at_most(call: Awaitable[T], *, timeout: float, what: str) -> T | None:
     """``call``'s result, or ``None`` when it fails or takes longer than ``timeout`` seconds."""
     try:
-        return await asyncio.wait_for(call, timeout)
+        async with asyncio.timeout(timeout):
+            return await call
     except AppError as exc:
         if exc.status >= 500:
             log.warning("%s unavailable: %s", what, exc.code)

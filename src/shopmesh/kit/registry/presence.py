@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from shopmesh.kit.aio import cancelling
 from shopmesh.kit.registry.client import Registration, RegistryClient, RegistryError
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,9 @@ class Presence:
         # A bug in one round must not end the loop: the instance would silently expire.
         try:
             return await self.beat()
-        except Exception:
+        except Exception as exc:
+            if cancelling():
+                raise asyncio.CancelledError from exc
             log.exception("registration round failed")
             return False
 

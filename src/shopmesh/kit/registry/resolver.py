@@ -8,6 +8,7 @@ import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
+from shopmesh.kit.aio import cancelling
 from shopmesh.kit.registry.client import RegisteredInstance, RegistryClient, RegistryError
 from shopmesh.kit.settings import ServiceSettings
 
@@ -130,7 +131,9 @@ class RegistryResolver:
             await asyncio.sleep(self.refresh_interval)
             try:
                 await self.refresh()
-            except Exception:  # one bad round must not end discovery for good
+            except Exception as exc:  # one bad round must not end discovery for good
+                if cancelling():
+                    raise asyncio.CancelledError from exc
                 log.exception("registry refresh failed")
 
     async def close(self) -> None:

@@ -1,0 +1,68 @@
+"""Background-loop helpers that never lose a cancellation.
+
+A service's background loops (outbox relay, consumers, pollers) end when the
+lifespan cancels them. Two easy ways to lose that cancel, both met in practice:
+
+- Python 3.11's ``asyncio.wait_for`` returns the inner result when the inner
+  awaitable finishes at the moment the task is cancelled: the cancel is gone
+  and the loop goes on forever. :func:`wait_event` uses ``asyncio.timeout``,
+  which counts cancellations and cannot swallow one.
+- A ``finally`` that fails while the task unwinds (closing a connection the
+  cancel just broke) replaces the ``CancelledError`` with an ordinary error;
+  an ``except Exception`` retry loop then treats the shutdown as an outage.
+  :func:`retrying` checks whether the task is being cancelled before retrying.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import NoReturn
+
+
+async def wait_event(event: asyncio.Event, timeout: float) -> bool:
+    """Wait until ``event`` is set or ``timeout`` seconds pass; ``True`` when it was set."""
+    try:
+        async with asyncio.timeout(timeout):
+            await event.wait()
+    except TimeoutError:
+        return False
+    return True
+
+
+def cancelling() -> bool:
+    """Whether the current task has been asked to stop."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
+def describe(exc: BaseException) -> str:
+    """``Type: message`` cut short, for one log line."""
+    return f"{type(exc).__name__}: {str(exc)[:200]}"
+
+
+async def retrying(
+    step: Callable[[], Awaitable[object]],
+    *,
+    what: str,
+    pause: float,
+    log: logging.Logger,
+    on_error: Callable[[], Awaitable[object]] | None = None,
+) -> NoReturn:
+    """Run ``step`` again and again until cancelled.
+
+    An error is logged as "<what> paused", ``on_error`` runs, and the next round
+    starts after ``pause`` seconds; an error raised while the task is being
+    cancelled ends the loop as the cancellation it hides.
+    """
+    while True:
+        try:
+            await step()
+        except Exception as exc:
+            if cancelling():
+                raise asyncio.CancelledError from exc
+            log.warning("%s paused: %s", what, describe(exc))
+            if on_error is not None:
+                await on_error()
+            await asyncio.sleep(pause)
