@@ -12,6 +12,7 @@ from pydantic import BaseModel, PlainSerializer
 from shopmesh.analytics import service
 from shopmesh.analytics.domain import Stats, UserStats
 from shopmesh.kit.app import AdminUser, Runtime
+from shopmesh.kit.validation import Offset
 
 # Decimal in Python, a JSON number on the wire (clients call amount.toFixed(2)).
 Money = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
@@ -78,7 +79,7 @@ async def list_users(
     runtime: Runtime,
     _admin: AdminUser,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[UserStatsPublic]:
     """Per-user totals for administrators, largest amount first (ties by user id)."""
     users = await service.list_users(runtime.db, limit=limit, offset=offset)

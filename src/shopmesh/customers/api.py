@@ -15,7 +15,6 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from shopmesh.customers.domain import (
     EDITABLE_FIELDS,
-    MAX_ID,
     Customer,
     Email,
     Interests,
@@ -33,6 +32,7 @@ from shopmesh.customers.service import CustomerService
 from shopmesh.kit.app import AdminUser, CurrentUser, Runtime, error_responses
 from shopmesh.kit.errors import Forbidden
 from shopmesh.kit.jwt import Principal
+from shopmesh.kit.validation import MAX_ID, Offset
 
 TOTAL_HEADER = "X-Total-Count"
 
@@ -200,7 +200,7 @@ async def list_customers(
         Query(max_length=100, description="Part of the name, email or city, in any case."),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
+    offset: Offset = 0,
 ) -> list[CustomerPublic]:
     """Customers by id (administrators); ``X-Total-Count`` says how many match in all."""
     page = await customers.search(q=q, limit=limit, offset=offset)

@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from shopmesh.kit.errors import Conflict, NotFound, Unprocessable
+from shopmesh.kit.validation import MAX_ID
 
 NAME_MAX = 100
 EMAIL_MAX, EMAIL_LOCAL_MAX = 254, 64
@@ -33,8 +34,6 @@ MOBILE_MIN, MOBILE_MAX = 5, 20
 LOCATION_MAX = 100
 INTERESTS_MAX, INTEREST_MAX = 20, 50
 PREFERENCES_MAX, PREFERENCE_KEY_MAX, PREFERENCE_VALUE_MAX = 20, 50, 200
-# The largest id a BIGINT holds: larger ones are refused before they reach the database.
-MAX_ID = 2**63 - 1
 
 # ASCII addresses: a dot-atom local part and a domain of DNS labels with a dot in it.
 _EMAIL = re.compile(

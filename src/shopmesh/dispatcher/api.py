@@ -8,19 +8,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, BeforeValidator
 
-from shopmesh.dispatcher.domain import (
-    MAX_ID,
-    Delivery,
-    DeliveryStatus,
-    Money,
-    Shipment,
-    ShipmentStatus,
-)
+from shopmesh.dispatcher.domain import Delivery, DeliveryStatus, Money, Shipment, ShipmentStatus
 from shopmesh.dispatcher.service import DispatchService
 from shopmesh.dispatcher.webhooks import WebhookNotifier
 from shopmesh.kit.app import AdminUser, Runtime
-
-MAX_OFFSET = 2**31 - 1
+from shopmesh.kit.validation import MAX_ID, Offset
 
 
 def _blank_is_none(value: Any) -> Any:
@@ -29,7 +21,6 @@ def _blank_is_none(value: Any) -> Any:
 
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="At most this many (1..1000).")]
-Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Skip this many.")]
 StatusFilter = Annotated[
     ShipmentStatus | None,
     BeforeValidator(_blank_is_none),

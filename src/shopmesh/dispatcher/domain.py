@@ -22,10 +22,10 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from shopmesh.kit.errors import Conflict, NotFound
 from shopmesh.kit.events import Event
+from shopmesh.kit.validation import MAX_ID
 
 ORDER_EVENTS = "order-events"
 PRODUCER = "dispatcher"
-MAX_ID = 2**63 - 1  # BIGINT
 SIGNATURE_PREFIX = "sha256="
 
 # Decimal in Python, a JSON number on the wire.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
+from fastapi import Query
 from pydantic import AfterValidator, PlainSerializer
 
 
@@ -24,3 +25,9 @@ StorableText = Annotated[str, AfterValidator(storable_text)]
 # Money is Decimal inside and a JSON number (at most two decimals) on the wire.
 money_as_number = PlainSerializer(float, return_type=float, when_used="json")
 MoneyNumber = Annotated[Decimal, money_as_number]
+
+# The largest value a BIGINT column (ids) holds: a bigger one in a request is a 4xx, not a 500.
+MAX_ID = 2**63 - 1
+MAX_OFFSET = 2**31 - 1
+
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Skip this many.")]

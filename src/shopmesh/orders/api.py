@@ -12,15 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, Strict, TypeAdapter, Validati
 from shopmesh.kit.app import CurrentUser, Runtime
 from shopmesh.kit.errors import Forbidden
 from shopmesh.kit.jwt import Principal
-from shopmesh.orders.domain import (
-    MAX_ID,
-    MAX_LINES,
-    MAX_QUANTITY,
-    Money,
-    Order,
-    OrderLine,
-    OrderStatus,
-)
+from shopmesh.kit.validation import MAX_ID, Offset
+from shopmesh.orders.domain import MAX_LINES, MAX_QUANTITY, Money, Order, OrderLine, OrderStatus
 from shopmesh.orders.live import StatusHub
 from shopmesh.orders.service import OrderService, OrderView
 from shopmesh.orders.settings import Settings
@@ -209,7 +202,7 @@ async def list_orders(
     status: Annotated[OrderStatus | None, Query(description="Only orders in this status.")] = None,
     # At most 100: products answers one look-up of up to 100 ids, and a page names no more.
     limit: Annotated[int, Query(ge=1, le=100)] = 100,
-    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+    offset: Offset = 0,
 ) -> list[OrderDetail]:
     """The caller's orders, newest first, each with its `product` and the caller's `customer`."""
     views = await orders.list_orders(

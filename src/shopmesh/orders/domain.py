@@ -18,12 +18,11 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSeriali
 
 from shopmesh.kit.errors import AppError, Conflict, NotFound, Unprocessable
 from shopmesh.kit.events import Event
+from shopmesh.kit.validation import MAX_ID
 
 CENT = Decimal("0.01")
 # The largest value a NUMERIC(12, 2) column holds.
 MAX_MONEY = Decimal("9999999999.99")
-# Ids are BIGINT: anything larger can name no row (and would overflow the driver).
-MAX_ID = 2**63 - 1
 MAX_QUANTITY = 1000
 MAX_LINES = 50
 TOPIC = "order-events"

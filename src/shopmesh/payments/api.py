@@ -11,7 +11,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from shopmesh.kit.app import CurrentUser, Runtime
 from shopmesh.kit.errors import Forbidden
 from shopmesh.kit.jwt import Principal
-from shopmesh.kit.validation import StorableText
+from shopmesh.kit.validation import Offset, StorableText
 from shopmesh.payments.domain import (
     MAX_DESCRIPTION_LENGTH,
     LimitScope,
@@ -155,7 +155,7 @@ async def list_transactions(
     payments: Payments,
     user_id: UserIdQuery = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 1000,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[TransactionPublic]:
     """The caller's transactions, newest first."""
     caller = _caller(user, user_id)

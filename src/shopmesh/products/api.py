@@ -13,7 +13,8 @@ from pydantic import Field, TypeAdapter, ValidationError
 from shopmesh.kit.app import AdminUser, Runtime, ServiceCaller, error_responses
 from shopmesh.kit.errors import Forbidden, Unauthorized
 from shopmesh.kit.jwt import Principal
-from shopmesh.products.domain import IDS_MAX, MAX_ID, ProductQuery, ProductSort
+from shopmesh.kit.validation import MAX_ID, Offset
+from shopmesh.products.domain import IDS_MAX, ProductQuery, ProductSort
 from shopmesh.products.schemas import (
     ProductCreate,
     ProductPatch,
@@ -100,7 +101,7 @@ async def list_products(
     viewer: Viewer,
     ids: Ids,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+    offset: Offset = 0,
     category: Annotated[
         str | None, Query(max_length=100, pattern=_NO_NUL, description="Exact, any case.")
     ] = None,

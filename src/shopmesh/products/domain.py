@@ -27,8 +27,6 @@ TENTH = Decimal("0.1")
 # The largest value a NUMERIC(12, 2) column holds.
 MAX_PRICE = Decimal("9999999999.99")
 MAX_RATING = Decimal("5.0")
-# Ids are 64-bit in both databases; larger numbers are refused before any query.
-MAX_ID = 2**63 - 1
 MAX_STOCK = 1_000_000_000
 MAX_RATING_COUNT = 2_000_000_000
 

@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from shopmesh.kit.validation import MAX_ID
 from shopmesh.products.domain import (
     BRAND_MAX,
     CATEGORY_MAX,
@@ -27,7 +28,6 @@ from shopmesh.products.domain import (
     DEFAULT_CURRENCY,
     DESCRIPTION_MAX,
     IMAGES_MAX,
-    MAX_ID,
     MAX_RATING_COUNT,
     MAX_STOCK,
     MODEL_MAX,
