@@ -11,6 +11,7 @@ from tests.support import serve_in_process
 
 TOKEN = issue_token(Principal(5, "ada"), secret=SECRET, issuer="shopmesh-auth", ttl=timedelta(1))
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+JSON_AUTH = {**AUTH, "Content-Type": "application/json"}
 
 
 @pytest.fixture
@@ -70,6 +71,16 @@ async def test_request_id_is_generated_or_kept(client) -> None:
         ),
         ({"json": {"body": "taken"}, "headers": AUTH}, 409, "note_taken"),
         ({"content": b"x" * (1024 * 1024 + 1), "headers": AUTH}, 413, "payload_too_large"),
+        (
+            {"content": b"[" * 100_000 + b"]" * 100_000, "headers": JSON_AUTH},
+            422,
+            "validation_error",
+        ),
+        (
+            {"content": b'{"a":' * 5_000 + b"1" + b"}" * 5_000, "headers": JSON_AUTH},
+            422,
+            "validation_error",
+        ),
     ],
 )
 async def test_errors_have_one_json_shape_and_write_nothing(

@@ -308,6 +308,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if isinstance(exc.__cause__, RecursionError):  # FastAPI's body parse hit the stack
+            return _error(request, 422, "request body is nested too deeply", "validation_error")
         codes = {404: "not_found", 405: "method_not_allowed", 400: "bad_request"}
         message = exc.detail if isinstance(exc.detail, str) else "request failed"
         code = codes.get(exc.status_code, "http_error")
