@@ -21,6 +21,10 @@ class Settings(ServiceSettings):
     sweep_interval: float | None = Field(None, gt=0)
     max_instances: int = Field(10_000, gt=0)
 
+    def secrets(self) -> dict[str, str]:
+        # The registry token is what guards the registry itself: always a secret here.
+        return super().secrets() | {"SHOPMESH_REGISTRY_TOKEN": self.registry_token}
+
     @property
     def sweep_every(self) -> float:
         return self.sweep_interval or min(self.ttl / 2, 5.0)
