@@ -121,6 +121,9 @@ def _environment(
         "REGISTRY_TTL": "4",
         "AUTH_BCRYPT_ROUNDS": "4",
         "GATEWAY_UPSTREAMS": json.dumps({n: [u] for n, u in backends.items()}),
+        # Tests stand in for a trusted proxy: a test that trips a per-address limit
+        # (brute force, fuzzing) does it from an address of its own.
+        "GATEWAY_TRUST_FORWARDED": "true",
         "DISPATCHER_HANDLING_DELAY": "1.5",
         "DISPATCHER_WEBHOOK_URLS": webhooks.url,
         "DISPATCHER_WEBHOOK_SECRET": WEBHOOK_SECRET,
