@@ -114,8 +114,24 @@ class Context:
             roots += [self.platform.launcher.pid_of(spec) for spec in self.platform.specs]
         return process_tree(pid for pid in roots if pid is not None)
 
+    def bench_pids(self) -> set[int]:
+        """This process and everything it started (the platform, Kafka, PostgreSQL, tools)."""
+        roots = [os.getpid(), infra.kafka_pid(), infra.postgres_pid()]
+        return process_tree(pid for pid in roots if pid is not None)
+
     def platform_memory(self) -> dict[str, int]:
-        return memory_kib(self.platform_pids())
+        """RSS and PSS (KiB) of the platform, in total and by part."""
+        kafka, postgres = infra.kafka_pid(), infra.postgres_pid()
+        parts = {
+            "kafka": process_tree([kafka] if kafka else []),
+            "postgres": process_tree([postgres] if postgres else []),
+        }
+        services = self.platform_pids() - parts["kafka"] - parts["postgres"]
+        memory = memory_kib(services | parts["kafka"] | parts["postgres"])
+        for name, pids in {"services": services, **parts}.items():
+            for key, value in memory_kib(pids).items():
+                memory[f"{name}_{key}"] = value
+        return memory
 
     def sample_memory(self) -> None:
         self.memory_samples.append(self.platform_memory())

@@ -60,12 +60,19 @@ class Cleanup:
 
 
 def terminate_as_interrupt() -> None:
-    """SIGTERM (e.g. from a CI timeout) unwinds like Ctrl-C, so the cleanup runs."""
+    """SIGTERM (e.g. a CI timeout) and Ctrl-C both unwind at once, so the cleanup runs.
+
+    Installed for SIGINT too, so asyncio's own handler (which only cancels the
+    main task, and waits for it) does not replace it; an ignored SIGINT (a
+    background job) stays ignored.
+    """
 
     def handler(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, handler)
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        signal.signal(signal.SIGINT, handler)
 
 
 def script(*args: str) -> None:

@@ -58,7 +58,16 @@ def wrk(
     raw_log: Path | None = None,
 ) -> WrkResult:
     """Run wrk against ``url`` and parse its summary."""
-    argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency"]
+    # A 10 s timeout (wrk's default is 2 s): slower answers are measured, not dropped as errors.
+    argv = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{max(1, round(seconds))}s",
+        "--timeout",
+        "10s",
+        "--latency",
+    ]
     for name, value in (headers or {}).items():
         argv += ["-H", f"{name}: {value}"]
     if script is not None:

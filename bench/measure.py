@@ -7,7 +7,8 @@ import platform
 import statistics
 import subprocess
 import sys
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -112,3 +113,49 @@ def _version(argv: list[str]) -> str:
         return "missing"
     text = (done.stdout + done.stderr).strip().splitlines()
     return text[0] if text else "unknown"
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: Iterable[int]) -> float:
+    """User + system CPU seconds of ``pids`` (and of their children they have reaped)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        # utime, stime, cutime, cstime are fields 14-17 of stat (11-14 after the name).
+        total += sum(int(value) for value in fields[11:15])
+    return total / _TICKS
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine has spent busy (every core), from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return (sum(values[:8]) - idle) / _TICKS
+
+
+class CpuShare:
+    """How the machine's CPU was shared during a scenario: ours against everybody else's."""
+
+    def __init__(self, own: Callable[[], set[int]]) -> None:
+        self._own = own
+        self._start = (time.monotonic(), machine_busy_seconds(), cpu_seconds(own()))
+        self._load = os.getloadavg()[0]
+
+    def finish(self) -> dict[str, float]:
+        wall, busy, ours = time.monotonic(), machine_busy_seconds(), cpu_seconds(self._own())
+        elapsed = max(wall - self._start[0], 1e-9)
+        cores = os.cpu_count() or 1
+        machine = (busy - self._start[1]) / elapsed / cores
+        bench = max(ours - self._start[2], 0.0) / elapsed / cores
+        return {
+            "load_average_start": round(self._load, 2),
+            "load_average_end": round(os.getloadavg()[0], 2),
+            "machine_busy_pct": round(100 * machine, 1),
+            "bench_processes_pct": round(100 * bench, 1),
+            "others_pct": round(100 * max(machine - bench, 0.0), 1),
+        }

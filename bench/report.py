@@ -47,6 +47,15 @@ def render(results: dict[str, Any]) -> str:
         if "error" in scenario:
             lines += [f"Failed: `{scenario['error']}`", ""]
             continue
+        cpu = scenario.get("cpu")
+        if cpu:
+            lines += [
+                f"CPU during the scenario ({scenario.get('duration_s')} s): machine "
+                f"{cpu['machine_busy_pct']}% busy, of which the benchmark's own processes "
+                f"{cpu['bench_processes_pct']}% and other work {cpu['others_pct']}%; "
+                f"load average {cpu['load_average_start']} → {cpu['load_average_end']}.",
+                "",
+            ]
         lines += _figures_table(scenario.get("figures", {}))
         derived = scenario.get("derived")
         if derived:
@@ -66,14 +75,26 @@ def render(results: dict[str, Any]) -> str:
 
 
 def _figures_table(figures: dict[str, Any]) -> list[str]:
-    """One row per (group, figure): ``{group: {figure: {median, min, max}}}``."""
-    rows = ["| what | figure | median | min | max |", "|---|---|---|---|---|"]
-    for group, values in figures.items():
-        if not isinstance(values, dict):
-            continue
-        for key, value in values.items():
-            if isinstance(value, dict) and "median" in value:
-                rows.append(
-                    f"| {group} | {key} | {value['median']} | {value['min']} | {value['max']} |"
-                )
+    """One row per group, one column per figure: the median, then (min–max) when they differ."""
+    groups = {g: v for g, v in figures.items() if isinstance(v, dict)}
+    columns: list[str] = []
+    for values in groups.values():
+        columns += [k for k, v in values.items() if isinstance(v, dict) and k not in columns]
+    if not columns:
+        return []
+    rows = ["| | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
+    for group, values in groups.items():
+        cells = [_cell(values.get(column)) for column in columns]
+        rows.append(f"| {group} | " + " | ".join(cells) + " |")
     return rows
+
+
+def _cell(value: Any) -> str:
+    if not isinstance(value, dict) or "median" not in value:
+        return ""
+    median, low, high = (_number(value[k]) for k in ("median", "min", "max"))
+    return median if low == high else f"{median} ({low}–{high})"
+
+
+def _number(value: float) -> str:
+    return f"{value:.0f}" if abs(value) >= 100 else f"{value:.3g}"

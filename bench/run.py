@@ -23,7 +23,7 @@ from typing import Any
 
 from bench import infra, report
 from bench.context import Context, env_flag
-from bench.measure import machine
+from bench.measure import CpuShare, machine
 from bench.scenarios import events, footprint, gateway, journeys, orders, payments
 
 log = logging.getLogger("bench")
@@ -84,12 +84,15 @@ async def _run(ctx: Context, names: list[str], results: dict[str, Any]) -> None:
     for name in names:
         log.info("scenario %s ...", name)
         started = time.monotonic()
+        share = CpuShare(ctx.bench_pids)
         try:
             outcome = await SCENARIOS[name](ctx)
         except Exception as exc:
             log.error("scenario %s failed:\n%s", name, traceback.format_exc())
             outcome = {"error": f"{type(exc).__name__}: {str(exc)[:500]}"}
         outcome["duration_s"] = round(time.monotonic() - started, 1)
+        outcome["cpu"] = share.finish()
+        log.info("scenario %s: cpu %s", name, outcome["cpu"])
         results["scenarios"][name] = outcome
 
 

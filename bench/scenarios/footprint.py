@@ -85,7 +85,12 @@ async def _startup_once(ctx: Context, *, fresh: bool) -> dict[str, Any]:
 
 
 def _mib(memory: dict[str, int]) -> dict[str, float]:
-    return {"rss_mib": round(memory["rss_kib"] / 1024), "pss_mib": round(memory["pss_kib"] / 1024)}
+    """RSS/PSS in MiB, in total and for the services, Kafka and PostgreSQL."""
+    return {
+        key.replace("_kib", "_mib"): round(value / 1024)
+        for key, value in memory.items()
+        if key.endswith("_kib")
+    }
 
 
 async def run(ctx: Context) -> dict[str, Any]:
