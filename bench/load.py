@@ -136,11 +136,12 @@ async def open_loop(
     *,
     rate: float,
     seconds: float,
-    ok: Callable[[int], bool] = lambda status: status < 400,
+    ok: Callable[[int], bool] = lambda status: 0 < status < 400,
 ) -> OpenLoopResult:
     """Start ``call(session, i)`` ``rate`` times a second for ``seconds``; time each from its slot.
 
-    ``call`` returns the HTTP status. Requests still running at the end are awaited.
+    ``call`` returns the HTTP status (0 when no answer came: a connection error or timeout,
+    counted as an error). Requests still running at the end are awaited.
     """
     result = OpenLoopResult()
     tasks: set[asyncio.Task[None]] = set()
