@@ -114,6 +114,19 @@ class Context:
             roots += [self.platform.launcher.pid_of(spec) for spec in self.platform.specs]
         return process_tree(pid for pid in roots if pid is not None)
 
+    def platform_parts(self) -> dict[str, set[int]]:
+        """The pids of each service of the platform, of Kafka and of PostgreSQL."""
+        parts: dict[str, set[int]] = {}
+        if self.platform is not None:
+            for spec in self.platform.specs:
+                pid = self.platform.launcher.pid_of(spec)
+                if pid is not None:
+                    parts[spec.name] = {pid}
+        for name, pid in (("kafka", infra.kafka_pid()), ("postgres", infra.postgres_pid())):
+            if pid is not None:
+                parts[name] = process_tree([pid])
+        return parts
+
     def bench_pids(self) -> set[int]:
         """This process and everything it started (the platform, Kafka, PostgreSQL, tools)."""
         roots = [os.getpid(), infra.kafka_pid(), infra.postgres_pid()]

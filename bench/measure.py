@@ -141,12 +141,16 @@ def machine_busy_seconds() -> float:
 class CpuShare:
     """How the machine's CPU was shared during a scenario: ours against everybody else's."""
 
-    def __init__(self, own: Callable[[], set[int]]) -> None:
+    def __init__(
+        self, own: Callable[[], set[int]], parts: Callable[[], dict[str, set[int]]]
+    ) -> None:
         self._own = own
+        self._parts = parts
         self._start = (time.monotonic(), machine_busy_seconds(), cpu_seconds(own()))
+        self._part_start = {name: cpu_seconds(pids) for name, pids in parts().items()}
         self._load = os.getloadavg()[0]
 
-    def finish(self) -> dict[str, float]:
+    def finish(self) -> dict[str, Any]:
         wall, busy, ours = time.monotonic(), machine_busy_seconds(), cpu_seconds(self._own())
         elapsed = max(wall - self._start[0], 1e-9)
         cores = os.cpu_count() or 1
@@ -158,4 +162,10 @@ class CpuShare:
             "machine_busy_pct": round(100 * machine, 1),
             "bench_processes_pct": round(100 * bench, 1),
             "others_pct": round(100 * max(machine - bench, 0.0), 1),
+            # CPU seconds of each part of the platform alive at both ends of the scenario.
+            "cpu_seconds_by_part": {
+                name: round(cpu_seconds(pids) - self._part_start[name], 1)
+                for name, pids in self._parts().items()
+                if name in self._part_start
+            },
         }

@@ -84,7 +84,7 @@ async def _run(ctx: Context, names: list[str], results: dict[str, Any]) -> None:
     for name in names:
         log.info("scenario %s ...", name)
         started = time.monotonic()
-        share = CpuShare(ctx.bench_pids)
+        share = CpuShare(ctx.bench_pids, ctx.platform_parts)
         try:
             outcome = await SCENARIOS[name](ctx)
         except Exception as exc:
