@@ -147,7 +147,9 @@ class CpuShare:
         self._own = own
         self._parts = parts
         self._start = (time.monotonic(), machine_busy_seconds(), cpu_seconds(own()))
-        self._part_start = {name: cpu_seconds(pids) for name, pids in parts().items()}
+        self._part_start = {
+            name: (min(pids), cpu_seconds(pids)) for name, pids in parts().items() if pids
+        }
         self._load = os.getloadavg()[0]
 
     def finish(self) -> dict[str, Any]:
@@ -162,10 +164,11 @@ class CpuShare:
             "machine_busy_pct": round(100 * machine, 1),
             "bench_processes_pct": round(100 * bench, 1),
             "others_pct": round(100 * max(machine - bench, 0.0), 1),
-            # CPU seconds of each part of the platform alive at both ends of the scenario.
+            # CPU seconds of each part of the platform that ran the whole scenario in the same
+            # process (one restarted meanwhile, like payments in the drain, is left out).
             "cpu_seconds_by_part": {
-                name: round(cpu_seconds(pids) - self._part_start[name], 1)
+                name: round(cpu_seconds(pids) - self._part_start[name][1], 1)
                 for name, pids in self._parts().items()
-                if name in self._part_start
+                if pids and self._part_start.get(name, (None, 0.0))[0] == min(pids)
             },
         }

@@ -83,7 +83,10 @@ def render(results: dict[str, Any]) -> str:
             ]
             by_part = cpu.get("cpu_seconds_by_part") or {}
             if by_part:
-                ranked = sorted(by_part.items(), key=lambda item: -item[1])
+                # A negative figure is a process that restarted meanwhile (older results).
+                ranked = sorted(
+                    ((n, v) for n, v in by_part.items() if v >= 0), key=lambda item: -item[1]
+                )
                 shown = ", ".join(f"{name} {seconds}" for name, seconds in ranked)
                 lines += [f"CPU seconds by part of the platform: {shown}.", ""]
         lines += _figures_table(scenario.get("figures", {}))
