@@ -6,7 +6,7 @@ UV := scripts/uv.sh
 STATE_DIR := .data/up
 RUN := $(UV) run --frozen
 
-.PHONY: help install web up down reset status test check format kafka-up kafka-down test-infra-down
+.PHONY: help install web up down reset status test check format kafka-up kafka-down test-infra-down bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -46,16 +46,20 @@ test: install ## run every test (starts the test PostgreSQL and Kafka on their o
 	@exports="$$(scripts/test-infra.sh up)" && eval "$$exports" && \
 		$(RUN) pytest $(PYTEST_ARGS)
 
+bench: install ## benchmarks on PostgreSQL + Kafka -> bench/results/latest.md (SCENARIO=gateway, BENCH_QUICK=1)
+	@bench/install-tools.sh
+	@$(RUN) --group bench python -m bench.run $(foreach s,$(SCENARIO),--scenario $(s))
+
 test-infra-down: ## stop the test PostgreSQL and Kafka
 	@scripts/test-infra.sh down
 
 check: install ## ruff (format + lint), mypy, import-linter
-	@$(RUN) ruff format --check src tests
-	@$(RUN) ruff check src tests
+	@$(RUN) ruff format --check src tests bench
+	@$(RUN) ruff check src tests bench
 	@$(RUN) mypy
 	@$(RUN) lint-imports
 	@scripts/web.sh check
 
 format: install ## apply ruff's formatting and safe fixes
-	@$(RUN) ruff format src tests
-	@$(RUN) ruff check --fix src tests
+	@$(RUN) ruff format src tests bench
+	@$(RUN) ruff check --fix src tests bench

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy import delete, text
 
 from shopmesh.analytics import service
-from shopmesh.analytics.consumers import HANDLERS
+from shopmesh.analytics.consumers import HANDLERS, on_transactions
 from shopmesh.analytics.domain import EMPTY_STATS
 from shopmesh.analytics.repository import stats
 from shopmesh.kit.db import Database
@@ -93,6 +94,35 @@ async def test_created_and_paid_events_update_totals_and_the_users_row(db: Datab
     assert by_user[alice].last_event_time == later(4)
     assert by_user[bob].paid_transactions == 0
     assert by_user[bob].last_event_time == later(3)
+
+
+async def test_a_batch_folds_into_the_same_totals_as_its_events_one_by_one(
+    db: Database, tmp_path: Path
+) -> None:
+    alice, bob, carol = new_user_id(), new_user_id(), new_user_id()
+    payloads = [
+        created(user_id=alice, amount=12.5, at=later(2)),
+        created(user_id=bob, amount=0.1, at=later(1)),
+        paid(user_id=alice, transactions_paid=1, at=later(3)),
+        created(user_id=bob, amount=0.2, at=later(5)),
+        created(user_id=alice, amount=7.25, at=later(4)),
+    ]
+    await apply(db, created(user_id=carol, amount=1, at=later(0)))  # a user seen before
+    async with db.transaction() as session:
+        await on_transactions(session, [envelope(p) for p in payloads])
+
+    one_by_one = Database(f"sqlite+aiosqlite:///{tmp_path / 'one-by-one.db'}")
+    await migrate(one_by_one, MIGRATIONS)
+    try:
+        await apply(one_by_one, created(user_id=carol, amount=1, at=later(0)), *payloads)
+        assert await service.read_stats(db) == await service.read_stats(one_by_one)
+        batched = await service.list_users(db, limit=10, offset=0)
+        assert batched == await service.list_users(one_by_one, limit=10, offset=0)
+    finally:
+        await one_by_one.close()
+    totals = await service.read_stats(db)
+    assert (totals.events_processed, totals.unique_users) == (6, 3)
+    assert totals.total_amount == Decimal("21.05")
 
 
 async def test_paid_event_with_nothing_paid_counts_as_processed_only(db: Database) -> None:

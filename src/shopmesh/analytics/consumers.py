@@ -7,6 +7,8 @@ that fails validation raises: the consumer retries it, then dead-letters it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopmesh.analytics import service
@@ -29,6 +31,17 @@ async def on_transaction_paid(session: AsyncSession, envelope: EventEnvelope) ->
     await service.record_transaction_paid(session, event)
 
 
+async def on_transactions(session: AsyncSession, envelopes: Sequence[EventEnvelope]) -> None:
+    """A batch of ``transactions`` events folded into the totals in a few statements."""
+    events = [_PARSERS[e.event_type].model_validate(e.payload) for e in envelopes]
+    await service.record_transactions(session, events)
+
+
+_PARSERS: dict[str, type[TransactionCreated] | type[TransactionPaid]] = {
+    "transaction.created": TransactionCreated,
+    "transaction.paid": TransactionPaid,
+}
+
 HANDLERS: dict[str, Handler] = {
     "transaction.created": on_transaction_created,
     "transaction.paid": on_transaction_paid,
@@ -46,4 +59,5 @@ def transaction_consumer(db: Database, settings: Settings) -> EventConsumer:
         topics=[settings.topic],
         max_attempts=settings.consumer_max_attempts,
         retry_backoff=settings.consumer_retry_backoff,
+        batch_handler=on_transactions,
     )

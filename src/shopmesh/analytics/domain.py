@@ -114,3 +114,6 @@ EMPTY_STATS = Stats(
     unique_users=0,
     last_event_time=None,
 )
+
+
+TransactionEvent = TransactionCreated | TransactionPaid

@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopmesh.analytics import repository
-from shopmesh.analytics.domain import Stats, TransactionCreated, TransactionPaid, UserStats
+from shopmesh.analytics.domain import (
+    Stats,
+    TransactionCreated,
+    TransactionEvent,
+    TransactionPaid,
+    UserStats,
+)
 from shopmesh.kit.db import Database
 
 
 async def record_transaction_created(session: AsyncSession, event: TransactionCreated) -> None:
     """Count the transaction and its amount (in the caller's transaction)."""
     await repository.add_to_stats(session, event.delta())
+
+
+async def record_transactions(session: AsyncSession, events: Sequence[TransactionEvent]) -> None:
+    """Fold many events into the totals at once (in the caller's transaction)."""
+    await repository.add_all_to_stats(session, [event.delta() for event in events])
 
 
 async def record_transaction_paid(session: AsyncSession, event: TransactionPaid) -> None:

@@ -63,7 +63,7 @@ class UserPublic(BaseModel):
     created_at: datetime
 
 
-def get_auth(runtime: Runtime) -> AuthService:
+async def get_auth(runtime: Runtime) -> AuthService:
     auth: AuthService = runtime.state["auth"]
     return auth
 

@@ -139,7 +139,7 @@ class CustomerPublic(BaseModel):
         )
 
 
-def get_service(runtime: Runtime) -> CustomerService:
+async def get_service(runtime: Runtime) -> CustomerService:
     service: CustomerService = runtime.state["customers"]
     return service
 

@@ -90,12 +90,12 @@ class DeliveryPublic(BaseModel):
         )
 
 
-def get_dispatcher(runtime: Runtime) -> DispatchService:
+async def get_dispatcher(runtime: Runtime) -> DispatchService:
     service: DispatchService = runtime.state["dispatcher"]
     return service
 
 
-def get_webhooks(runtime: Runtime) -> WebhookNotifier:
+async def get_webhooks(runtime: Runtime) -> WebhookNotifier:
     notifier: WebhookNotifier = runtime.state["webhooks"]
     return notifier
 

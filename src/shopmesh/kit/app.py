@@ -196,14 +196,20 @@ def error_responses(described: dict[int, str]) -> dict[int | str, dict[str, Any]
     }
 
 
-def get_runtime(request: Request) -> ServiceRuntime:
+# Dependencies that do no I/O are `async def` all the same: FastAPI runs a plain `def`
+# dependency in its thread pool, a thread hop per dependency on every request.
+async def get_runtime(request: Request) -> ServiceRuntime:
+    return _runtime_of(request)
+
+
+def _runtime_of(request: Request) -> ServiceRuntime:
     runtime: ServiceRuntime = request.app.state.runtime
     return runtime
 
 
 async def current_principal(request: Request) -> Principal:
     """The verified caller (services check the token again behind the gateway)."""
-    runtime = get_runtime(request)
+    runtime = _runtime_of(request)
     principal = runtime.verifier.verify_header(request.headers.get("authorization"))
     request.scope["user_id"] = principal.user_id
     return principal

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import sys
+import threading
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
@@ -48,13 +50,66 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(entry, default=str).decode()
 
 
+class BufferedLineHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes lines through a 64 KiB buffer, flushed every ``interval`` s and on WARNING+.
+
+    ``StreamHandler`` flushes after every record: one write system call per
+    line, which costs more than formatting the line and adds up on the
+    access log (one line per request). Here INFO lines are batched into one
+    write at most ``interval`` seconds later (a crash loses at most that much
+    INFO output); warnings and errors still reach the stream at once.
+    """
+
+    def __init__(self, stream: io.TextIOBase, *, interval: float = 0.2) -> None:
+        super().__init__(stream)
+        self._stopped = threading.Event()
+        self._interval = interval
+        threading.Thread(target=self._flush_periodically, name="log-flush", daemon=True).start()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.stream.write(self.format(record) + self.terminator)
+            if record.levelno >= logging.WARNING:
+                self.flush()
+        except RecursionError:
+            raise
+        except Exception:
+            self.handleError(record)
+
+    def close(self) -> None:
+        self._stopped.set()
+        self.flush()
+        super().close()
+
+    def _flush_periodically(self) -> None:
+        while not self._stopped.wait(self._interval):
+            self.flush()
+
+
+def _stdout_handler() -> logging.Handler:
+    """A buffered handler on stdout's file descriptor, or a plain one when it has none."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return logging.StreamHandler(sys.stdout)
+    sys.stdout.flush()
+    stream = open(fd, "w", buffering=64 * 1024, encoding="utf-8", closefd=False)  # noqa: SIM115
+    return BufferedLineHandler(stream)
+
+
 def configure_logging(service: str, level: str = "INFO") -> None:
     """Send every logger to stdout as JSON lines."""
-    handler = logging.StreamHandler(sys.stdout)
+    handler = _stdout_handler()
     handler.setFormatter(JsonFormatter(service))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # The JSON lines carry none of the caller's file/line, thread or process: skip collecting
+    # them on every record (the stdlib's documented optimisations; ~30% of an access log line).
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     # aiosqlite logs every statement with its parameters at DEBUG (password hashes, tokens...).
     for noisy in ("aiokafka", "kafka", "aiosqlite"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -139,17 +139,17 @@ class OrderDetail(OrderPublic):
         return cls(**public, product=view.product, customer=view.customer)
 
 
-def get_service(runtime: Runtime) -> OrderService:
+async def get_service(runtime: Runtime) -> OrderService:
     service: OrderService = runtime.state["orders"]
     return service
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_hub(runtime: Runtime) -> StatusHub:
+async def get_hub(runtime: Runtime) -> StatusHub:
     hub: StatusHub = runtime.state["hub"]
     return hub
 

@@ -106,7 +106,7 @@ class SummaryPublic(BaseModel):
         )
 
 
-def get_service(runtime: Runtime) -> PaymentService:
+async def get_service(runtime: Runtime) -> PaymentService:
     service: PaymentService = runtime.state["payments"]
     return service
 

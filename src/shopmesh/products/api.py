@@ -31,7 +31,7 @@ TOTAL_COUNT_HEADER = "X-Total-Count"
 _NO_NUL = r"^[^\x00]*$"
 
 
-def get_service(runtime: Runtime) -> ProductService:
+async def get_service(runtime: Runtime) -> ProductService:
     service: ProductService = runtime.state["products"]
     return service
 
@@ -59,7 +59,7 @@ _ID_LIST = TypeAdapter(
 )
 
 
-def requested_ids(
+async def requested_ids(
     ids: Annotated[
         list[str] | None,
         Query(

@@ -89,7 +89,7 @@ async def require_registry_token(request: Request, runtime: Runtime) -> None:
         raise Unauthorized("invalid registry token", code="invalid_token")
 
 
-def get_table(runtime: Runtime) -> InstanceTable:
+async def get_table(runtime: Runtime) -> InstanceTable:
     table: InstanceTable = runtime.state["instances"]
     return table
 

@@ -1,0 +1,1 @@
+"""ShopMesh benchmarks: `make bench` (see bench/README.md)."""

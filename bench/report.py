@@ -1,0 +1,133 @@
+"""The results: ``latest.json`` (everything) and ``latest.md`` (the figures a person reads)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+# What limits each figure, as found by profiling (py-spy) on the 2-core machine.
+LIMITS = {
+    "gateway": "One Python process: per request about a third of its CPU is the aiohttp client "
+    "request, a sixth uvicorn's response writes, the rest routing, JWT (cached), two "
+    "rate-limit checks, the access log and metrics. Every write is a system call, and system "
+    "calls are expensive in this VM. nginx does the same work in C; the 0.20 ratio is out of "
+    "reach for this design on this machine, and the open-loop p99 is dominated by CPU "
+    "starvation whenever other work runs.",
+    "payments": "One FastAPI + SQLAlchemy process: about five SQL round trips and a commit per "
+    "transaction (account upsert, conditional charge, insert, outbox row), plus the gateway "
+    "in front; both compete for two cores with PostgreSQL, Kafka, wrk and other work.",
+    "events": "Steady: the commit→applied latency includes the relay's wait, Kafka, and the "
+    "consumer's batch; when payments cannot take 200 tx/s on a busy machine, the outbox "
+    "and the topic queue up and the latency is that queue. Drain: the relay publishes and "
+    "marks batches of 500; analytics folds each batch into a few statements.",
+    "orders": "Five processes and two Kafka hops per order (orders, products reservation, "
+    "dispatcher, orders again, gateway stream); with the machine saturated the queues at "
+    "each hop add up.",
+    "journeys": "The same services under a mixed load; locust itself takes a share of a core.",
+    "footprint": "Start-up: ten Python processes importing FastAPI, SQLAlchemy, aiokafka at "
+    "once on two cores, then migrations and Kafka group joins; Kafka's JVM start. Memory: RSS "
+    "counts PostgreSQL's shared buffers once per backend (about 50 pooled connections), "
+    "PSS divides them; Kafka's heap is capped at 512 MB.",
+}
+
+
+def write(results: dict[str, Any], directory: Path) -> tuple[Path, Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = directory / "latest.json", directory / "latest.md"
+    json_path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    md_path.write_text(render(results))
+    return json_path, md_path
+
+
+def render(results: dict[str, Any]) -> str:
+    m = results["machine"]
+    lines = [
+        "# ShopMesh benchmark report",
+        "",
+        f"Run {results['started_at']} on commit `{results['commit']}`"
+        f"{' (QUICK: short durations, one repeat)' if results['quick'] else ''}; "
+        f"{results['repeats']} repeat(s) per figure: each figure is the **median**, "
+        "with the spread (min–max) of the repeats.",
+        "",
+        f"Machine: {m['cores']} cores ({m['cpu']}), {m['memory_gib']} GiB, Linux {m['kernel']}, "
+        f"load average at start {', '.join(f'{x:.2f}' for x in m['load_average'])} "
+        "(shared machine: other work runs alongside).",
+        f"Versions: Python {m['python']}, {m['nginx']}, {m['wrk']}, {m['postgres']}, "
+        f"{m['java']}, Kafka {results.get('kafka_version', '?')}.",
+        "",
+        "How each figure is made and what limits it: `bench/README.md`.",
+        "",
+        "## Targets",
+        "",
+        "| scenario | target | measured | met |",
+        "|---|---|---|---|",
+    ]
+    for name, scenario in results["scenarios"].items():
+        for target in scenario.get("targets", []):
+            met = "yes" if target["met"] else "**no**"
+            lines.append(f"| {name} | {target['name']} | {target['value']} | {met} |")
+    for name, scenario in results["scenarios"].items():
+        lines += ["", f"## {name}: {scenario.get('title', '')}", ""]
+        if "error" in scenario:
+            lines += [f"Failed: `{scenario['error']}`", ""]
+            continue
+        cpu = scenario.get("cpu")
+        if cpu:
+            lines += [
+                f"CPU during the scenario ({scenario.get('duration_s')} s): machine "
+                f"{cpu['machine_busy_pct']}% busy, of which the benchmark's own processes "
+                f"{cpu['bench_processes_pct']}% and other work {cpu['others_pct']}%; "
+                f"load average {cpu['load_average_start']} → {cpu['load_average_end']}.",
+                "",
+            ]
+            by_part = cpu.get("cpu_seconds_by_part") or {}
+            if by_part:
+                # A negative figure is a process that restarted meanwhile (older results).
+                ranked = sorted(
+                    ((n, v) for n, v in by_part.items() if v >= 0), key=lambda item: -item[1]
+                )
+                shown = ", ".join(f"{name} {seconds}" for name, seconds in ranked)
+                lines += [f"CPU seconds by part of the platform: {shown}.", ""]
+        lines += _figures_table(scenario.get("figures", {}))
+        derived = scenario.get("derived")
+        if derived:
+            lines += ["", "| derived | median | min | max |", "|---|---|---|---|"]
+            for key, value in derived.items():
+                if isinstance(value, dict) and "median" in value:
+                    lines.append(f"| {key} | {value['median']} | {value['min']} | {value['max']} |")
+                elif isinstance(value, dict):
+                    shown = ", ".join(f"{k} {v}" for k, v in value.items())
+                    lines.append(f"| {key} | {shown} | | |")
+                else:
+                    lines.append(f"| {key} | {value} | | |")
+        if name in LIMITS:
+            lines += ["", f"What limits it: {LIMITS[name]}"]
+    lines.append("")
+    return "\n".join(lines)
+
+
+def _figures_table(figures: dict[str, Any]) -> list[str]:
+    """One row per group, one column per figure: the median, then (min–max) when they differ."""
+    groups = {g: v for g, v in figures.items() if isinstance(v, dict)}
+    columns: list[str] = []
+    for values in groups.values():
+        columns += [k for k, v in values.items() if isinstance(v, dict) and k not in columns]
+    if not columns:
+        return []
+    rows = ["| | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
+    for group, values in groups.items():
+        cells = [_cell(values.get(column)) for column in columns]
+        rows.append(f"| {group} | " + " | ".join(cells) + " |")
+    return rows
+
+
+def _cell(value: Any) -> str:
+    if not isinstance(value, dict) or "median" not in value:
+        return ""
+    median, low, high = (_number(value[k]) for k in ("median", "min", "max"))
+    return median if low == high else f"{median} ({low}–{high})"
+
+
+def _number(value: float) -> str:
+    return f"{value:.0f}" if abs(value) >= 100 else f"{value:.3g}"

@@ -1,0 +1,176 @@
+"""Scenario 1: the gateway's overhead against nginx, on the same tiny JSON upstream.
+
+The upstream is an nginx `return 200` (one worker) so that neither proxy
+waits on a slow backend: what is measured is the proxy. Three paths, same
+wrk (one thread, same connections): the upstream directly, nginx proxying
+it (one worker, keep-alive pool, access log on), and the gateway (one
+process; JWT check, per-IP and per-user rate limits and its access log on).
+Then latency at half the gateway's maximum rate with the open-loop
+generator, directly and through the gateway: the difference of the p99s is
+what the gateway adds.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import statistics
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from bench import infra
+from bench.context import CREDENTIALS, Context, poll
+from bench.load import open_loop, summary, wrk
+from bench.measure import spread
+from shopmesh.launcher import Launcher, ServiceSpec
+from shopmesh.platform import free_port
+
+log = logging.getLogger("bench")
+BENCH_DIR = Path(__file__).resolve().parents[1]
+CONNECTIONS = 64
+
+
+def _nginx(ctx: Context, role: str, port: int, upstream: str, *, access_log: bool) -> None:
+    state = infra.STATE / "nginx" / role
+    state.mkdir(parents=True, exist_ok=True)
+    values = {
+        "state": str(state),
+        "port": str(port),
+        "upstream": upstream,
+        "access_log": f"{state}/access.log combined buffer=64k" if access_log else "off",
+    }
+    conf = (BENCH_DIR / "nginx.conf").read_text()
+    for name, value in values.items():
+        conf = conf.replace(f"@{name}@", value)
+    (state / "nginx.conf").write_text(conf)
+    infra.spawn(
+        ctx.cleanup,
+        f"nginx-{role}",
+        ["nginx", "-p", str(state), "-c", str(state / "nginx.conf")],
+        log_path=state / "stdout.log",
+    )
+
+
+def _gateway(ctx: Context, upstream: str) -> str:
+    port = free_port()
+    launcher = Launcher(infra.STATE / "gateway-overhead")
+    spec = ServiceSpec("gateway", port, instance="bench", database=False)
+    env = {
+        "GATEWAY_ROUTES_FILE": str(BENCH_DIR / "gateway-routes.toml"),
+        "GATEWAY_UPSTREAMS": json.dumps({"echo": [upstream]}),
+        "SHOPMESH_JWT_SECRET": CREDENTIALS.jwt_secret,
+        "GATEWAY_RATE_LIMIT_IP": "1000000/second",
+        "GATEWAY_RATE_LIMIT_USER": "1000000/second",
+    }
+    launcher.start(spec, env=env, port=port)
+    ctx.cleanup.push("gateway (overhead)", lambda: launcher.stop(spec))
+    return f"http://127.0.0.1:{port}"
+
+
+async def _answers(session: aiohttp.ClientSession, url: str, headers: dict[str, str]) -> bool:
+    try:
+        async with session.get(url, headers=headers) as response:
+            return response.status == 200
+    except aiohttp.ClientError:
+        return False
+
+
+async def run(ctx: Context) -> dict[str, Any]:
+    up_port, proxy_port = free_port(), free_port()
+    _nginx(ctx, "upstream", up_port, "127.0.0.1:1", access_log=False)
+    _nginx(ctx, "proxy", proxy_port, f"127.0.0.1:{up_port}", access_log=True)
+    gateway = _gateway(ctx, f"http://127.0.0.1:{up_port}")
+    auth = {"Authorization": f"Bearer {ctx.token_for(4242)}"}
+    targets = {
+        "direct": (f"http://127.0.0.1:{up_port}/json", {}),
+        "nginx": (f"http://127.0.0.1:{proxy_port}/bench/json", {}),
+        "gateway": (f"{gateway}/bench/json", auth),
+    }
+    async with aiohttp.ClientSession() as session:
+        for name, (url, headers) in targets.items():
+            await poll(
+                lambda u=url, h=headers: _answers(session, u, h),  # type: ignore[misc]
+                bool,
+                timeout=60,
+                what=f"{name} answering",
+            )
+    seconds = ctx.seconds(15, 4)
+    raw = ctx.raw_dir / "gateway-wrk.txt"
+    closed: dict[str, list[dict[str, Any]]] = {name: [] for name in targets}
+    order = list(targets)
+    for repeat in range(ctx.repeats):
+        # Rotate the order so no path always runs first (or last) on a noisy machine.
+        for name in order[repeat % 3 :] + order[: repeat % 3]:
+            url, headers = targets[name]
+            result = wrk(
+                url, seconds=seconds, connections=CONNECTIONS, headers=headers, raw_log=raw
+            )
+            closed[name].append(result.figures())
+            log.info("gateway scenario: %s %s", name, result.figures())
+    gateway_max = statistics.median(r["req_per_s"] for r in closed["gateway"])
+    rate = max(50.0, gateway_max / 2)
+    open_runs: dict[str, list[dict[str, Any]]] = {"direct": [], "gateway": []}
+    async with aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=512), timeout=aiohttp.ClientTimeout(total=10)
+    ) as session:
+        for _ in range(ctx.repeats):
+            for name in open_runs:
+                url, headers = targets[name]
+
+                async def call(
+                    s: aiohttp.ClientSession, i: int, u: str = url, h: Any = headers
+                ) -> int:
+                    async with s.get(u, headers=h) as response:
+                        await response.read()
+                        return response.status
+
+                loop = await open_loop(session, call, rate=rate, seconds=ctx.seconds(15, 4))
+                open_runs[name].append(summary(loop))
+                log.info("gateway scenario: open loop %s %s", name, open_runs[name][-1])
+    return _report(closed, open_runs, rate)
+
+
+def _report(
+    closed: dict[str, list[dict[str, Any]]], open_runs: dict[str, list[dict[str, Any]]], rate: float
+) -> dict[str, Any]:
+    figures = {name: spread(runs) for name, runs in closed.items()}
+    ratios = [
+        g["req_per_s"] / n["req_per_s"]
+        for g, n in zip(closed["gateway"], closed["nginx"], strict=True)
+        if n["req_per_s"]
+    ]
+    added = [
+        g["p99_ms"] - d["p99_ms"]
+        for g, d in zip(open_runs["gateway"], open_runs["direct"], strict=True)
+    ]
+    open_figures = {f"open_loop_{name}": spread(runs) for name, runs in open_runs.items()}
+    ratio = statistics.median(ratios)
+    added_p99 = statistics.median(added)
+    return {
+        "title": "Gateway overhead (tiny JSON upstream; wrk -t1 -c64; open loop at half the max)",
+        "figures": {**figures, **open_figures},
+        "derived": {
+            "gateway_over_nginx_req_ratio": {
+                "median": round(ratio, 3),
+                "min": round(min(ratios), 3),
+                "max": round(max(ratios), 3),
+            },
+            "open_loop_rate_per_s": round(rate, 1),
+            "p99_added_by_gateway_ms": {
+                "median": round(added_p99, 2),
+                "min": round(min(added), 2),
+                "max": round(max(added), 2),
+            },
+        },
+        "targets": [
+            {"name": "gateway req/s ≥ 0.20 × nginx", "value": round(ratio, 3), "met": ratio >= 0.2},
+            {
+                "name": "p99 added by the gateway at half its max rate ≤ 2 ms",
+                "value": round(added_p99, 2),
+                "met": added_p99 <= 2.0,
+            },
+        ],
+        "runs": {"closed_loop": closed, "open_loop": open_runs},
+    }
