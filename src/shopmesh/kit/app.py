@@ -147,6 +147,7 @@ async def _open_runtime(
             batch_size=settings.outbox_batch_size,
             poll_interval=settings.outbox_poll_interval,
             topics=produces,
+            replication=settings.kafka_replication,
         )
     agent = RegistryAgent(settings, register=register) if settings.registry_url else None
     resolver: Resolver = agent.resolver if agent else StaticResolver(settings.service_urls)

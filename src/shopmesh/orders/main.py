@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None) -> Any:
                 bootstrap=settings.kafka_bootstrap,
                 group_id=f"{settings.live_group_prefix}-{uuid.uuid4().hex[:12]}",
                 topic=TOPIC,
+                replication=settings.kafka_replication,
             )
             runtime.state["live"] = listener
             runtime.background.append(listener.run)
