@@ -6,7 +6,7 @@ UV := scripts/uv.sh
 STATE_DIR := .data/up
 RUN := $(UV) run --frozen
 
-.PHONY: help install web up down reset status test check format kafka-up kafka-down test-infra-down
+.PHONY: help install web up down reset status test check format kafka-up kafka-down test-infra-down chaos
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -45,6 +45,9 @@ test: install ## run every test (starts the test PostgreSQL and Kafka on their o
 	@scripts/web.sh build && scripts/web.sh browser && scripts/web.sh check && scripts/web.sh unit
 	@exports="$$(scripts/test-infra.sh up)" && eval "$$exports" && \
 		$(RUN) pytest $(PYTEST_ARGS)
+
+chaos: install ## fault scenarios on their own PostgreSQL/Kafka (minutes; SCENARIO=kill-payments for one, CHAOS_QUICK=1)
+	@$(RUN) python -m shopmesh.chaos $(if $(SCENARIO),$(foreach s,$(SCENARIO),--scenario $(s)))
 
 test-infra-down: ## stop the test PostgreSQL and Kafka
 	@scripts/test-infra.sh down
