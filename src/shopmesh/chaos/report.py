@@ -24,8 +24,8 @@ def render_markdown(data: dict[str, Any]) -> str:
         f"{data['generated_at']} · {data['mode']} run · seed {data['seed']} · "
         f"overall **{'PASS' if data['passed'] else 'FAIL'}**",
         "",
-        "How to read this: `chaos/README.md`. Events are `transaction.created` events "
-        "(payments outbox → Kafka → analytics); *redelivered* copies reached Kafka more than "
+        "How to read this: `chaos/README.md`. Events are the payments outbox's events "
+        "(payments → Kafka → analytics); *redelivered* copies reached Kafka more than "
         "once and were skipped by the idempotent consumer; *double-counted* and *lost* must be 0.",
         "",
         "| scenario | " + " | ".join(name for name, _ in _COLUMNS) + " |",

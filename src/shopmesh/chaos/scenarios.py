@@ -98,14 +98,16 @@ async def platform_for(
         yield platform
 
 
-async def restart(platform: Platform, key: str, *, hard: bool = True) -> None:
-    """Stop ``key`` (kill -9 when ``hard``), start it again and wait until it is ready."""
+async def restart(platform: Platform, key: str, *, hard: bool = True) -> float:
+    """Stop ``key`` (kill -9 when ``hard``), start it again, wait until ready; seconds it took."""
+    started = time.monotonic()
     spec = platform.running[key].spec
     await asyncio.to_thread(platform.launcher.stop, spec, hard=hard)
     running = platform.restart(key)
     ready = await platform.launcher.wait_ready([running], timeout=90)
     if not all(ready.values()):
         raise RuntimeError(f"{key} did not come back after a restart")
+    return time.monotonic() - started
 
 
 class Workload:
@@ -117,6 +119,7 @@ class Workload:
         self.products = products or []
         self.charges: dict[str, int] = {}  # description -> transaction id
         self.orders: dict[str, int] = {}  # idempotency key -> order id
+        self.pays: list[int] = []  # transactions_paid of each acknowledged pay-all
         self.run = uuid.uuid4().hex[:6]
 
     async def charge(self, i: int, *, retry_for: float = 0.0) -> None:
@@ -133,6 +136,27 @@ class Workload:
         )
         if status == 201:
             self.charges[description] = int(body["id"])
+
+    async def pay(self, i: int, *, retry_for: float = 0.0) -> None:
+        """Pay-all for one user (a ``transaction.paid`` event when something was unpaid)."""
+        # i // 7: pay-alls come at fixed strides of i; this spreads them over the users.
+        user = self.users[(i // 7) % len(self.users)]
+        status, body = await self.api.call(
+            "POST",
+            "/payment/transactions/pay",
+            user.token,
+            key=str(uuid.uuid4()),
+            retry_for=retry_for,
+        )
+        if status == 200:
+            self.pays.append(int(body["transactions_paid"]))
+
+    async def charge_or_pay(self, i: int, *, retry_for: float = 0.0) -> None:
+        """Charges, every 40th request a pay-all."""
+        if i % 40 == 39:
+            await self.pay(i, retry_for=retry_for)
+        else:
+            await self.charge(i, retry_for=retry_for)
 
     async def order(self, i: int) -> None:
         user = self.users[i % len(self.users)]
@@ -152,12 +176,24 @@ class Workload:
     async def mixed(self, i: int) -> None:
         """Charges, orders and reads in turn (orders only when there are products)."""
         kind = i % 4
-        if kind == 0 or (kind == 1 and not self.products):
+        if i % 40 == 39:
+            await self.pay(i)
+        elif kind == 0 or (kind == 1 and not self.products):
             await self.charge(i)
         elif kind == 1:
             await self.order(i)
         else:
             await self.read(i)
+
+
+async def check_ledger(
+    platform: Platform, findings: Findings, work: Workload, *, bootstrap: str, orders: bool = False
+) -> None:
+    """The payments (and orders) ledger of what ``work`` was told."""
+    await check_payments(platform, findings, acked=work.charges, bootstrap=bootstrap)
+    findings.figures["pay_alls_acked"] = len(work.pays)
+    if orders:
+        await check_orders(platform, findings, acked=work.orders)
 
 
 async def setup(api: Api, platform: Platform, *, users: int, products: int) -> Workload:
@@ -206,16 +242,20 @@ async def kill_payments(ctx: Context) -> Result:
         async def chaos() -> None:
             for fraction in sorted(ctx.rng.uniform(0.1, 0.85) for _ in range(3)):
                 await until_done(tally, total, fraction)
-                notes.append(f"kill -9 payments after {tally.done} answers")
-                await restart(platform, "payments")
+                answered = tally.done
+                took = await restart(platform, "payments")
+                notes.append(
+                    f"kill -9 payments after {answered} answers; ready again in {took:.1f} s"
+                )
 
         async def charge(i: int) -> None:
             # Clients retry (same Idempotency-Key) through a restart: the load spans all kills,
             # and a retry of a charge whose answer was lost must not charge twice.
-            await work.charge(i, retry_for=20.0)
+            await work.charge_or_pay(i, retry_for=60.0)
 
         await asyncio.gather(drive(total, 48, charge), chaos())
-        await check_payments(platform, findings, acked=work.charges, bootstrap=ctx.kafka.bootstrap)
+        await check_ledger(platform, findings, work, bootstrap=ctx.kafka.bootstrap)
+        findings.figures["transactions_paid_acked"] = sum(work.pays)
     findings.check("every request was sent", tally.sent == total, f"{tally.sent}/{total}")
     return Result(
         "kill-payments", "kill -9 payments 3 times under 2,000 charges", tally, findings, notes
@@ -247,8 +287,8 @@ async def kafka_outage(ctx: Context) -> Result:
             await seconds_of_load(tally, 5)
             stop.set()
 
-        await asyncio.gather(for_a_while(work.charge, 16, stop), chaos())
-        await check_payments(platform, findings, acked=work.charges, bootstrap=ctx.kafka.bootstrap)
+        await asyncio.gather(for_a_while(work.charge_or_pay, 16, stop), chaos())
+        await check_ledger(platform, findings, work, bootstrap=ctx.kafka.bootstrap)
     findings.check(
         "no request failed while Kafka was away", not tally.failed, str(dict(tally.failed))
     )
@@ -286,10 +326,8 @@ async def broker_loss(ctx: Context) -> Result:
                 await seconds_of_load(tally, 3)
                 stop.set()
 
-            await asyncio.gather(for_a_while(work.charge, 16, stop), chaos())
-            await check_payments(
-                platform, findings, acked=work.charges, bootstrap=cluster.bootstrap
-            )
+            await asyncio.gather(for_a_while(work.charge_or_pay, 16, stop), chaos())
+            await check_ledger(platform, findings, work, bootstrap=cluster.bootstrap)
     finally:
         await asyncio.to_thread(cluster.stop)
     findings.check("no request failed", not tally.failed, str(dict(tally.failed)))
@@ -312,7 +350,12 @@ async def kill_consumers(ctx: Context) -> Result:
         work = await setup(Api(s, platform.gateway, tally), platform, users=20, products=3)
 
         async def request(i: int) -> None:
-            await (work.order(i) if i % 3 == 0 else work.charge(i))
+            if i % 3 == 0:
+                await work.order(i)
+            elif i % 30 == 29:
+                await work.pay(i)
+            else:
+                await work.charge(i)
 
         async def kill_both(when: str) -> None:
             notes.append(f"kill -9 analytics and dispatcher {when}")
@@ -325,8 +368,7 @@ async def kill_consumers(ctx: Context) -> Result:
 
         await asyncio.gather(drive(total, 32, request), chaos())
         await kill_both("right after the load, while they catch up")
-        await check_payments(platform, findings, acked=work.charges, bootstrap=ctx.kafka.bootstrap)
-        await check_orders(platform, findings, acked=work.orders)
+        await check_ledger(platform, findings, work, bootstrap=ctx.kafka.bootstrap, orders=True)
     findings.check(
         "no request failed (only consumers were killed)", not tally.failed, str(dict(tally.failed))
     )
@@ -382,8 +424,7 @@ async def instance_loss(ctx: Context) -> Result:
             stop.set()
 
         await asyncio.gather(for_a_while(work.mixed, 32, stop), chaos())
-        await check_payments(platform, findings, acked=work.charges, bootstrap=ctx.kafka.bootstrap)
-        await check_orders(platform, findings, acked=work.orders)
+        await check_ledger(platform, findings, work, bootstrap=ctx.kafka.bootstrap, orders=True)
     findings.check(
         "no idempotent request failed (GETs, POSTs with Idempotency-Key)",
         not tally.failed,
@@ -436,8 +477,7 @@ async def postgres_restart(ctx: Context) -> Result:
             stop.set()
 
         await asyncio.gather(for_a_while(work.mixed, 32, stop), chaos())
-        await check_payments(platform, findings, acked=work.charges, bootstrap=ctx.kafka.bootstrap)
-        await check_orders(platform, findings, acked=work.orders)
+        await check_ledger(platform, findings, work, bootstrap=ctx.kafka.bootstrap, orders=True)
     not_503 = {k: v for k, v in tally.failed.items() if not k.startswith("HTTP 503")}
     findings.check("failures during the outage are 503s", not not_503, str(not_503))
     findings.check(
