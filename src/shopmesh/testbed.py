@@ -183,6 +183,8 @@ async def running_platform(
     admin = await asyncpg.connect(asyncpg_dsn(admin_url), timeout=10)
     try:
         for name in with_db:
+            # A fixed prefix (the fault runs') may still have a killed run's databases.
+            await admin.execute(f'DROP DATABASE IF EXISTS "{prefix}_{name}" WITH (FORCE)')
             await admin.execute(f'CREATE DATABASE "{prefix}_{name}"')
     finally:
         await admin.close()
