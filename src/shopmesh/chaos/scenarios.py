@@ -17,7 +17,7 @@ from typing import Any
 import aiohttp
 
 from shopmesh.chaos.infra import Kafka, Postgres, kafka_cluster
-from shopmesh.chaos.ledger import Findings, check_orders, check_payments, eventually
+from shopmesh.chaos.ledger import Findings, check_orders, check_payments, eventually, query
 from shopmesh.chaos.load import (
     Api,
     Tally,
@@ -339,6 +339,25 @@ async def broker_loss(ctx: Context) -> Result:
 # ---------------------------------------------------------------- 4. consumers killed mid-batch
 
 
+async def backlog(platform: Platform) -> str:
+    """How far behind the consumers are: they were killed with work in hand, or not."""
+    produced = await query(platform, "payments", "SELECT count(*) AS n FROM outbox_message")
+    applied = await query(platform, "analytics", "SELECT count(*) AS n FROM processed_event")
+    pending = await query(
+        platform, "dispatcher", "SELECT count(*) AS n FROM shipment WHERE status = 'pending'"
+    )
+    unnotified = await query(
+        platform,
+        "dispatcher",
+        "SELECT count(*) AS n FROM webhook_delivery WHERE status <> 'delivered'",
+    )
+    return (
+        f"analytics {int(produced[0]['n']) - int(applied[0]['n'])} events behind, "
+        f"dispatcher {int(pending[0]['n'])} shipments pending and "
+        f"{int(unnotified[0]['n'])} webhooks not yet delivered"
+    )
+
+
 async def kill_consumers(ctx: Context) -> Result:
     """kill -9 analytics and the dispatcher while they apply batches; nothing counted twice."""
     total = ctx.config.scale(1600, 400)
@@ -358,8 +377,9 @@ async def kill_consumers(ctx: Context) -> Result:
                 await work.charge(i)
 
         async def kill_both(when: str) -> None:
-            notes.append(f"kill -9 analytics and dispatcher {when}")
+            behind = await backlog(platform)
             await asyncio.gather(restart(platform, "analytics"), restart(platform, "dispatcher"))
+            notes.append(f"kill -9 analytics and dispatcher {when} ({behind})")
 
         async def chaos() -> None:
             for fraction in (0.3, 0.65):
