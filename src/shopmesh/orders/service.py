@@ -87,9 +87,15 @@ class OrderService:
     """
 
     def __init__(
-        self, runtime: ServiceRuntime, *, notify: Notify | None = None, lookup_timeout: float = 2.0
+        self,
+        runtime: ServiceRuntime,
+        *,
+        notify: Notify | None = None,
+        lookup_timeout: float = 2.0,
+        pending: remote.PendingReleases | None = None,
     ) -> None:
         self._runtime = runtime
+        self._pending = pending
         self._notify = notify
         self._lookup_timeout = lookup_timeout
 
@@ -109,11 +115,13 @@ class OrderService:
             orders = await self._record(customer_id, priced, request)
         except _KeyTaken:
             # Same key, same lines, committed first: ours are surplus.
-            await remote.release(self._runtime.client, references)
+            await remote.release(self._runtime.client, references, pending=self._pending)
             return await self._replay_of_winner(customer_id, request)
         except BaseException:
             # Nothing was recorded: the stock must not stay reserved for nobody.
-            await asyncio.shield(remote.release(self._runtime.client, references))
+            await asyncio.shield(
+                remote.release(self._runtime.client, references, pending=self._pending)
+            )
             raise
         self._announce(orders)
         return Placed(orders)
@@ -123,7 +131,7 @@ class OrderService:
             return await remote.reserve(self._runtime.client, lines, references)
         except ServiceUnavailable:
             # A timed-out call may still have reserved: give it back if products hears us.
-            await remote.release(self._runtime.client, references)
+            await remote.release(self._runtime.client, references, pending=self._pending)
             raise
 
     async def _record(
