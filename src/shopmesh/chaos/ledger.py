@@ -365,3 +365,32 @@ async def check_orders(
     )
     applied = await _applied(platform, "dispatcher", DISPATCHER_GROUP)
     findings.figures["order_events_applied_by_dispatcher"] = len(applied)
+    await _check_reservations(platform, findings)
+
+
+async def _check_reservations(platform: Platform, findings: Findings) -> None:
+    """Stock is held exactly for the orders that exist: none reserved for an order never made."""
+
+    async def settled() -> bool:
+        return not await _reservation_drift(platform)
+
+    # A release products could not take during an outage is retried in the background.
+    await eventually(settled, timeout=60)
+    drift = await _reservation_drift(platform)
+    findings.check(
+        "stock reserved exactly for the stored orders (no reservation leaked)",
+        not drift,
+        f"{len(drift)} reservations without their order or orders without theirs",
+    )
+
+
+async def _reservation_drift(platform: Platform) -> set[str]:
+    reserved = await query(
+        platform,
+        "products",
+        "SELECT reservation_id FROM stock_reservation WHERE status = 'reserved'",
+    )
+    orders = await query(
+        platform, "orders", "SELECT reference FROM customer_order WHERE status <> 'Cancelled'"
+    )
+    return {r["reservation_id"] for r in reserved} ^ {str(r["reference"]) for r in orders}
