@@ -11,6 +11,7 @@ from shopmesh.orders.api import router
 from shopmesh.orders.consumers import order_events_consumer
 from shopmesh.orders.domain import TOPIC
 from shopmesh.orders.live import LiveListener, StatusHub
+from shopmesh.orders.reaper import IntentReaper
 from shopmesh.orders.remote import PendingReleases
 from shopmesh.orders.service import OrderService
 from shopmesh.orders.settings import Settings
@@ -34,6 +35,10 @@ def create_app(settings: Settings | None = None) -> Any:
         # Releases products could not take (it was away) are retried in the background.
         pending = PendingReleases(runtime.client)
         runtime.background.append(pending.run)
+        reaper = IntentReaper(
+            runtime, grace=settings.reservation_grace, interval=settings.reaper_interval
+        )
+        runtime.background.append(reaper.run)
         runtime.state["orders"] = OrderService(
             runtime, notify=notify, lookup_timeout=settings.lookup_timeout, pending=pending
         )

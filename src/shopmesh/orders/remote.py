@@ -82,7 +82,7 @@ class PendingReleases:
         while True:
             reference, deadline = await self._queue.get()
             last = time.monotonic() >= deadline
-            if await _try_release(self._client, reference, last=last):
+            if await try_release(self._client, reference, last=last):
                 pause = self._backoff
                 continue
             self._queue.put_nowait((reference, deadline))
@@ -100,14 +100,14 @@ async def release(
     """
 
     async def release_one(reference: str) -> None:
-        done = await _try_release(client, reference, last=pending is None)
+        done = await try_release(client, reference, last=pending is None)
         if not done and pending is not None:
             pending.add(reference)
 
     await asyncio.gather(*(release_one(ref) for ref in references))
 
 
-async def _try_release(client: ServiceClient, reference: str, *, last: bool) -> bool:
+async def try_release(client: ServiceClient, reference: str, *, last: bool) -> bool:
     """True when done (released, refused for good, or given up); False to try again later."""
     path = f"/api/products/reservations/{reference}/release"
     try:

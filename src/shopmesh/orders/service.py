@@ -109,6 +109,10 @@ class OrderService:
             if earlier is not None:
                 return earlier
         references = [str(uuid.uuid4()) for _ in lines]
+        # Durable before the reservation: if this process dies before the order is
+        # recorded, the reaper finds the intent and gives the stock back.
+        async with self._runtime.transaction() as session:
+            await repo.add_intents(session, references, now=datetime.now(UTC))
         answer = await self._reserve(lines, references)
         try:
             priced = price_lines(lines, references, answer)
@@ -139,6 +143,9 @@ class OrderService:
     ) -> list[Order]:
         now = datetime.now(UTC)
         async with self._runtime.transaction() as session:
+            if not await repo.settle_intents(session, [line.reference for line in lines]):
+                # The reaper took the reservation back (this request outlived the grace).
+                raise ServiceUnavailable("the stock reservation expired, try again")
             orders = await repo.add_orders(session, customer_id, lines, now=now)
             if request is not None and not await repo.claim_idempotency_key(
                 session,
