@@ -63,12 +63,15 @@ async def run(args: argparse.Namespace) -> list[Result]:
     names = args.scenario or list(SCENARIOS)
     print(f"chaos: seed {seed}, {'quick' if args.quick else 'full'} run of {', '.join(names)}")
     results = []
+    starting = asyncio.gather(asyncio.to_thread(postgres.start), asyncio.to_thread(kafka.start))
     try:
-        await asyncio.gather(asyncio.to_thread(postgres.start), asyncio.to_thread(kafka.start))
+        await asyncio.shield(starting)
         ctx = Context(config, postgres, kafka, random.Random(seed))
         for name in names:
             results.append(await run_one(name, ctx))
     finally:
+        # Interrupted while starting: let the starts finish, so the stops find the servers.
+        await asyncio.gather(starting, return_exceptions=True)
         print("chaos: stopping the PostgreSQL and Kafka it started")
         kafka.stop()
         postgres.stop()

@@ -39,6 +39,9 @@ CHAOS_ENV = {
     "GATEWAY_RATE_LIMIT_IP": "100000/second",
     "GATEWAY_RATE_LIMIT_USER": "100000/second",
     "DISPATCHER_HANDLING_DELAY": "0.3",
+    # Stock of an order never recorded (its process killed) comes back within the ledger's wait.
+    "ORDERS_RESERVATION_GRACE": "20",
+    "ORDERS_REAPER_INTERVAL": "1",
     "SHOPMESH_LOG_LEVEL": "WARNING",
 }
 
@@ -306,8 +309,9 @@ async def broker_loss(ctx: Context) -> Result:
     tally, findings, notes = Tally(), Findings(), []
     for node in cluster.nodes:
         shutil.rmtree(node.state_dir, ignore_errors=True)
-    await asyncio.to_thread(cluster.start)
+    starting = asyncio.ensure_future(asyncio.to_thread(cluster.start))
     try:
+        await asyncio.shield(starting)
         async with (
             platform_for(ctx, "broker-loss", cluster) as platform,
             aiohttp.ClientSession() as s,
@@ -329,6 +333,8 @@ async def broker_loss(ctx: Context) -> Result:
             await asyncio.gather(for_a_while(work.charge_or_pay, 16, stop), chaos())
             await check_ledger(platform, findings, work, bootstrap=cluster.bootstrap)
     finally:
+        # Interrupted while starting: let the start finish, so the stop finds every broker.
+        await asyncio.gather(starting, return_exceptions=True)
         await asyncio.to_thread(cluster.stop)
     findings.check("no request failed", not tally.failed, str(dict(tally.failed)))
     return Result(
