@@ -6,7 +6,7 @@ UV := scripts/uv.sh
 STATE_DIR := .data/up
 RUN := $(UV) run --frozen
 
-.PHONY: help install web up down reset status test check format kafka-up kafka-down test-infra-down bench
+.PHONY: help install web up down reset status test check format kafka-up kafka-down test-infra-down bench chaos
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -49,6 +49,9 @@ test: install ## run every test (starts the test PostgreSQL and Kafka on their o
 bench: install ## benchmarks on PostgreSQL + Kafka -> bench/results/latest.md (SCENARIO=gateway, BENCH_QUICK=1)
 	@bench/install-tools.sh
 	@$(RUN) --group bench python -m bench.run $(foreach s,$(SCENARIO),--scenario $(s))
+
+chaos: install ## fault scenarios on their own PostgreSQL/Kafka (minutes; SCENARIO=kill-payments for one, CHAOS_QUICK=1)
+	@$(RUN) python -m shopmesh.chaos $(if $(SCENARIO),$(foreach s,$(SCENARIO),--scenario $(s)))
 
 test-infra-down: ## stop the test PostgreSQL and Kafka
 	@scripts/test-infra.sh down

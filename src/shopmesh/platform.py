@@ -1,20 +1,26 @@
 """The whole platform as real processes on PostgreSQL and Kafka, on free ports.
 
-Used by the system tests and by the benchmark, so both start the services
-exactly as `make up` does (the :class:`~shopmesh.launcher.Launcher`), but
-with one fresh PostgreSQL database per service and the platform's topics
-emptied first, so a run never sees an earlier run's data or events.
+Used by the system tests, the benchmark and the fault scenarios, so all of
+them start the services exactly as `make up` does (the
+:class:`~shopmesh.launcher.Launcher`), but with one fresh PostgreSQL database
+per service and the platform's topics emptied first, so a run never sees an
+earlier run's data or events. A local webhook receiver can stand in for the
+external systems the dispatcher notifies.
 """
 
 from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Iterable, Mapping
+import uuid
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import asyncpg
+from aiohttp import web
 from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy.engine import make_url
 
@@ -60,6 +66,54 @@ class Credentials:
     jwt_secret: str
     registry_token: str
     admin: tuple[str, str]
+
+
+# For runs that need no particular values (the fault scenarios); loopback only.
+DISPOSABLE = Credentials(
+    jwt_secret="disposable-platform-secret-0123456789-abcdef",  # noqa: S106
+    registry_token="disposable-registry-token-0123456789-abcdef",  # noqa: S106
+    admin=("admin", "disposable-admin-password-0123456789"),
+)
+WEBHOOK_SECRET = "disposable-webhook-secret-0123456789-abcdef"  # noqa: S105
+
+
+class PlatformNotReady(RuntimeError):
+    """Some service did not answer ``/ready`` in time; the message carries their log tails."""
+
+
+@dataclass
+class WebhookReceiver:
+    """Records what the dispatcher posts; answers 500 to the first ``fail_first`` calls."""
+
+    url: str = ""
+    received: list[dict[str, Any]] = field(default_factory=list)
+    fail_first: int = 1
+    calls: int = 0
+
+
+@asynccontextmanager
+async def webhook_receiver(*, fail_first: int = 1) -> AsyncIterator[WebhookReceiver]:
+    """A local HTTP endpoint for the dispatcher's webhooks, on a free port."""
+    receiver = WebhookReceiver(fail_first=fail_first)
+
+    async def receive(request: web.Request) -> web.Response:
+        receiver.calls += 1
+        if receiver.calls <= receiver.fail_first:
+            return web.Response(status=500)
+        receiver.received.append({"headers": dict(request.headers), "body": await request.read()})
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_post("/hook", receive)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    receiver.url = f"http://127.0.0.1:{port}/hook"
+    try:
+        yield receiver
+    finally:
+        await runner.cleanup()
 
 
 def platform_environment(
@@ -110,7 +164,13 @@ class LocalPlatform:
     urls: dict[str, str]
     env: dict[str, str]
     specs: tuple[ServiceSpec, ...]
+    credentials: Credentials
     running: dict[str, RunningService] = field(default_factory=dict)
+    webhooks: WebhookReceiver | None = None
+
+    @property
+    def admin(self) -> tuple[str, str]:
+        return self.credentials.admin
 
     @classmethod
     def prepare(
@@ -135,7 +195,7 @@ class LocalPlatform:
             urls=urls,
             credentials=credentials,
         )
-        return cls(admin_url, prefix, Launcher(state_dir), urls, env, chosen)
+        return cls(admin_url, prefix, Launcher(state_dir), urls, env, chosen, credentials)
 
     @property
     def gateway(self) -> str:
@@ -155,7 +215,10 @@ class LocalPlatform:
         try:
             for spec in self.specs:
                 if spec.database:
-                    await connection.execute(f'CREATE DATABASE "{self.prefix}_{spec.name}"')
+                    name = f"{self.prefix}_{spec.name}"
+                    # A fixed prefix (the fault runs') may still have a killed run's databases.
+                    await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                    await connection.execute(f'CREATE DATABASE "{name}"')
         finally:
             await connection.close()
 
@@ -186,7 +249,17 @@ class LocalPlatform:
         """Start one more process of service ``name`` on a free port."""
         spec = next(s for s in self.specs if s.name == name)
         extra = ServiceSpec(spec.name, spec.port, instance=instance, database=spec.database)
-        return self.launcher.start(extra, env=self.env, port=free_port())
+        running = self.running[extra.key] = self.launcher.start(
+            extra, env=self.env, port=free_port()
+        )
+        return running
+
+    def restart(self, key: str) -> RunningService:
+        """Start the process ``key`` (a service or an extra instance) again on its port."""
+        previous = self.running[key]
+        port = int(previous.url.rsplit(":", 1)[1])
+        running = self.running[key] = self.launcher.start(previous.spec, env=self.env, port=port)
+        return running
 
     async def start(self, *, timeout: float = 120.0) -> dict[str, bool]:
         """Start every service and wait for readiness; returns who became ready."""
@@ -209,3 +282,46 @@ class LocalPlatform:
         stopped = self.launcher.stop_all(self.launcher.started())
         self.running.clear()
         return stopped
+
+
+@asynccontextmanager
+async def running_platform(
+    *,
+    admin_url: str,
+    kafka_bootstrap: str,
+    state_dir: Path,
+    webhooks: WebhookReceiver | None = None,
+    services: Iterable[ServiceSpec] = SERVICES,
+    extra_env: Mapping[str, str] | None = None,
+    prefix: str | None = None,
+    credentials: Credentials = DISPOSABLE,
+    ready_timeout: float = 120.0,
+) -> AsyncIterator[LocalPlatform]:
+    """Start ``services`` on fresh databases and emptied topics; stop them all and drop
+    the databases afterwards. Raises :class:`PlatformNotReady` with the log tails."""
+    await reset_topics(kafka_bootstrap)
+    platform = LocalPlatform.prepare(
+        state_dir=state_dir,
+        admin_url=admin_url,
+        kafka_bootstrap=kafka_bootstrap,
+        prefix=prefix or f"sys_{uuid.uuid4().hex[:8]}",
+        credentials=credentials,
+        specs=services,
+    )
+    platform.webhooks = webhooks
+    platform.env["AUTH_BCRYPT_ROUNDS"] = "4"  # disposable accounts: fast hashing
+    if webhooks is not None:
+        platform.env["DISPATCHER_WEBHOOK_URLS"] = webhooks.url
+        platform.env["DISPATCHER_WEBHOOK_SECRET"] = WEBHOOK_SECRET
+        platform.env["DISPATCHER_WEBHOOK_BACKOFF"] = "0.2"
+    platform.env.update(extra_env or {})
+    await platform.create_databases()
+    try:
+        ready = await platform.start(timeout=ready_timeout)
+        if not all(ready.values()):
+            tails = json.dumps(platform.logs_tail(), indent=1)
+            raise PlatformNotReady(f"platform not ready: {ready}\n{tails}")
+        yield platform
+    finally:
+        platform.stop()
+        await platform.drop_databases()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import uuid
 from collections import Counter
@@ -186,3 +187,35 @@ async def test_registry_paths_are_never_routed(gateway: str, client: aiohttp.Cli
         async with client.get(f"{gateway}{path}") as resp:
             assert resp.status == 404
             assert (await resp.json())["code"] == "not_found"
+
+
+async def test_an_idempotent_request_is_retried_when_its_instance_drops_it_unanswered(
+    start_gateway: StartGateway, backends: dict[str, Upstream], client: aiohttp.ClientSession
+) -> None:
+    async def crash_with_request(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        await reader.read(1024)  # the request arrived; the instance dies before answering
+        writer.transport.abort()
+
+    dying = await asyncio.start_server(crash_with_request, "127.0.0.1", 0)
+    port = dying.sockets[0].getsockname()[1]
+    try:
+        gateway = await start_gateway(
+            upstreams={"auth": [f"http://127.0.0.1:{port}", backends["auth"].url]},
+            upstream_eject_seconds=0,
+        )
+        url = f"{gateway}/auth/{unique()}"
+        for _ in range(2):  # each instance's turn comes up: every request is answered
+            async with client.get(url) as resp:
+                assert resp.status == 200
+            async with client.post(url, data=b"{}", headers={"Idempotency-Key": unique()}) as resp:
+                assert resp.status == 200
+        statuses = []
+        for _ in range(2):  # without a key the dying instance's turn is a 502: it may have acted
+            async with client.post(url, data=b"{}") as resp:
+                statuses.append(resp.status)
+        assert sorted(statuses) == [200, 502]
+    finally:
+        dying.close()
+        await dying.wait_closed()

@@ -39,3 +39,9 @@ def test_production_refuses_the_development_registry_token_when_a_registry_is_us
         registry_token="y" * 40,
     )
     assert settings.registry_token == "y" * 40
+
+
+def test_topic_replication_comes_from_the_platform_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert ServiceSettings().kafka_replication == 1  # one local broker by default
+    monkeypatch.setenv("SHOPMESH_KAFKA_REPLICATION", "3")
+    assert ServiceSettings(service_name="payments").kafka_replication == 3

@@ -60,4 +60,5 @@ def transaction_consumer(db: Database, settings: Settings) -> EventConsumer:
         max_attempts=settings.consumer_max_attempts,
         retry_backoff=settings.consumer_retry_backoff,
         batch_handler=on_transactions,
+        replication=settings.kafka_replication,
     )

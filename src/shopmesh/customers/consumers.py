@@ -38,4 +38,5 @@ def user_events_consumer(db: Database, settings: Settings) -> EventConsumer:
         topics=[settings.user_events_topic],
         max_attempts=settings.consumer_max_attempts,
         retry_backoff=settings.consumer_retry_backoff,
+        replication=settings.kafka_replication,
     )

@@ -45,4 +45,5 @@ def order_consumer(
         topics=[ORDER_EVENTS],
         max_attempts=settings.consumer_max_attempts,
         retry_backoff=settings.consumer_retry_backoff,
+        replication=settings.kafka_replication,
     )

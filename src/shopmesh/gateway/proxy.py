@@ -6,7 +6,8 @@ header bytes, sends small answers in one write and only spawns a task
 
 Resilience: an instance that refuses a connection is ejected for a while; an
 idempotent request (GET, HEAD, PUT, DELETE, OPTIONS, or a POST with an
-``Idempotency-Key``) whose connection failed is tried once more on another
+``Idempotency-Key``) whose connection failed, or broke before any answer came
+(the instance crashed with it in hand), is tried once more on another
 instance; each service's circuit breaker counts requests that got no answer
 (connect failures, timeouts, broken connections) and, once open, turns
 requests away with a 503 at once.
@@ -34,6 +35,8 @@ log = logging.getLogger(__name__)
 _EVENT_STREAM = "text/event-stream"
 # The connection was never made, so nothing reached the instance.
 _CONNECT_FAILURES = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
+# The connection broke after the request went out (ClientOSError: reset by peer).
+_BROKEN_BEFORE_ANSWER = (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError)
 _RETRYABLE_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 _IDEMPOTENCY_KEY = b"idempotency-key"
 
@@ -148,12 +151,25 @@ class Proxy:
         except _CONNECT_FAILURES:
             if pool.eject(base):
                 UPSTREAM_EJECTIONS.labels(exchange.route.service, base).inc()
-            # A streamed body cannot be sent twice; a buffered one can.
-            other = None if streamed or not _may_retry(exchange.scope) else pool.pick(avoid=base)
-            if other is None:
+            await self._retry(exchange, pool, base, body, streamed=streamed)
+        except _BROKEN_BEFORE_ANSWER:
+            # The instance took the request and dropped the connection without an answer
+            # (it crashed, or closed a pooled connection): it may or may not have acted,
+            # which only an idempotent request may shrug off.
+            if exchange.answered:
                 raise
-            count_upstream(exchange.route.service, "retried")
-            await self._request(exchange, pool, other, body, streamed=False)
+            await self._retry(exchange, pool, base, body, streamed=streamed)
+
+    async def _retry(
+        self, exchange: _Exchange, pool: InstancePool, base: str, body: Body, *, streamed: bool
+    ) -> None:
+        """Send an idempotent request once more on another instance, or re-raise."""
+        # A streamed body cannot be sent twice; a buffered one can.
+        other = None if streamed or not _may_retry(exchange.scope) else pool.pick(avoid=base)
+        if other is None:
+            raise
+        count_upstream(exchange.route.service, "retried")
+        await self._request(exchange, pool, other, body, streamed=False)
 
     async def _request(
         self, exchange: _Exchange, pool: InstancePool, base: str, body: Body, *, streamed: bool

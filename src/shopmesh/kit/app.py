@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shopmesh.kit.client import Resolver, ServiceClient, StaticResolver
@@ -160,6 +161,7 @@ async def _open_runtime(
             batch_size=settings.outbox_batch_size,
             poll_interval=settings.outbox_poll_interval,
             topics=produces,
+            replication=settings.kafka_replication,
         )
     agent = RegistryAgent(settings, register=register) if settings.registry_url else None
     resolver: Resolver = agent.resolver if agent else StaticResolver(settings.service_urls)
@@ -321,10 +323,20 @@ def _install_error_handlers(app: FastAPI) -> None:
         code = codes.get(exc.status_code, "http_error")
         return _error(request, exc.status_code, message, code, headers=exc.headers)
 
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def database_error(request: Request, exc: Exception) -> JSONResponse:
         if is_transient_db_error(exc):
             log.warning("database unavailable: %s", type(exc).__name__)
             return _error(request, 503, "database unavailable, try again", "service_unavailable")
         log.exception("unhandled error")
         return _error(request, 500, "internal error", "internal_error")
+
+    # Registered by class, not only under Exception: the catch-all handler runs in
+    # Starlette's ServerErrorMiddleware, which re-raises after answering, so uvicorn
+    # logged a stack trace for every request of a database outage and closed the
+    # keep-alive connection under the gateway's feet (its next request there: a 502).
+    app.add_exception_handler(DBAPIError, database_error)
+    app.add_exception_handler(OSError, database_error)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        return await database_error(request, exc)

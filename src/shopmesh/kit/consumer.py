@@ -57,6 +57,7 @@ class EventConsumer:
         batch_size: int = 500,
         applied_log_level: int | str = logging.INFO,
         batch_handler: BatchHandler | None = None,
+        replication: int = 1,
     ) -> None:
         self._db = db
         self._service = service
@@ -68,6 +69,7 @@ class EventConsumer:
         self._max_attempts = max_attempts
         self._retry_backoff = retry_backoff
         self._batch_size = batch_size
+        self._replication = replication
         self._applied_log_level = (
             logging.getLevelName(applied_log_level.upper())
             if isinstance(applied_log_level, str)
@@ -86,7 +88,11 @@ class EventConsumer:
         )
 
     async def _consume(self) -> None:
-        await ensure_topics(self._bootstrap, [*self._topics, *(f"{t}.dlq" for t in self._topics)])
+        await ensure_topics(
+            self._bootstrap,
+            [*self._topics, *(f"{t}.dlq" for t in self._topics)],
+            replication=self._replication,
+        )
         consumer = AIOKafkaConsumer(
             *self._topics,
             bootstrap_servers=self._bootstrap,

@@ -122,8 +122,26 @@ class Database:
         await self.engine.dispose()
 
 
+# SQLSTATEs that say the server, not the statement, failed: connection exceptions (class 08),
+# the server shutting down or starting (57P01-57P03), too many connections (53300).
+_UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+
+
 def is_transient_db_error(exc: BaseException) -> bool:
-    """True when the database, not the statement, is the problem (down, restarting, gone)."""
+    """True when the database, not the statement, is the problem (down, restarting, gone).
+
+    A restart shows up in many shapes: connection refused or reset (``OSError``),
+    ``AdminShutdownError`` ("terminating connection due to administrator command")
+    or ``CannotConnectNowError`` wrapped in a plain ``DBAPIError``, a closed connection.
+    """
     if isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError):
         return True
-    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    sqlstate = str(getattr(exc.orig, "sqlstate", None) or "")
+    if sqlstate.startswith("08") or sqlstate in _UNAVAILABLE_SQLSTATES:
+        return True
+    cause = exc.orig.__cause__ if exc.orig is not None else None
+    return isinstance(cause, OSError)

@@ -81,6 +81,7 @@ class OutboxRelay:
         poll_interval: float = 0.5,
         retry_backoff: float = 1.0,
         topics: Sequence[str] = (),
+        replication: int = 1,
     ) -> None:
         self._db = db
         self._service = service
@@ -89,6 +90,7 @@ class OutboxRelay:
         self._poll_interval = poll_interval
         self._retry_backoff = retry_backoff
         self._topics = tuple(topics)
+        self._replication = replication
         self._wakeup = asyncio.Event()
         self._lock_id = 0x5E0B0000 + zlib.crc32(service.encode()) % 0xFFFF
         self.published = 0
@@ -184,7 +186,7 @@ class OutboxRelay:
     @asynccontextmanager
     async def _producer(self) -> AsyncIterator[AIOKafkaProducer]:
         if self._topics:
-            await ensure_topics(self._bootstrap, self._topics)
+            await ensure_topics(self._bootstrap, self._topics, replication=self._replication)
         producer = idempotent_producer(self._bootstrap, client_id=f"{self._service}-outbox")
         try:
             # Started inside the try: a task cancelled while starting still closes it.

@@ -64,6 +64,9 @@ class ServiceSettings(BaseSettings):
     database_pool_size: int = shared(10, "DATABASE_POOL_SIZE")
     kafka_bootstrap: str = shared("127.0.0.1:9092", "KAFKA_BOOTSTRAP")
     kafka_enabled: bool = shared(True, "KAFKA_ENABLED")
+    # Replication factor of the topics a service creates: 1 for one local broker,
+    # 3 on a cluster (with the brokers' min.insync.replicas=2, acks=all survives a lost node).
+    kafka_replication: int = shared(1, "KAFKA_REPLICATION")
     jwt_secret: str = shared(DEV_JWT_SECRET, "JWT_SECRET")
     jwt_issuer: str = shared("shopmesh-auth", "JWT_ISSUER")
     outbox_batch_size: int = shared(500, "OUTBOX_BATCH_SIZE")

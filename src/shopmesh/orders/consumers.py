@@ -38,4 +38,5 @@ def order_events_consumer(db: Database, settings: Settings) -> EventConsumer:
         topics=[TOPIC],
         max_attempts=settings.consumer_max_attempts,
         retry_backoff=settings.consumer_retry_backoff,
+        replication=settings.kafka_replication,
     )

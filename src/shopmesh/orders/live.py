@@ -114,12 +114,14 @@ class LiveListener:
         group_id: str,
         topic: str,
         retry_backoff: float = 1.0,
+        replication: int = 1,
     ) -> None:
         self._db = db
         self._hub = hub
         self._bootstrap = bootstrap
         self._group_id = group_id
         self._topic = topic
+        self._replication = replication
         self._retry_backoff = retry_backoff
         self.ready = asyncio.Event()
 
@@ -130,7 +132,7 @@ class LiveListener:
         )
 
     async def _listen(self) -> None:
-        await ensure_topics(self._bootstrap, [self._topic])
+        await ensure_topics(self._bootstrap, [self._topic], replication=self._replication)
         consumer = AIOKafkaConsumer(
             self._topic,
             bootstrap_servers=self._bootstrap,

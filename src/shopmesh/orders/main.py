@@ -11,6 +11,8 @@ from shopmesh.orders.api import router
 from shopmesh.orders.consumers import order_events_consumer
 from shopmesh.orders.domain import TOPIC
 from shopmesh.orders.live import LiveListener, StatusHub
+from shopmesh.orders.reaper import IntentReaper
+from shopmesh.orders.remote import PendingReleases
 from shopmesh.orders.service import OrderService
 from shopmesh.orders.settings import Settings
 
@@ -30,8 +32,15 @@ def create_app(settings: Settings | None = None) -> Any:
         runtime.state["hub"] = hub
         # Without Kafka nobody else hears our changes: tell this process's streams directly.
         notify = None if settings.kafka_enabled else hub.publish
+        # Releases products could not take (it was away) are retried in the background.
+        pending = PendingReleases(runtime.client)
+        runtime.background.append(pending.run)
+        reaper = IntentReaper(
+            runtime, grace=settings.reservation_grace, interval=settings.reaper_interval
+        )
+        runtime.background.append(reaper.run)
         runtime.state["orders"] = OrderService(
-            runtime, notify=notify, lookup_timeout=settings.lookup_timeout
+            runtime, notify=notify, lookup_timeout=settings.lookup_timeout, pending=pending
         )
         if settings.kafka_enabled:
             listener = LiveListener(
@@ -40,6 +49,7 @@ def create_app(settings: Settings | None = None) -> Any:
                 bootstrap=settings.kafka_bootstrap,
                 group_id=f"{settings.live_group_prefix}-{uuid.uuid4().hex[:12]}",
                 topic=TOPIC,
+                replication=settings.kafka_replication,
             )
             runtime.state["live"] = listener
             runtime.background.append(listener.run)

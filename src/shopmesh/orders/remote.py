@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from shopmesh.kit.client import ServiceClient
-from shopmesh.kit.errors import AppError
+from shopmesh.kit.errors import AppError, ServiceUnavailable
 from shopmesh.orders.domain import OrderLine
 
 log = logging.getLogger(__name__)
@@ -53,17 +54,73 @@ async def reserve(
         raise UpstreamRefused("products refused to reserve the stock") from None
 
 
-async def release(client: ServiceClient, references: Iterable[str]) -> None:
-    """Give reserved stock back; best effort (a failure is logged, never raised)."""
+class PendingReleases:
+    """Releases products could not take yet (it, or its database, was unavailable).
+
+    :meth:`run` (a background task of the service) retries them with a growing
+    pause for up to ``retry_for`` seconds each, so a restart of products does not
+    leave stock reserved for an order that was never made. Releasing is idempotent
+    at products. What is still pending when the process stops is not kept.
+    """
+
+    def __init__(
+        self, client: ServiceClient, *, retry_for: float = 600.0, backoff: float = 0.5
+    ) -> None:
+        self._client = client
+        self._retry_for = retry_for
+        self._backoff = backoff
+        self._queue: asyncio.Queue[tuple[str, float]] = asyncio.Queue()
+
+    def add(self, reference: str) -> None:
+        self._queue.put_nowait((reference, time.monotonic() + self._retry_for))
+
+    def __len__(self) -> int:
+        return self._queue.qsize()
+
+    async def run(self) -> None:
+        pause = self._backoff
+        while True:
+            reference, deadline = await self._queue.get()
+            last = time.monotonic() >= deadline
+            if await try_release(self._client, reference, last=last):
+                pause = self._backoff
+                continue
+            self._queue.put_nowait((reference, deadline))
+            await asyncio.sleep(pause)  # products is away: don't spin
+            pause = min(pause * 2, 10.0)
+
+
+async def release(
+    client: ServiceClient, references: Iterable[str], *, pending: PendingReleases | None = None
+) -> None:
+    """Give reserved stock back; never raises.
+
+    A release products cannot take now goes to ``pending`` (retried in the
+    background) when given, else it is only logged.
+    """
 
     async def release_one(reference: str) -> None:
-        path = f"/api/products/reservations/{reference}/release"
-        try:
-            await client.call("products", "POST", path, idempotent=True)
-        except Exception as exc:
-            log.warning("could not release reservation %s: %s", reference, exc)
+        done = await try_release(client, reference, last=pending is None)
+        if not done and pending is not None:
+            pending.add(reference)
 
     await asyncio.gather(*(release_one(ref) for ref in references))
+
+
+async def try_release(client: ServiceClient, reference: str, *, last: bool) -> bool:
+    """True when done (released, refused for good, or given up); False to try again later."""
+    path = f"/api/products/reservations/{reference}/release"
+    try:
+        await client.call("products", "POST", path, idempotent=True)
+    except ServiceUnavailable as exc:
+        if last:
+            log.error("gave up releasing reservation %s: %s", reference, exc)
+            return True
+        log.warning("could not release reservation %s yet, will retry: %s", reference, exc)
+        return False
+    except Exception as exc:
+        log.warning("could not release reservation %s: %s", reference, exc)
+    return True
 
 
 async def products_by_id(client: ServiceClient, ids: Iterable[int]) -> dict[int, dict[str, Any]]:

@@ -16,12 +16,14 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     CheckConstraint,
+    CursorResult,
     Index,
     Integer,
     Numeric,
     String,
     Table,
     Text,
+    delete,
     insert,
     select,
     update,
@@ -72,6 +74,20 @@ class IdempotencyRecordRow(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     request_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     order_ids: Mapped[list[int]] = mapped_column(JSON, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class ReservationIntentRow(Base):
+    """Stock about to be (or being) reserved at products for an order not recorded yet.
+
+    Written before the reservation, deleted in the transaction that records the
+    order: one still here after a grace period belongs to an order that never
+    was (its request failed or its process died), so its stock is released.
+    """
+
+    __tablename__ = "reservation_intent"
+
+    reference: Mapped[str] = mapped_column(String(36), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
 
@@ -245,3 +261,36 @@ async def claim_idempotency_key(
         .returning(IdempotencyRecordRow.key)
     )
     return (await session.execute(statement)).first() is not None
+
+
+async def add_intents(session: AsyncSession, references: Sequence[str], *, now: datetime) -> None:
+    session.add_all(ReservationIntentRow(reference=r, created_at=now) for r in references)
+
+
+async def settle_intents(session: AsyncSession, references: Sequence[str]) -> bool:
+    """Delete the intents of orders being recorded; False if one was already reclaimed."""
+    result = cast(
+        CursorResult[Any],
+        await session.execute(
+            delete(ReservationIntentRow).where(ReservationIntentRow.reference.in_(list(references)))
+        ),
+    )
+    return result.rowcount == len(references)
+
+
+async def stale_intents(session: AsyncSession, *, before: datetime, limit: int) -> list[str]:
+    """Intents older than ``before``, locked (skipping ones another instance holds)."""
+    query = (
+        select(ReservationIntentRow.reference)
+        .where(ReservationIntentRow.created_at < before)
+        .order_by(ReservationIntentRow.created_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def drop_intent(session: AsyncSession, reference: str) -> None:
+    await session.execute(
+        delete(ReservationIntentRow).where(ReservationIntentRow.reference == reference)
+    )

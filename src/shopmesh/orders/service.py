@@ -87,9 +87,15 @@ class OrderService:
     """
 
     def __init__(
-        self, runtime: ServiceRuntime, *, notify: Notify | None = None, lookup_timeout: float = 2.0
+        self,
+        runtime: ServiceRuntime,
+        *,
+        notify: Notify | None = None,
+        lookup_timeout: float = 2.0,
+        pending: remote.PendingReleases | None = None,
     ) -> None:
         self._runtime = runtime
+        self._pending = pending
         self._notify = notify
         self._lookup_timeout = lookup_timeout
 
@@ -103,17 +109,23 @@ class OrderService:
             if earlier is not None:
                 return earlier
         references = [str(uuid.uuid4()) for _ in lines]
+        # Durable before the reservation: if this process dies before the order is
+        # recorded, the reaper finds the intent and gives the stock back.
+        async with self._runtime.transaction() as session:
+            await repo.add_intents(session, references, now=datetime.now(UTC))
         answer = await self._reserve(lines, references)
         try:
             priced = price_lines(lines, references, answer)
             orders = await self._record(customer_id, priced, request)
         except _KeyTaken:
             # Same key, same lines, committed first: ours are surplus.
-            await remote.release(self._runtime.client, references)
+            await remote.release(self._runtime.client, references, pending=self._pending)
             return await self._replay_of_winner(customer_id, request)
         except BaseException:
             # Nothing was recorded: the stock must not stay reserved for nobody.
-            await asyncio.shield(remote.release(self._runtime.client, references))
+            await asyncio.shield(
+                remote.release(self._runtime.client, references, pending=self._pending)
+            )
             raise
         self._announce(orders)
         return Placed(orders)
@@ -123,7 +135,7 @@ class OrderService:
             return await remote.reserve(self._runtime.client, lines, references)
         except ServiceUnavailable:
             # A timed-out call may still have reserved: give it back if products hears us.
-            await remote.release(self._runtime.client, references)
+            await remote.release(self._runtime.client, references, pending=self._pending)
             raise
 
     async def _record(
@@ -131,6 +143,9 @@ class OrderService:
     ) -> list[Order]:
         now = datetime.now(UTC)
         async with self._runtime.transaction() as session:
+            if not await repo.settle_intents(session, [line.reference for line in lines]):
+                # The reaper took the reservation back (this request outlived the grace).
+                raise ServiceUnavailable("the stock reservation expired, try again")
             orders = await repo.add_orders(session, customer_id, lines, now=now)
             if request is not None and not await repo.claim_idempotency_key(
                 session,

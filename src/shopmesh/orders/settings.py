@@ -24,6 +24,10 @@ class Settings(ServiceSettings):
     stream_queue_size: int = Field(100, ge=1, le=100_000)
     # How long a list waits for products / customers before showing the orders without them.
     lookup_timeout: float = Field(2.0, gt=0, le=60)
+    # Seconds after which stock reserved for an order that was never recorded is given
+    # back (longer than any order request lasts), and how often that is looked for.
+    reservation_grace: float = Field(60.0, gt=0, le=86400)
+    reaper_interval: float = Field(10.0, gt=0, le=3600)
     # The durable consumer's group, and the live listeners' prefix (each process
     # listens as "<prefix>-<random>", so every instance hears every event).
     group_id: str = "orders"

@@ -46,4 +46,5 @@ def order_events_consumer(db: Database, settings: Settings) -> EventConsumer:
         topics=[settings.order_events_topic],
         max_attempts=settings.consumer_max_attempts,
         retry_backoff=settings.consumer_retry_backoff,
+        replication=settings.kafka_replication,
     )

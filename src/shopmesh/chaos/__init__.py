@@ -1,0 +1,1 @@
+"""Fault scenarios for the whole platform (``make chaos``); see ``chaos/README.md``."""
