@@ -9,7 +9,6 @@ import os
 import secrets
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -174,25 +173,6 @@ async def admin_token(session: aiohttp.ClientSession) -> str:
         response.raise_for_status()
         token: str = (await response.json())["token"]
         return token
-
-
-async def poll(
-    probe: Callable[[], Awaitable[T]],
-    until: Callable[[T], bool],
-    *,
-    timeout: float,
-    interval: float = 0.1,
-    what: str,
-) -> T:
-    """Poll ``probe`` until ``until(result)``; raise with the last result on timeout."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await probe()
-        if until(result):
-            return result
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout}s waiting for {what}; last: {result!r}")
-        await asyncio.sleep(interval)
 
 
 def dsn(url: str) -> str:

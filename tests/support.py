@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -12,6 +11,8 @@ from typing import Any, TypeVar
 
 import httpx
 import uvicorn
+
+from shopmesh.kit.aio import poll
 
 T = TypeVar("T")
 
@@ -34,15 +35,11 @@ async def wait_for(
     interval: float = 0.05,
     what: str = "condition",
 ) -> T:
-    """Poll ``probe`` until ``until(result)`` holds; fail with the last result on timeout."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await probe()
-        if until(result):
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {result!r}")
-        await asyncio.sleep(interval)
+    """Poll ``probe`` until ``until(result)`` holds; fail the test with the last result."""
+    try:
+        return await poll(probe, until=until, timeout=timeout, interval=interval, what=what)
+    except TimeoutError as exc:
+        raise AssertionError(str(exc)) from None
 
 
 @dataclass

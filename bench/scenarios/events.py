@@ -26,9 +26,10 @@ from typing import Any
 import aiohttp
 import asyncpg
 
-from bench.context import Context, dsn, poll, register_users
+from bench.context import Context, dsn, register_users
 from bench.load import open_loop, summary
 from bench.measure import latency_summary, spread
+from shopmesh.kit.aio import poll
 from shopmesh.payments.domain import TransactionCreated
 
 log = logging.getLogger("bench")
@@ -86,7 +87,7 @@ async def _steady(
     ids = list(created)
     await poll(
         lambda: _ids_applied(analytics_db, ids),
-        lambda n: n >= len(ids),
+        until=lambda n: n >= len(ids),
         timeout=120,
         interval=0.5,
         what="analytics to apply the steady events",
@@ -171,7 +172,7 @@ async def _drain(ctx: Context, count: int) -> dict[str, Any]:
     try:
         await poll(
             lambda: _ids_applied(analytics_db, ids),
-            lambda n: n >= count,
+            until=lambda n: n >= count,
             timeout=DRAIN_TIMEOUT,
             interval=0.5,
             what="analytics to apply the backlog",
@@ -230,7 +231,7 @@ async def run(ctx: Context) -> dict[str, Any]:
     try:
         totals = await poll(
             lambda: _totals_match(stats_url, payments_db),
-            lambda t: bool(t["equal"]),
+            until=lambda t: bool(t["equal"]),
             timeout=DRAIN_TIMEOUT,
             interval=0.5,
             what="analytics /stats to equal the payments database",

@@ -21,9 +21,10 @@ from typing import Any
 import aiohttp
 
 from bench import infra
-from bench.context import CREDENTIALS, Context, poll
+from bench.context import CREDENTIALS, Context
 from bench.load import open_loop, summary, wrk
 from bench.measure import spread
+from shopmesh.kit.aio import poll
 from shopmesh.launcher import Launcher, ServiceSpec
 from shopmesh.platform import free_port
 
@@ -92,7 +93,6 @@ async def run(ctx: Context) -> dict[str, Any]:
         for name, (url, headers) in targets.items():
             await poll(
                 lambda u=url, h=headers: _answers(session, u, h),  # type: ignore[misc]
-                bool,
                 timeout=60,
                 what=f"{name} answering",
             )

@@ -19,9 +19,10 @@ from typing import Any
 import aiohttp
 import orjson
 
-from bench.context import Context, admin_token, poll, register_users
+from bench.context import Context, admin_token, register_users
 from bench.load import open_loop, summary
 from bench.measure import latency_summary, spread
+from shopmesh.kit.aio import poll
 
 log = logging.getLogger("bench")
 RATE = 50.0
@@ -86,7 +87,6 @@ async def _one_run(
         http = await open_loop(session, call, rate=RATE, seconds=ctx.seconds(30, 5))
         await poll(
             lambda: _done(returned, dispatched),
-            bool,
             timeout=120,
             interval=0.2,
             what="every order's Dispatched message",

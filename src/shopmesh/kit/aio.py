@@ -17,8 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
-from typing import NoReturn
+from typing import NoReturn, TypeVar
+
+T = TypeVar("T")
 
 
 async def wait_event(event: asyncio.Event, timeout: float) -> bool:
@@ -66,3 +69,22 @@ async def retrying(
             if on_error is not None:
                 await on_error()
             await asyncio.sleep(pause)
+
+
+async def poll(
+    probe: Callable[[], Awaitable[T]],
+    *,
+    until: Callable[[T], bool] = bool,
+    timeout: float = 30.0,
+    interval: float = 0.05,
+    what: str = "condition",
+) -> T:
+    """Call ``probe`` until ``until(result)`` holds; ``TimeoutError`` with the last result."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await probe()
+        if until(result):
+            return result
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout}s waiting for {what}; last: {result!r}")
+        await asyncio.sleep(interval)
