@@ -84,6 +84,10 @@ async def _startup_once(ctx: Context, *, fresh: bool) -> dict[str, Any]:
     }
 
 
+def _services_and_kafka_kib(memory: dict[str, int]) -> int:
+    return memory.get("services_rss_kib", 0) + memory.get("kafka_rss_kib", 0)
+
+
 def _mib(memory: dict[str, int]) -> dict[str, float]:
     """RSS/PSS in MiB, in total and for the services, Kafka and PostgreSQL."""
     return {
@@ -105,10 +109,13 @@ async def run(ctx: Context) -> dict[str, Any]:
     await ctx.started_platform()
     rest = ctx.platform_memory()
     samples = ctx.memory_samples or [rest]
-    peak = max(samples, key=lambda m: m["rss_kib"])
+    # The issue's figure: the services plus Kafka. PostgreSQL is reported beside it (its
+    # RSS counts the shared buffers once per pooled connection; PSS splits them).
+    peak = max(samples, key=_services_and_kafka_kib)
     total = statistics.median(s["total_s"] for s in startups)
-    peak_gib = peak["rss_kib"] / 1024 / 1024
-    rest_gib = max(rest["rss_kib"], ctx.memory_fresh.get("rss_kib", 0)) / 1024 / 1024
+    peak_gib = _services_and_kafka_kib(peak) / 1024 / 1024
+    at_rest = [rest, ctx.memory_fresh] if ctx.memory_fresh else [rest]
+    rest_gib = max(_services_and_kafka_kib(m) for m in at_rest) / 1024 / 1024
     return {
         "title": "Footprint: `make up` to all-ready, and memory of the platform",
         "figures": {"make up (warm caches)": spread(startups)},
@@ -121,12 +128,12 @@ async def run(ctx: Context) -> dict[str, Any]:
         "targets": [
             {"name": "make up to all-ready ≤ 30 s", "value": total, "met": total <= 30},
             {
-                "name": f"RSS at rest ≤ {LIMIT_GIB} GiB",
+                "name": f"RSS of services + Kafka at rest ≤ {LIMIT_GIB} GiB",
                 "value": round(rest_gib, 2),
                 "met": rest_gib <= LIMIT_GIB,
             },
             {
-                "name": f"RSS under the journeys ≤ {LIMIT_GIB} GiB",
+                "name": f"RSS of services + Kafka under the journeys ≤ {LIMIT_GIB} GiB",
                 "value": round(peak_gib, 2) if ctx.memory_samples else "not sampled",
                 "met": bool(ctx.memory_samples) and peak_gib <= LIMIT_GIB,
             },
