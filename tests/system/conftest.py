@@ -72,3 +72,15 @@ async def platform(
 async def http(platform: Platform) -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession(base_url=platform.gateway) as session:
         yield session
+
+
+@pytest.fixture(scope="session")
+async def admin_token(platform: Platform) -> str:
+    """One admin login for the session: the gateway limits logins per address and per name."""
+    async with (
+        aiohttp.ClientSession(base_url=platform.gateway) as session,
+        session.post("/auth/login", json={"username": ADMIN[0], "password": ADMIN[1]}) as response,
+    ):
+        body = await response.json()
+        assert response.status == 200, body
+        return str(body["token"])

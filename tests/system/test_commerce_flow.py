@@ -12,15 +12,10 @@ import aiohttp
 import pytest
 
 from tests.support import wait_for
-from tests.system.commerce import add_product, call, login, order_stream, register, stock_of
+from tests.system.commerce import add_product, call, order_stream, register, stock_of
 from tests.system.conftest import WEBHOOK_SECRET, Platform
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
-
-
-@pytest.fixture
-async def admin_token(platform: Platform, http: aiohttp.ClientSession) -> str:
-    return await login(http, *platform.admin)
 
 
 async def test_a_registered_user_gets_a_customer_profile(

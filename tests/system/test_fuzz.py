@@ -22,7 +22,6 @@ import asyncpg
 import pytest
 
 from tests.support import wait_for
-from tests.system.commerce import login
 from tests.system.conftest import Platform
 from tests.system.test_payments_flow import stats
 
@@ -49,10 +48,9 @@ async def _schema(platform: Platform, service: str, directory: Path) -> Path:
 
 @pytest.mark.parametrize("service", SERVICES)
 async def test_fuzzing_through_the_gateway_finds_no_server_error_and_no_schema_break(
-    platform: Platform, http: aiohttp.ClientSession, service: str, tmp_path: Path
+    platform: Platform, admin_token: str, service: str, tmp_path: Path
 ) -> None:
     schema = await _schema(platform, service, tmp_path)
-    token = await login(http, *platform.admin)
     fuzzer = await asyncio.create_subprocess_exec(
         str(SCHEMATHESIS),
         "run",
@@ -60,7 +58,7 @@ async def test_fuzzing_through_the_gateway_finds_no_server_error_and_no_schema_b
         "--url",
         platform.gateway,
         "--header",
-        f"Authorization: Bearer {token}",
+        f"Authorization: Bearer {admin_token}",
         "--header",
         "X-Forwarded-For: 192.0.2.77",
         "--checks",

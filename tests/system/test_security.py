@@ -26,7 +26,7 @@ import pytest
 from shopmesh.kit.jwt import Principal, issue_token
 from shopmesh.launcher import SERVICES, ServiceSpec
 from tests.support import wait_for
-from tests.system.commerce import add_product, login
+from tests.system.commerce import add_product
 from tests.system.conftest import ADMIN, JWT_SECRET, REGISTRY_TOKEN, Platform
 from tests.system.test_payments_flow import call, register
 
@@ -34,11 +34,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
 ISSUER = "shopmesh-auth"
 PASSWORD = "s3cret-pass"  # what tests.system.test_payments_flow.register gives every user
-
-
-@pytest.fixture
-async def admin_token(platform: Platform, http: aiohttp.ClientSession) -> str:
-    return await login(http, *platform.admin)
 
 
 # --- tokens -----------------------------------------------------------------------------
