@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -211,27 +212,18 @@ class EventConsumer:
 
     async def _apply(self, session: AsyncSession, envelope: EventEnvelope) -> None:
         handler = self._handlers.get(envelope.event_type)
-        traceparent = envelope.headers.get("traceparent")
-        span = None
-        if tracing.enabled():
-            span, span_token, traceparent = tracing.start_span(
-                f"apply {envelope.event_type}", traceparent, kind="consumer"
-            )
-        token = traceparent_var.set(traceparent)
-        try:
+        with self._applying(envelope):
             if handler is not None:
                 await handler(session, envelope)
-            outcome = "applied" if handler is not None else "ignored"
-            self._log_applied(envelope, outcome)
-        finally:
-            traceparent_var.reset(token)
-            if span is not None:
-                tracing.end_span(span, span_token, **_span_attributes(envelope))
-        EVENTS_CONSUMED.labels(self._service, envelope.topic, outcome).inc()
-        self.applied += 1
 
     def _trace_applied(self, envelope: EventEnvelope) -> None:
         """Span, log line and counts of one event that a batch handler applied."""
+        with self._applying(envelope):
+            pass
+
+    @contextmanager
+    def _applying(self, envelope: EventEnvelope) -> Iterator[None]:
+        """The event's trace context around its effect; then its log line and counts."""
         traceparent = envelope.headers.get("traceparent")
         span = None
         if tracing.enabled():
@@ -241,6 +233,7 @@ class EventConsumer:
         token = traceparent_var.set(traceparent)
         outcome = "applied" if envelope.event_type in self._handlers else "ignored"
         try:
+            yield
             self._log_applied(envelope, outcome)
         finally:
             traceparent_var.reset(token)
