@@ -11,6 +11,7 @@ external systems the dispatcher notifies.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import asyncpg
 from aiohttp import web
 from aiokafka.admin import AIOKafkaAdminClient
@@ -266,6 +268,17 @@ class LocalPlatform:
         for spec in self.specs:
             self.start_service(spec.name)
         return await self.launcher.wait_ready(self.running.values(), timeout=timeout)
+
+    async def routed_instances(self, service: str) -> int:
+        """How many instances of ``service`` the gateway routes to (its own metric)."""
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"{self.gateway}/metrics") as response,
+        ):
+            text = await response.text()
+        pattern = rf'shopmesh_gateway_upstream_instances{{service="{service}"}} (\d+)'
+        found = re.search(pattern, text)
+        return int(found.group(1)) if found else 0
 
     def logs_tail(self, chars: int = 3000) -> dict[str, str]:
         """The end of each service's log, for a failure message."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import aiohttp
 import pytest
 
@@ -11,17 +9,6 @@ from tests.support import wait_for
 from tests.system.conftest import REGISTRY_TOKEN, Platform
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
-
-
-async def routed_instances(platform: Platform, service: str) -> int:
-    """How many instances of ``service`` the gateway routes to (its own metric)."""
-    async with (
-        aiohttp.ClientSession() as session,
-        session.get(f"{platform.gateway}/metrics") as response,
-    ):
-        text = await response.text()
-    found = re.search(rf'shopmesh_gateway_upstream_instances{{service="{service}"}} (\d+)', text)
-    return int(found.group(1)) if found else 0
 
 
 async def registered(platform: Platform) -> dict[str, int]:
@@ -51,7 +38,7 @@ async def test_idempotent_requests_survive_the_loss_of_one_of_two_instances(
     second = platform.start_instance("products", "2")
     assert all((await platform.launcher.wait_ready([second], timeout=60)).values())
     await wait_for(
-        lambda: routed_instances(platform, "products"), until=lambda n: n == 2, what="2 routed"
+        lambda: platform.routed_instances("products"), until=lambda n: n == 2, what="2 routed"
     )
     original = platform.running["products"]
     platform.launcher.stop(original.spec, hard=True)  # kill -9: no deregistration

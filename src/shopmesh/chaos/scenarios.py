@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import re
 import shutil
 import time
 import uuid
@@ -411,16 +410,6 @@ async def kill_consumers(ctx: Context) -> Result:
 # ---------------------------------------------------------------- 5. one of two instances lost
 
 
-async def routed_instances(platform: LocalPlatform, service: str) -> int:
-    async with (
-        aiohttp.ClientSession() as session,
-        session.get(f"{platform.gateway}/metrics") as response,
-    ):
-        text = await response.text()
-    found = re.search(rf'shopmesh_gateway_upstream_instances{{service="{service}"}} (\d+)', text)
-    return int(found.group(1)) if found else 0
-
-
 async def instance_loss(ctx: Context) -> Result:
     """Two instances of orders and payments: kill -9 one of each under load, then the registry."""
     tally, findings, notes = Tally(), Findings(), []
@@ -434,7 +423,7 @@ async def instance_loss(ctx: Context) -> Result:
             raise RuntimeError("second instances not ready")
 
         async def both_routed() -> bool:
-            counts = [await routed_instances(platform, n) for n in ("payments", "orders")]
+            counts = [await platform.routed_instances(n) for n in ("payments", "orders")]
             return counts == [2, 2]
 
         if not await eventually(both_routed, timeout=30, interval=0.2):
