@@ -6,7 +6,6 @@ Every query goes straight to a service's own PostgreSQL database (read only);
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -20,6 +19,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from shopmesh.kit.aio import poll
 from shopmesh.platform import LocalPlatform, postgres_dsn
 
 ANALYTICS_GROUP = "analytics"
@@ -62,16 +62,18 @@ async def eventually(
     probe: Callable[[], Awaitable[bool]], *, timeout: float, interval: float = 0.5
 ) -> bool:
     """Poll ``probe`` until it holds or ``timeout`` passes; errors count as not yet."""
-    deadline = time.monotonic() + timeout
-    while True:
+
+    async def holds() -> bool:
         try:
-            if await probe():
-                return True
+            return await probe()
         except (OSError, asyncpg.PostgresError, aiohttp.ClientError, TimeoutError):
-            pass
-        if time.monotonic() > deadline:
             return False
-        await asyncio.sleep(interval)
+
+    try:
+        await poll(holds, timeout=timeout, interval=interval)
+    except TimeoutError:
+        return False
+    return True
 
 
 async def topic_copies(bootstrap: str, topic: str) -> Counter[str]:
