@@ -1,7 +1,8 @@
 """What the benchmark runs on: its own PostgreSQL and Kafka, and every process it starts.
 
-PostgreSQL (25432) and Kafka (29092/29093) keep their state under
-``.data/bench/``, apart from `make up`'s and the tests'. Every process the
+PostgreSQL (25432) and Kafka (29092/29093; ``BENCH_PG_PORT`` and
+``BENCH_KAFKA_PORT`` move them, the controller takes the next port) keep their
+state under ``.data/bench/``, apart from `make up`'s and the tests'. Every process the
 benchmark starts is recorded here by pid and stopped by pid at the end,
 also after a failure or Ctrl-C.
 """
@@ -22,9 +23,9 @@ from shopmesh.launcher import stop_pid
 REPO = Path(__file__).resolve().parents[1]
 STATE = REPO / ".data" / "bench"
 SCRIPTS = REPO / "scripts"
-PG_PORT = 25432
-KAFKA_PORT = 29092
-KAFKA_CONTROLLER_PORT = 29093
+PG_PORT = int(os.environ.get("BENCH_PG_PORT", "25432"))
+KAFKA_PORT = int(os.environ.get("BENCH_KAFKA_PORT", "29092"))
+KAFKA_CONTROLLER_PORT = KAFKA_PORT + 1
 ADMIN_URL = f"postgresql+asyncpg://shopmesh@127.0.0.1:{PG_PORT}/postgres"
 KAFKA_BOOTSTRAP = f"127.0.0.1:{KAFKA_PORT}"
 
