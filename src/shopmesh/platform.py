@@ -26,6 +26,7 @@ from aiohttp import web
 from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy.engine import make_url
 
+from shopmesh.kit.aio import poll
 from shopmesh.launcher import SERVICES, Launcher, RunningService, ServiceSpec
 
 PLATFORM_TOPICS = ("transactions", "user-events", "order-events")
@@ -49,14 +50,24 @@ def database_url(admin_url: str, database: str) -> str:
 
 
 async def reset_topics(bootstrap: str, topics: Iterable[str] = PLATFORM_TOPICS) -> None:
-    """Delete ``topics`` and their dead-letter topics (the services recreate them)."""
+    """Delete ``topics`` and their dead-letter topics (the services recreate them).
+
+    Kafka deletes topics in the background: this returns only once they are
+    gone, so a service started next cannot subscribe to (or create) a topic
+    that is still being deleted and then read the new one from stale offsets.
+    """
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        doomed = [t for base in topics for t in (base, f"{base}.dlq") if t in existing]
+        doomed = {t for base in topics for t in (base, f"{base}.dlq") if t in existing}
         if doomed:
-            await admin.delete_topics(doomed)
+            await admin.delete_topics(sorted(doomed))
+
+            async def gone() -> bool:
+                return not doomed & set(await admin.list_topics())
+
+            await poll(gone, timeout=60, interval=0.2, what=f"Kafka to delete {sorted(doomed)}")
     finally:
         await admin.close()
 
