@@ -1,0 +1,149 @@
+"""What every request goes through: one write per response, cheap ids, the direct access log."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+
+from shopmesh.kit import logging as kit_logging
+from shopmesh.kit.logging import configure_logging, info_fields, request_id_var
+from shopmesh.kit.runner import _CorkedTransport
+from shopmesh.kit.tracing import random_hex
+
+
+class RecordingTransport:
+    """Stands in for the socket transport: records each write (one system call each)."""
+
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+        self.closed = False
+        self.aborted = False
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(data)
+
+    def is_closing(self) -> bool:
+        return self.closed or self.aborted
+
+    def close(self) -> None:
+        self.closed = True
+
+    def abort(self) -> None:
+        self.aborted = True
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+    def get_extra_info(self, name: str) -> str:
+        return f"info:{name}"
+
+
+async def test_writes_of_one_loop_turn_leave_in_one_write() -> None:
+    raw = RecordingTransport()
+    corked = _CorkedTransport(raw, asyncio.get_running_loop())
+    corked.write(b"HTTP/1.1 200 OK\r\n\r\n")
+    corked.write(b"{}")
+    assert raw.writes == []
+    assert corked.get_write_buffer_size() == 21
+    await asyncio.sleep(0)  # one turn of the loop
+    assert raw.writes == [b"HTTP/1.1 200 OK\r\n\r\n{}"]
+    corked.write(b"next")
+    await asyncio.sleep(0)
+    assert raw.writes[1:] == [b"next"]
+    assert corked.get_extra_info("peername") == "info:peername"
+
+
+async def test_close_sends_what_is_held_and_abort_drops_it() -> None:
+    raw = RecordingTransport()
+    corked = _CorkedTransport(raw, asyncio.get_running_loop())
+    corked.write(b"last words")
+    corked.close()
+    assert (raw.writes, raw.closed) == ([b"last words"], True)
+
+    raw = RecordingTransport()
+    corked = _CorkedTransport(raw, asyncio.get_running_loop())
+    corked.write(b"never sent")
+    corked.abort()
+    await asyncio.sleep(0)
+    assert (raw.writes, raw.aborted) == ([], True)
+
+
+def test_random_ids_are_hex_of_the_asked_size_and_do_not_repeat() -> None:
+    ids = [random_hex(16) for _ in range(5000)]  # more than one 4 KiB pool
+    assert all(len(value) == 32 and int(value, 16) >= 0 for value in ids)
+    assert len(set(ids)) == len(ids)
+
+
+def test_a_forked_child_does_not_repeat_its_parents_ids() -> None:
+    random_hex(16)  # the pool is filled
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        os.write(write_end, random_hex(16).encode())
+        os._exit(0)
+    os.close(write_end)
+    child = os.read(read_end, 64).decode()
+    os.close(read_end)
+    os.waitpid(pid, 0)
+    assert child != random_hex(16)
+
+
+@pytest.fixture
+def json_log_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """configure_logging as a service runs it, with stdout going to a file."""
+    path = tmp_path / "stdout.log"
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    with path.open("w") as stdout:
+        monkeypatch.setattr(sys, "stdout", stdout)
+        configure_logging("sample", "INFO")
+        yield path
+        for handler in root.handlers:
+            handler.close()
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    monkeypatch.setattr(kit_logging, "_direct", None)
+
+
+def _lines(path: Path) -> list[dict[str, object]]:
+    logging.getLogger().handlers[0].flush()
+    return [orjson.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_the_direct_line_is_the_line_the_logging_machinery_writes(json_log_file: Path) -> None:
+    log = logging.getLogger("shopmesh.access")
+    fields = {"method": "GET", "status": 200, "user_id": None}
+    token = request_id_var.set("req-1")
+    try:
+        info_fields(log, "request", fields)
+        log.info("request", extra=fields)
+    finally:
+        request_id_var.reset(token)
+    direct, ordinary = _lines(json_log_file)
+    assert direct.pop("ts")
+    assert ordinary.pop("ts")
+    assert direct == ordinary
+    assert direct["request_id"] == "req-1"
+    assert direct["status"] == 200
+
+
+def test_another_listener_gets_an_ordinary_record(
+    json_log_file: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    log = logging.getLogger("shopmesh.access")
+    with caplog.at_level(logging.INFO, logger="shopmesh.access"):
+        info_fields(log, "request", {"status": 201})
+    assert [record.__dict__["status"] for record in caplog.records] == [201]
+    log.setLevel(logging.WARNING)
+    try:
+        info_fields(log, "request", {"status": 202})
+    finally:
+        log.setLevel(logging.NOTSET)
+    assert [line["status"] for line in _lines(json_log_file)] == [201]
