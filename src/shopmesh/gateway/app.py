@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import logging
 
-import aiohttp
 import orjson
 
 from shopmesh.gateway.auth import CachedVerifier
@@ -22,11 +21,12 @@ from shopmesh.gateway.body import (
 )
 from shopmesh.gateway.cors import Cors
 from shopmesh.gateway.discovery import Discovery
-from shopmesh.gateway.proxy import Body, Proxy
+from shopmesh.gateway.proxy import Proxy
 from shopmesh.gateway.ratelimit import Decision, RateLimiter, tightest
 from shopmesh.gateway.responses import Headers, send_error
 from shopmesh.gateway.routing import Policy, Route, RouteConfigError, RouteTable, has_dot_segment
 from shopmesh.gateway.settings import GatewaySettings
+from shopmesh.gateway.upstream_http import Body, UpstreamClient
 from shopmesh.gateway.upstreams import Upstreams
 from shopmesh.kit.errors import AppError, BadRequest, Forbidden, NotFound
 from shopmesh.kit.http import Receive, Scope, Send, send_json
@@ -37,8 +37,6 @@ log = logging.getLogger(__name__)
 
 _HEALTHY = orjson.dumps({"status": "ok"})
 _READY = orjson.dumps({"status": "ready"})
-# aiohttp would add these when the client did not send them; a proxy must not.
-_SKIP_AUTO_HEADERS = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
 _LOGIN = "login"
 
 
@@ -60,7 +58,7 @@ class RateLimited(AppError):
 
 
 class Gateway:
-    """The ASGI app; the aiohttp session and the limit store live from lifespan start to end."""
+    """The ASGI app; the upstream client and the limit store live from lifespan start to end."""
 
     def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
@@ -84,7 +82,7 @@ class Gateway:
         for route in self.routes.routes:
             if route.limit is not None and route.limit not in self.limit_classes:
                 raise RouteConfigError(f"{route.prefix}: unknown limit class {route.limit!r}")
-        self.session: aiohttp.ClientSession | None = None
+        self.client: UpstreamClient | None = None
         self.proxy: Proxy | None = None
         self.limiter: RateLimiter | None = None
         self.discovery: Discovery | None = None
@@ -109,25 +107,16 @@ class Gateway:
                 interval=settings.registry_refresh_interval,
             )
             await self.discovery.start()
-        connector = aiohttp.TCPConnector(
+        self.client = UpstreamClient(
             limit=settings.upstream_pool_limit,
-            limit_per_host=0,
-            keepalive_timeout=settings.upstream_keepalive,
-            ttl_dns_cache=60,
-        )
-        self.session = aiohttp.ClientSession(
-            connector=connector,
-            cookie_jar=aiohttp.DummyCookieJar(),
-            auto_decompress=False,
-            skip_auto_headers=_SKIP_AUTO_HEADERS,
-            trust_env=False,
+            keepalive=settings.upstream_keepalive,
+            connect_timeout=settings.upstream_connect_timeout,
         )
         self.limiter = RateLimiter.create(self.limit_classes, redis_url=settings.redis_url)
         self.proxy = Proxy(
-            self.session,
+            self.client,
             self.upstreams,
             default_timeout=settings.upstream_timeout,
-            connect_timeout=settings.upstream_connect_timeout,
             stream_idle_timeout=settings.stream_idle_timeout,
             trust_forwarded=settings.trust_forwarded,
             buffer_bytes=settings.buffer_body_bytes,
@@ -139,9 +128,9 @@ class Gateway:
             await self.discovery.stop()
             self.discovery = None
         self.proxy = None
-        if self.session is not None:
-            await self.session.close()
-            self.session = None
+        if self.client is not None:
+            await self.client.close()
+            self.client = None
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -257,7 +246,7 @@ class Gateway:
         if path == "/health":
             await send_json(send, 200, _HEALTHY)
         elif path == "/ready":
-            if self.session is None or self.session.closed:
+            if self.client is None or self.client.closed:
                 await send_error(
                     send, scope, 503, "gateway is starting", code="service_unavailable"
                 )

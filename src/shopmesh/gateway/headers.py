@@ -23,6 +23,8 @@ _REQUEST_DROP = frozenset(
         b"x-forwarded-proto",
         b"x-forwarded-host",
         b"x-request-id",
+        # The gateway answers the client's Expect itself (uvicorn sends 100 Continue).
+        b"expect",
     }
 )
 # Never passed back: hop-by-hop, and what uvicorn or the middleware add themselves.
@@ -59,50 +61,49 @@ def upstream_target(scope: Scope, route: Route) -> str:
     return f"{target}?{query.decode('latin-1')}" if query else target
 
 
-def request_headers(
-    scope: Scope, *, streamed: bool, trust_forwarded: bool
-) -> list[tuple[str, str]]:
+def request_headers(scope: Scope, *, streamed: bool, trust_forwarded: bool) -> Headers:
     """The client's end-to-end headers plus ``X-Forwarded-*`` and ``X-Request-ID``.
 
-    ``Host`` is left to aiohttp, which sets the upstream's.
+    ``Host`` is the upstream client's to set (the instance's address).
     """
-    headers: list[tuple[str, str]] = []
-    own: dict[bytes, str] = {}
+    headers: Headers = []
+    own: dict[bytes, bytes] = {}
     for name, value in scope["headers"]:
         if name not in _REQUEST_DROP and not name.startswith(b"proxy-"):
-            headers.append((name.decode("latin-1"), value.decode("utf-8", "replace")))
+            headers.append((name, value))
         else:
-            own[name] = value.decode("latin-1")
+            own[name] = value
     if b"connection" in own:
         # Headers named in Connection are hop-by-hop too (RFC 9110 7.6.1).
-        named = {token.strip() for token in own[b"connection"].lower().split(",")}
+        named = {token.strip() for token in own[b"connection"].lower().split(b",")}
         headers = [(name, value) for name, value in headers if name not in named]
     if streamed and b"content-length" in own:
-        # A streamed body of known size keeps its Content-Length (aiohttp would chunk it).
-        headers.append(("content-length", own[b"content-length"]))
+        # A streamed body of known size keeps its Content-Length (else it goes chunked).
+        headers.append((b"content-length", own[b"content-length"]))
     headers.extend(_forwarding(scope, own, trust_forwarded=trust_forwarded))
     return headers
 
 
-def _forwarding(
-    scope: Scope, own: dict[bytes, str], *, trust_forwarded: bool
-) -> list[tuple[str, str]]:
-    peer = (scope.get("client") or ("", 0))[0]
+def _forwarding(scope: Scope, own: dict[bytes, bytes], *, trust_forwarded: bool) -> Headers:
+    peer = (scope.get("client") or ("", 0))[0].encode("latin-1")
     forwarded_for = own.get(b"x-forwarded-for") if trust_forwarded else None
-    proto = (own.get(b"x-forwarded-proto") if trust_forwarded else None) or scope["scheme"]
+    proto = (own.get(b"x-forwarded-proto") if trust_forwarded else None) or scope["scheme"].encode(
+        "latin-1"
+    )
     host = (own.get(b"x-forwarded-host") if trust_forwarded else None) or own.get(b"host")
     headers = [
-        ("x-forwarded-for", f"{forwarded_for}, {peer}" if forwarded_for else peer),
-        ("x-forwarded-proto", proto),
+        (b"x-forwarded-for", b"%b, %b" % (forwarded_for, peer) if forwarded_for else peer),
+        (b"x-forwarded-proto", proto),
     ]
     if host:
-        headers.append(("x-forwarded-host", host))
-    if "request_id" in scope:
-        headers.append(("x-request-id", scope["request_id"]))
+        headers.append((b"x-forwarded-host", host))
+    request_id = scope.get("request_id")
+    if request_id is not None:
+        headers.append((b"x-request-id", request_id.encode("ascii")))
     return headers
 
 
-def response_headers(raw: tuple[tuple[bytes, bytes], ...], extra: Headers) -> Headers:
+def response_headers(raw: Headers, extra: Headers) -> Headers:
     """The upstream's headers (lower-cased, hop-by-hop dropped) followed by ``extra``."""
     headers: Headers = []
     for name, value in raw:

@@ -1,4 +1,4 @@
-"""Forwarding one request to a backend over the pooled aiohttp session, streaming the answer.
+"""Forwarding one request to a backend over the pooled upstream client, streaming the answer.
 
 Everything here runs on every proxied request, so it works on the raw ASGI
 header bytes, sends small answers in one write and only spawns a task
@@ -19,28 +19,27 @@ import asyncio
 import logging
 from collections.abc import AsyncIterable
 
-import aiohttp
-from yarl import URL
-
 from shopmesh.gateway.body import BodyTooLarge, ClientDisconnected
 from shopmesh.gateway.headers import request_headers, response_headers, upstream_target
 from shopmesh.gateway.metrics import UPSTREAM_EJECTIONS, count_upstream, status_outcome
 from shopmesh.gateway.responses import Headers, send_error
 from shopmesh.gateway.routing import Route
+from shopmesh.gateway.upstream_http import (
+    Body,
+    ConnectFailed,
+    Disconnected,
+    Response,
+    UpstreamClient,
+    UpstreamError,
+)
 from shopmesh.gateway.upstreams import InstancePool, Upstreams
 from shopmesh.kit.http import Receive, Scope, Send
 
 log = logging.getLogger(__name__)
 
-_EVENT_STREAM = "text/event-stream"
-# The connection was never made, so nothing reached the instance.
-_CONNECT_FAILURES = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
-# The connection broke after the request went out (ClientOSError: reset by peer).
-_BROKEN_BEFORE_ANSWER = (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError)
+_EVENT_STREAM = b"text/event-stream"
 _RETRYABLE_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 _IDEMPOTENCY_KEY = b"idempotency-key"
-
-Body = bytes | AsyncIterable[bytes] | None
 
 
 class _Exchange:
@@ -86,23 +85,20 @@ class Proxy:
 
     def __init__(
         self,
-        session: aiohttp.ClientSession,
+        client: UpstreamClient,
         upstreams: Upstreams,
         *,
         default_timeout: float,
-        connect_timeout: float,
         stream_idle_timeout: float,
         trust_forwarded: bool,
         buffer_bytes: int,
     ) -> None:
-        self._session = session
+        self._client = client
         self._upstreams = upstreams
         self._default_timeout = default_timeout
-        self._connect_timeout = connect_timeout
         self._stream_idle_timeout = stream_idle_timeout
         self._trust_forwarded = trust_forwarded
         self._buffer_bytes = buffer_bytes
-        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
 
     async def forward(
         self,
@@ -138,7 +134,7 @@ class Proxy:
             body = _watch_size(body, exchange)
         try:
             await self._attempt(exchange, pool, base, body, streamed=streamed)
-        except (TimeoutError, aiohttp.ClientError, BodyTooLarge) as exc:
+        except (TimeoutError, UpstreamError, BodyTooLarge) as exc:
             if not (exchange.answered or exchange.body_too_large or exchange.client_gone):
                 pool.breaker.failure()
             await _fail(exchange, exc)
@@ -148,11 +144,11 @@ class Proxy:
     ) -> None:
         try:
             await self._request(exchange, pool, base, body, streamed=streamed)
-        except _CONNECT_FAILURES:
+        except ConnectFailed:
             if pool.eject(base):
                 UPSTREAM_EJECTIONS.labels(exchange.route.service, base).inc()
             await self._retry(exchange, pool, base, body, streamed=streamed)
-        except _BROKEN_BEFORE_ANSWER:
+        except Disconnected:
             # The instance took the request and dropped the connection without an answer
             # (it crashed, or closed a pooled connection): it may or may not have acted,
             # which only an idempotent request may shrug off.
@@ -176,24 +172,25 @@ class Proxy:
     ) -> None:
         scope, route = exchange.scope, exchange.route
         headers = request_headers(scope, streamed=streamed, trust_forwarded=self._trust_forwarded)
-        async with self._session.request(
+        resp = await self._client.request(
+            base,
             scope["method"],
-            URL(base + upstream_target(scope, route), encoded=True),
-            headers=headers,
-            data=body,
-            timeout=self._timeout(route.timeout or self._default_timeout),
-            allow_redirects=False,
-        ) as resp:
+            upstream_target(scope, route),
+            headers,
+            body,
+            timeout=route.timeout or self._default_timeout,
+        )
+        try:
             exchange.answered = True
             # The service answered, whatever the status: a 5xx it chose to send is not an outage.
             pool.breaker.success()
             count_upstream(route.service, status_outcome(resp.status))
             await self._relay(exchange, resp, watch=not streamed)
+        finally:
+            resp.close()  # only cuts the connection when the answer was not read to the end
 
-    async def _relay(
-        self, exchange: _Exchange, resp: aiohttp.ClientResponse, *, watch: bool
-    ) -> None:
-        headers = response_headers(resp.raw_headers, exchange.extra_headers)
+    async def _relay(self, exchange: _Exchange, resp: Response, *, watch: bool) -> None:
+        headers = response_headers(resp.headers, exchange.extra_headers)
         length = resp.content_length
         if length is not None and length <= self._buffer_bytes:
             # Small answers (the common case) go out in one write.
@@ -201,26 +198,11 @@ class Proxy:
             await exchange.start(resp.status, headers)
             await exchange.send({"type": "http.response.body", "body": payload})
             return
-        if resp.content_type == _EVENT_STREAM:
-            self._relax_read_timeout(resp)
+        if resp.media_type == _EVENT_STREAM:
+            # An event stream may stay quiet between events far longer than any answer takes.
+            resp.set_read_timeout(self._stream_idle_timeout)
         await exchange.start(resp.status, headers)
         await _relay_stream(exchange, resp, watch=watch)
-
-    def _relax_read_timeout(self, resp: aiohttp.ClientResponse) -> None:
-        # An event stream may stay quiet between events far longer than any answer takes.
-        protocol = resp.connection.protocol if resp.connection is not None else None
-        if protocol is not None:
-            protocol.read_timeout = self._stream_idle_timeout
-            protocol.start_timeout()
-
-    def _timeout(self, seconds: float) -> aiohttp.ClientTimeout:
-        timeout = self._timeouts.get(seconds)
-        if timeout is None:
-            # No total: streams live long; the answer and every later chunk must come within it.
-            timeout = self._timeouts[seconds] = aiohttp.ClientTimeout(
-                total=None, connect=seconds, sock_connect=self._connect_timeout, sock_read=seconds
-            )
-        return timeout
 
 
 def _may_retry(scope: Scope) -> bool:
@@ -250,7 +232,7 @@ async def _fail(exchange: _Exchange, exc: BaseException) -> None:
 
 
 async def _watch_size(body: AsyncIterable[bytes], exchange: _Exchange) -> AsyncIterable[bytes]:
-    # Marks the exchange so the error aiohttp wraps around BodyTooLarge is still told apart.
+    # Marks the exchange: a failure caused by the client's body is not the upstream's fault.
     try:
         async for chunk in body:
             yield chunk
@@ -262,15 +244,15 @@ async def _watch_size(body: AsyncIterable[bytes], exchange: _Exchange) -> AsyncI
         raise
 
 
-async def _relay_stream(exchange: _Exchange, resp: aiohttp.ClientResponse, *, watch: bool) -> None:
+async def _relay_stream(exchange: _Exchange, resp: Response, *, watch: bool) -> None:
     """Pass the body on chunk by chunk as it arrives (event streams included)."""
     watcher = asyncio.create_task(_close_on_disconnect(exchange, resp)) if watch else None
     send = exchange.send
     try:
-        async for chunk in resp.content.iter_any():
+        async for chunk in resp.iter_chunks():
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
-    except aiohttp.ClientError:
+    except UpstreamError:
         if not exchange.client_gone:
             raise
     finally:
@@ -278,7 +260,7 @@ async def _relay_stream(exchange: _Exchange, resp: aiohttp.ClientResponse, *, wa
             watcher.cancel()
 
 
-async def _close_on_disconnect(exchange: _Exchange, resp: aiohttp.ClientResponse) -> None:
+async def _close_on_disconnect(exchange: _Exchange, resp: Response) -> None:
     # uvicorn drops writes to a gone client silently, so without this an idle
     # event stream would hold its upstream connection open for ever.
     while (await exchange.receive())["type"] != "http.disconnect":

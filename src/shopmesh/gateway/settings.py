@@ -65,7 +65,7 @@ class GatewaySettings(ServiceSettings):
     stream_idle_timeout: float = 300.0
     upstream_pool_limit: int = 1024
     # Below the backends' own idle timeout (uvicorn: 5 s), so the gateway never reuses a
-    # connection the backend is closing (aiohttp retries that only for idempotent methods).
+    # connection the backend is closing (a request lost that way is retried only when idempotent).
     upstream_keepalive: float = 4.0
     # Take the client address from X-Forwarded-For (only behind a trusted proxy).
     trust_forwarded: bool = False
