@@ -93,8 +93,12 @@ async def run(ctx: Context) -> dict[str, Any]:
     }
     async with aiohttp.ClientSession() as session:
         for name, (url, headers) in targets.items():
+
+            async def answering(u: str = url, h: dict[str, str] = headers) -> bool:
+                return await _answers(session, u, h)
+
             await poll(
-                lambda u=url, h=headers: _answers(session, u, h),
+                answering,
                 timeout=60,
                 what=f"{name} answering",
             )
