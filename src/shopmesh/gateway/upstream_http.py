@@ -467,6 +467,8 @@ class UpstreamClient:
             conn.abort()
             if not head.done():
                 head.cancel()
+            elif not head.cancelled():
+                head.exception()  # seen: the error raised here already tells the story
             raise
 
     async def close(self) -> None:
