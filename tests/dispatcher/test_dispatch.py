@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 
+from shopmesh.dispatcher.domain import OrderSnapshot
 from tests.support import wait_for
 
 from .support import ORDER_FIELDS, Dispatcher, make_order, running
@@ -77,6 +78,53 @@ async def test_a_shipment_due_at_once_is_dispatched_without_waiting_for_the_next
         order = make_order()
         await service.apply(order)
         await service.wait_for_status(order["id"], "dispatched", timeout=5)
+
+
+async def test_without_a_handling_delay_the_consumers_transaction_dispatches_the_order(
+    sqlite_url: str,
+) -> None:
+    # The loop polls only every 30 s: the dispatch must come with the consumer's commit itself.
+    async with running(sqlite_url, handling_delay=0, poll_interval=30) as service:
+        order = make_order()
+        await service.apply(order)
+        assert await service.status_of(order["id"]) == "dispatched"
+        [event] = await service.events()
+        assert service.service.dispatched == 1
+        # A redelivered order.created (another event id) finds the shipment and does nothing.
+        await service.apply({**order, "event_id": str(uuid4())})
+        assert len(await service.events()) == 1
+        assert service.service.dispatched == 1
+        [shipment] = await service.shipments(order["id"])
+    assert event["id"] == order["id"]
+    assert event["status"] == "Dispatched"
+    assert shipment.dispatched_at is not None
+    assert datetime.fromisoformat(event["dispatched_at"]) == _aware(shipment.dispatched_at)
+
+
+async def test_an_order_dispatched_in_a_rolled_back_transaction_is_not_counted(
+    sqlite_url: str,
+) -> None:
+    async with running(sqlite_url, handling_delay=0, poll_interval=30) as service:
+        order = make_order()
+        snapshot = OrderSnapshot.model_validate(order)
+
+        async def failing_consumer_transaction() -> None:
+            async with service.runtime.db.transaction() as session:
+                await service.service.record_order(session, snapshot)
+                raise RuntimeError("the consumer's transaction fails")
+
+        with pytest.raises(RuntimeError, match="fails"):
+            await failing_consumer_transaction()
+        assert await service.status_of(order["id"]) is None
+        assert await service.events() == []
+        assert service.service.dispatched == 0
+        await service.apply(order)
+        assert service.service.dispatched == 1
+
+
+def _aware(value: datetime | str) -> datetime:
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 async def test_no_webhook_urls_queue_no_deliveries(instant: Dispatcher) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import ClassVar, Literal
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -13,6 +14,7 @@ from sqlalchemy import text
 
 from shopmesh.kit.consumer import EventConsumer
 from shopmesh.kit.db import Database
+from shopmesh.kit.events import Event
 from shopmesh.kit.migrations import migrate
 from shopmesh.kit.outbox import OutboxRelay, add_events, outbox_backlog
 from tests.kit.sample import MIGRATIONS, NoteWritten, record_note
@@ -107,6 +109,42 @@ async def test_events_committed_while_the_relay_was_down_are_delivered_once(
         )
     assert applied == dict.fromkeys(bodies, 1)
     assert await outbox_backlog(db) == 0
+
+
+class NoteRead(Event):
+    """An event type of the notes topic that the sample consumer has no handler for."""
+
+    topic: ClassVar[str] = "notes"
+    event_type: Literal["note.read"] = "note.read"
+    body: str
+
+    def key(self) -> str:
+        return self.body
+
+
+async def test_events_without_a_handler_are_consumed_without_a_processed_event_row(
+    db: Database, kafka_bootstrap: str, unique
+) -> None:
+    body = unique("n")
+    # One key, so one partition: once the later note is applied, the earlier event was read.
+    read = NoteRead(body=body, producer="sample")
+    async with db.transaction() as session:
+        await add_events(session, read)
+    [written] = await write_notes(db, body)
+
+    consumer = consumer_for(db, kafka_bootstrap)
+    relay = OutboxRelay(db, service="sample", bootstrap=kafka_bootstrap, poll_interval=0.05)
+    async with background(relay.run(), consumer.run()):
+        await wait_for(
+            lambda: notes_applied(db, [body]), until=lambda r: r == {body: 1}, what="note applied"
+        )
+    async with db.transaction() as session:
+        rows = await session.execute(
+            text("SELECT event_id FROM processed_event WHERE event_id = ANY(:ids)"),
+            {"ids": [str(read.event_id), str(written.event_id)]},
+        )
+        recorded = {event_id for (event_id,) in rows}
+    assert recorded == {str(written.event_id)}
 
 
 class RelayDyingBeforeMark(OutboxRelay):

@@ -12,7 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from shopmesh.kit.events import EventEnvelope
-from shopmesh.orders.consumers import HANDLERS
+from shopmesh.orders.consumers import HANDLERS, on_order_dispatched_batch
 
 from .support import ALICE, Fakes, Orders, at, running
 
@@ -114,3 +114,40 @@ async def test_a_dispatch_without_an_order_id_is_rejected_for_the_dead_letter_to
                 }
             ),
         )
+
+
+async def apply_batch(orders: Orders, *envelopes: EventEnvelope) -> None:
+    """Run the batch handler in one transaction, as the kit's consumer does."""
+    async with orders.runtime.db.transaction() as session:
+        await on_order_dispatched_batch(session, envelopes)
+
+
+async def test_a_batch_of_dispatches_is_applied_as_one_by_one_would_be(
+    service: Orders, fakes: Fakes
+) -> None:
+    tea = fakes.products.add("Tea", "1.00")
+    first, second, cancelled = [await service.place_one(ALICE, tea) for _ in range(3)]
+    await service.cancel(ALICE, cancelled["id"])
+    unknown = {**first, "id": first["id"] + 1000}
+
+    await apply_batch(
+        service,
+        dispatched(first),
+        dispatched(cancelled),
+        dispatched(unknown),
+        dispatched(second),
+        dispatched(first),  # the same news twice
+    )
+
+    for placed, status in ((first, "Dispatched"), (second, "Dispatched"), (cancelled, "Cancelled")):
+        order = (await service.get(ALICE, placed["id"])).json()
+        assert order["status"] == status
+    assert (await service.get(ALICE, first["id"])).json()["updated_by"] == "dispatcher"
+
+
+async def test_a_batch_with_a_malformed_dispatch_fails_whole(service: Orders, fakes: Fakes) -> None:
+    # The kit's consumer then retries the batch event by event and dead-letters the bad one.
+    placed = await service.place_one(ALICE, fakes.products.add("Tea", "1.00"))
+    with pytest.raises(ValidationError):
+        await apply_batch(service, dispatched(placed), dispatched(placed, id="seven"))
+    assert (await service.get(ALICE, placed["id"])).json()["status"] == "Created"

@@ -142,6 +142,45 @@ async def test_created_and_cancelled_events_are_told_to_their_customer(service: 
     assert (cancelled.status, cancelled.updated_at.minute) == (OrderStatus.CANCELLED, 5)
 
 
+async def test_a_fetched_batch_is_applied_at_once_and_told_in_the_messages_order(
+    service: Orders, fakes: Fakes
+) -> None:
+    tea = fakes.products.add("Tea", "1.00")
+    first, second, cancelled = [await service.place_one(ALICE, tea) for _ in range(3)]
+    await service.cancel(ALICE, cancelled["id"])
+    unknown = {**first, "id": first["id"] + 1000}
+    hub = StatusHub()
+    created = message(
+        "order.created", status="Created", id=7, customer_id=ALICE, created_at=NOW.isoformat()
+    )
+    batch = [
+        dispatched(second),
+        b"not json",
+        created,
+        dispatched(first),
+        dispatched(cancelled),
+        dispatched(unknown),
+        dispatched(second),  # a repeat: still Dispatched when read back
+    ]
+    with hub.subscribe(ALICE) as subscription:
+        told = await listener_of(service, hub).handle_many(batch)
+        heard = [await subscription.next(timeout=1) for _ in range(4)]
+        assert await subscription.next(timeout=0.01) is None
+
+    assert [(c.order_id, c.status) if c else None for c in told] == [
+        (second["id"], OrderStatus.DISPATCHED),
+        None,
+        (7, OrderStatus.CREATED),
+        (first["id"], OrderStatus.DISPATCHED),
+        None,
+        None,
+        (second["id"], OrderStatus.DISPATCHED),
+    ]
+    assert heard == [c for c in told if c is not None]
+    for placed, status in ((first, "Dispatched"), (second, "Dispatched"), (cancelled, "Cancelled")):
+        assert (await service.get(ALICE, placed["id"])).json()["status"] == status
+
+
 @pytest.mark.parametrize(
     "value",
     [

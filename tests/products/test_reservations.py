@@ -118,6 +118,38 @@ async def test_repeating_a_reservation_answers_the_same_and_takes_stock_once(
     assert (await products.counts())["stock_reservation"] == 1
 
 
+async def test_a_repeat_after_the_product_was_deactivated_answers_as_the_first_time(
+    products: Products,
+) -> None:
+    product = await products.new(price=10, stock_quantity=5)
+    reserved = line(product["id"], 2)
+    first = await products.reserve(reserved)
+    await products.client.delete(f"{PRODUCTS}/{product['id']}", headers=products.headers())
+
+    repeat = await products.reserve(reserved)
+
+    assert (repeat.status_code, repeat.json()) == (200, first.json())
+    assert await products.stock(product["id"]) == 3
+    # A new reservation of it is refused, the repeat alongside it or not.
+    refused = await products.reserve(line(product["id"], 1), reserved)
+    _assert_refused(refused, 404, "product_not_found")
+    assert await products.stock(product["id"]) == 3
+
+
+async def test_a_repeat_of_a_released_reservation_answers_the_same_and_takes_nothing(
+    products: Products,
+) -> None:
+    product = await products.new(price=10, stock_quantity=5)
+    reserved = line(product["id"], 2)
+    first = await products.reserve(reserved)
+    await products.release(reserved["reservation_id"])
+
+    repeat = await products.reserve(reserved)
+
+    assert (repeat.status_code, repeat.json()) == (200, first.json())
+    assert await products.stock(product["id"]) == 5
+
+
 async def test_a_repeat_with_new_lines_reserves_only_the_new_ones(products: Products) -> None:
     product = await products.new(stock_quantity=5)
     old = line(product["id"], 2)

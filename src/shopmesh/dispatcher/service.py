@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 # Seconds a background loop rests after an error (usually the database being away).
 PAUSE_AFTER_ERROR = 1.0
 _WAKE_REGISTERED = "dispatcher_wake_registered"
+_DISPATCHED_HERE = "dispatcher_dispatched_in_transaction"
 
 
 def utcnow() -> datetime:
@@ -61,8 +62,19 @@ class DispatchService:
         self._wakeup.set()
 
     async def record_order(self, session: AsyncSession, order: OrderSnapshot) -> bool:
-        """``order.created``: a pending shipment, due after the handling delay (idempotent)."""
+        """``order.created``: a pending shipment, due after the handling delay (idempotent).
+
+        Without a handling delay the shipment is due at once: it is recorded as
+        dispatched and announced in this same transaction (the consumer's), instead
+        of a second transaction of the dispatch loop right after it.
+        """
         now = utcnow()
+        if self._settings.handling_delay == 0:
+            shipment = await shipments.add_dispatched_shipment_if_missing(session, order, now=now)
+            if shipment is not None:
+                await self._announce(session, shipment)
+                self._count_after_commit(session)
+            return shipment is not None
         due_at = now + timedelta(seconds=self._settings.handling_delay)
         created = await shipments.add_shipment_if_missing(
             session, order, status=ShipmentStatus.PENDING, now=now, due_at=due_at
@@ -76,6 +88,26 @@ class DispatchService:
         if not session.info.get(_WAKE_REGISTERED):
             session.info[_WAKE_REGISTERED] = True
             event.listen(session.sync_session, "after_commit", lambda _s: self.notify(), once=True)
+
+    def _count_after_commit(self, session: AsyncSession) -> None:
+        """Once the consumer's transaction commits: count its dispatches, wake the relay (the
+        consumer's transaction does not) and the webhook worker."""
+        session.info[_DISPATCHED_HERE] = session.info.get(_DISPATCHED_HERE, 0) + 1
+        if session.info[_DISPATCHED_HERE] > 1:
+            return  # one listener per transaction
+
+        def committed(_session: object) -> None:
+            self.dispatched += session.info.pop(_DISPATCHED_HERE, 0)
+            if self._runtime.relay is not None:
+                self._runtime.relay.notify()
+            if self._settings.webhook_urls:
+                self._on_dispatched()
+
+        def rolled_back(_session: object) -> None:
+            session.info.pop(_DISPATCHED_HERE, None)
+
+        event.listen(session.sync_session, "after_commit", committed, once=True)
+        event.listen(session.sync_session, "after_rollback", rolled_back, once=True)
 
     async def cancel_order(self, session: AsyncSession, order: OrderSnapshot) -> None:
         """``order.cancelled``: a pending shipment is cancelled; a dispatched one stays so.
@@ -122,23 +154,27 @@ class DispatchService:
     async def dispatch(self, shipment_id: int) -> bool:
         """Dispatch one pending shipment; False when it is no longer pending."""
         async with self._runtime.transaction() as session:
-            if not await shipments.mark_dispatched(session, shipment_id, now=utcnow()):
+            shipment = await shipments.mark_dispatched(session, shipment_id, now=utcnow())
+            if shipment is None:
                 return False
-            shipment = await shipments.get_shipment(session, shipment_id)
-            dispatched = OrderDispatched.of(shipment)
-            await add_events(session, dispatched)
-            await deliveries.add_deliveries(
-                session,
-                shipment_id=shipment.id,
-                order_id=shipment.order_id,
-                urls=self._settings.webhook_urls,
-                payload=dispatched.webhook_body().decode(),
-                now=shipment.dispatched_at or utcnow(),
-            )
+            await self._announce(session, shipment)
         self.dispatched += 1
         if self._settings.webhook_urls:
             self._on_dispatched()
         return True
+
+    async def _announce(self, session: AsyncSession, shipment: Shipment) -> None:
+        """``order.dispatched`` and the webhook deliveries of a shipment that just left."""
+        dispatched = OrderDispatched.of(shipment)
+        await add_events(session, dispatched)
+        await deliveries.add_deliveries(
+            session,
+            shipment_id=shipment.id,
+            order_id=shipment.order_id,
+            urls=self._settings.webhook_urls,
+            payload=dispatched.webhook_body().decode(),
+            now=shipment.dispatched_at or utcnow(),
+        )
 
     async def list_shipments(
         self, *, status: ShipmentStatus | None, limit: int, offset: int

@@ -37,7 +37,8 @@ BatchHandler = Callable[[AsyncSession, Sequence[EventEnvelope]], Awaitable[None]
 class EventConsumer:
     """Consumes ``topics`` as ``group_id`` and applies each event type's handler exactly once.
 
-    Event types without a handler are skipped (and still committed). With
+    Event types without a handler are skipped (their offsets still committed,
+    no processed-event row written). With
     ``batch_handler``, the new events of the handled types in one batch are
     applied by one call of it instead of one handler call each (an effect that
     folds many events into a few statements); a failing batch is still retried
@@ -150,6 +151,7 @@ class EventConsumer:
                 envelopes.append(_envelope(record))
             except MalformedEvent as exc:
                 await self._dead_letter(dlq, record, f"malformed: {exc}")
+        envelopes = self._skip_unhandled(envelopes)
         if not envelopes:
             return
         try:
@@ -161,6 +163,20 @@ class EventConsumer:
             # Somebody in the batch is poison: find it by applying them one at a time.
             for envelope, record in zip(envelopes, _records_for(records, envelopes), strict=True):
                 await self._apply_one_with_retries(dlq, record, envelope)
+
+    def _skip_unhandled(self, envelopes: list[EventEnvelope]) -> list[EventEnvelope]:
+        """The envelopes with a handler; the others are only logged and counted as ignored.
+
+        An event without a handler has no effect to guard, so it costs no
+        transaction and no processed-event row (a topic's other event types, often
+        the service's own, would otherwise take one transaction per batch).
+        """
+        handled = [e for e in envelopes if e.event_type in self._handlers]
+        if len(handled) < len(envelopes):
+            for envelope in envelopes:
+                if envelope.event_type not in self._handlers:
+                    self._trace_applied(envelope)
+        return handled
 
     async def _apply_all(self, session: AsyncSession, envelopes: list[EventEnvelope]) -> None:
         ids = [e.event_id for e in envelopes]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -10,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Dialect, Integer, MetaData, TypeDecorator, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -53,12 +54,20 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+# A pooled connection idle longer than this is pinged before use (a restarted server
+# left it dead); one in use moments ago is not: under load, every checkout would pay it.
+PING_IDLE_AFTER = 1.0
+
+
+def create_engine(
+    url: str, *, pool_size: int = 10, ping_idle_after: float = PING_IDLE_AFTER
+) -> AsyncEngine:
     """An engine tuned for the backend.
 
     SQLite: WAL, a busy timeout, and every transaction ``BEGIN IMMEDIATE`` so
     writers queue on the database lock instead of failing with "database is
-    locked" when two read-then-write transactions meet.
+    locked" when two read-then-write transactions meet. PostgreSQL: a pooled
+    connection idle for ``ping_idle_after`` seconds is pinged before use.
     """
     if is_sqlite(url):
         path = make_url(url).database
@@ -67,13 +76,39 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30})
         _make_sqlite_transactions_immediate(engine)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
         pool_recycle=1800,
     )
+    _ping_idle_connections(engine, after=ping_idle_after)
+    return engine
+
+
+def _ping_idle_connections(engine: AsyncEngine, *, after: float) -> None:
+    """Pessimistic disconnect handling, only for connections that sat idle.
+
+    ``pool_pre_ping`` pings on every checkout, and asyncpg's ping is three round
+    trips (BEGIN, ``;``, ROLLBACK): more than many of our transactions' own
+    statements. A dead connection found here is replaced by the pool; one that
+    died while busy fails its statement, which invalidates the whole pool.
+    """
+    pool, dialect = engine.sync_engine.pool, engine.sync_engine.dialect
+
+    @event.listens_for(pool, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.pop("idle_since", None)
+        if idle_since is None or time.monotonic() - idle_since < after:
+            return  # new, or in use moments ago
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise DisconnectionError("pooled connection is gone") from exc
 
 
 def _make_sqlite_transactions_immediate(engine: AsyncEngine) -> None:
@@ -98,9 +133,11 @@ def _make_sqlite_transactions_immediate(engine: AsyncEngine) -> None:
 class Database:
     """An engine and its session factory, opened in a service's lifespan."""
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(
+        self, url: str, *, pool_size: int = 10, ping_idle_after: float = PING_IDLE_AFTER
+    ) -> None:
         self.url = url
-        self.engine = create_engine(url, pool_size=pool_size)
+        self.engine = create_engine(url, pool_size=pool_size, ping_idle_after=ping_idle_after)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @property

@@ -8,6 +8,8 @@ cancelled and a replay under another event id is a no-op as well.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopmesh.kit.consumer import EventConsumer, Handler
@@ -24,6 +26,14 @@ async def on_order_dispatched(session: AsyncSession, envelope: EventEnvelope) ->
     await service.mark_dispatched(session, notice.id)
 
 
+async def on_order_dispatched_batch(
+    session: AsyncSession, envelopes: Sequence[EventEnvelope]
+) -> None:
+    """A batch's ``order.dispatched`` events in one UPDATE (the same effect as one by one)."""
+    notices = [DispatchedNotice.model_validate(envelope.payload) for envelope in envelopes]
+    await service.mark_all_dispatched(session, [notice.id for notice in notices])
+
+
 HANDLERS: dict[str, Handler] = {"order.dispatched": on_order_dispatched}
 
 
@@ -35,6 +45,7 @@ def order_events_consumer(db: Database, settings: Settings) -> EventConsumer:
         bootstrap=settings.kafka_bootstrap,
         group_id=settings.group_id,
         handlers=HANDLERS,
+        batch_handler=on_order_dispatched_batch,
         topics=[TOPIC],
         max_attempts=settings.consumer_max_attempts,
         retry_backoff=settings.consumer_retry_backoff,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from aiokafka import AIOKafkaConsumer
@@ -148,9 +148,9 @@ class LiveListener:
             while True:
                 batches = await consumer.getmany(timeout_ms=500)
                 await self._settle(consumer)
-                for records in batches.values():
-                    for record in records:
-                        await self.handle(record.value)
+                values = [record.value for records in batches.values() for record in records]
+                if values:
+                    await self.handle_many(values)
         finally:
             self.ready.clear()
             await consumer.stop()
@@ -164,32 +164,51 @@ class LiveListener:
 
     async def handle(self, value: bytes | None) -> StatusChange | None:
         """Apply one message and tell the hub; returns the change announced, if any."""
+        [change] = await self.handle_many([value])
+        return change
+
+    async def handle_many(self, values: Sequence[bytes | None]) -> list[StatusChange | None]:
+        """Apply a fetched batch and tell the hub, in the messages' order; the change each
+        message announced, if any.
+
+        The dispatches of the whole batch are applied and read back in one
+        transaction: one message at a time, this listener could not keep up with
+        the orders placed (and every customer's stream waited behind it).
+        """
+        notices: list[StatusChange | int | None] = [self._notice_of(value) for value in values]
+        dispatched = [notice for notice in notices if isinstance(notice, int)]
+        current = await self._dispatched(dispatched) if dispatched else {}
+        changes = [current.get(notice) if isinstance(notice, int) else notice for notice in notices]
+        for change in changes:
+            if change is not None:
+                self._hub.publish(change)
+        return changes
+
+    def _notice_of(self, value: bytes | None) -> StatusChange | int | None:
+        """The change a message announces, or the id of the order it says was dispatched."""
         try:
             envelope = EventEnvelope.parse(value, topic=self._topic)
-            change = await self._change_of(envelope)
+            if envelope.event_type == "order.dispatched":
+                return DispatchedNotice.model_validate(envelope.payload).id
+            if envelope.event_type in {"order.created", "order.cancelled"}:
+                return StatusNotice.model_validate(envelope.payload).change()
         except (MalformedEvent, ValidationError) as exc:
             log.warning("live listener skipped a message: %s", str(exc)[:200])
-            return None
+        return None
+
+    async def _dispatched(self, order_ids: list[int]) -> dict[int, StatusChange]:
+        """Apply the dispatches (unless the durable consumer already did), then read them back:
+        the change of each order that is Dispatched now (unknown or cancelled ones: none)."""
+        try:
+            async with self._db.transaction() as session:
+                await service.mark_all_dispatched(session, order_ids)
+                orders = await service.current_orders(session, order_ids)
         except Exception as exc:
             # The database is away: nobody is told what GET could not confirm yet.
             log.warning("live listener could not apply a message: %s", type(exc).__name__)
-            return None
-        if change is not None:
-            self._hub.publish(change)
-        return change
-
-    async def _change_of(self, envelope: EventEnvelope) -> StatusChange | None:
-        if envelope.event_type == "order.dispatched":
-            return await self._dispatched(DispatchedNotice.model_validate(envelope.payload).id)
-        if envelope.event_type in {"order.created", "order.cancelled"}:
-            return StatusNotice.model_validate(envelope.payload).change()
-        return None
-
-    async def _dispatched(self, order_id: int) -> StatusChange | None:
-        """Apply the dispatch (unless the durable consumer already did), then read it back."""
-        async with self._db.transaction() as session:
-            await service.mark_dispatched(session, order_id)
-            order = await service.current_order(session, order_id)
-        if order is None or order.status is not OrderStatus.DISPATCHED:
-            return None  # unknown here, or cancelled first: nothing to tell
-        return order.status_change()
+            return {}
+        return {
+            order.id: order.status_change()
+            for order in orders
+            if order.status is OrderStatus.DISPATCHED
+        }

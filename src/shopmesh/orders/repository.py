@@ -168,9 +168,14 @@ async def get_order(
     return None if row is None else _to_order(row)
 
 
-async def orders_by_ids(session: AsyncSession, customer_id: int, ids: Sequence[int]) -> list[Order]:
-    """The customer's orders among ``ids``, in the order of ``ids``."""
-    query = select(*_COLUMNS).where(OrderRow.customer_id == customer_id, OrderRow.id.in_(ids))
+async def orders_by_ids(
+    session: AsyncSession, customer_id: int | None, ids: Sequence[int]
+) -> list[Order]:
+    """The customer's (or, given ``None``, anyone's) orders among ``ids``, in the order of
+    ``ids``."""
+    query = select(*_COLUMNS).where(OrderRow.id.in_(ids))
+    if customer_id is not None:
+        query = query.where(OrderRow.customer_id == customer_id)
     found = {row.id: _to_order(row) for row in (await session.execute(query)).all()}
     return [found[i] for i in ids if i in found]
 
@@ -216,6 +221,24 @@ async def mark_dispatched(session: AsyncSession, order_id: int, *, now: datetime
     return await _move(
         session, order_id, to=OrderStatus.DISPATCHED, by=UpdatedBy.DISPATCHER, now=now
     )
+
+
+async def mark_all_dispatched(
+    session: AsyncSession, order_ids: Sequence[int], *, now: datetime
+) -> None:
+    """:func:`mark_dispatched` for each of ``order_ids``, in one statement."""
+    statement = (
+        update(ORDER_TABLE)
+        .where(
+            OrderRow.id.in_(sorted(set(order_ids))), OrderRow.status == OrderStatus.CREATED.value
+        )
+        .values(
+            status=OrderStatus.DISPATCHED.value,
+            updated_by=UpdatedBy.DISPATCHER.value,
+            updated_at=now,
+        )
+    )
+    await session.execute(statement)
 
 
 def _insert(session: AsyncSession, table: Any) -> Any:

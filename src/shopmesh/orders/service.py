@@ -259,6 +259,11 @@ async def mark_dispatched(session: AsyncSession, order_id: int) -> Order | None:
     return await repo.mark_dispatched(session, order_id, now=datetime.now(UTC))
 
 
-async def current_order(session: AsyncSession, order_id: int) -> Order | None:
-    """The order as it is now, whoever owns it (for the live stream)."""
-    return await repo.get_order(session, order_id)
+async def mark_all_dispatched(session: AsyncSession, order_ids: Sequence[int]) -> None:
+    """:func:`mark_dispatched` for several orders at once (one statement)."""
+    await repo.mark_all_dispatched(session, order_ids, now=datetime.now(UTC))
+
+
+async def current_orders(session: AsyncSession, order_ids: Sequence[int]) -> list[Order]:
+    """The orders among ``order_ids`` as they are now, whoever owns them (for the live stream)."""
+    return await repo.orders_by_ids(session, None, order_ids)

@@ -100,12 +100,23 @@ def _now() -> datetime:
 async def reserve_in(
     session: AsyncSession, requests: Sequence[ReservationRequest]
 ) -> list[ReservedLine]:
-    """The reservation use case in the caller's transaction; raises (to roll back) on refusal."""
-    answers = await repo.find_reservations(session, [r.reservation_id for r in requests])
-    _check_repeats(requests, answers)
-    new = [r for r in requests if r.reservation_id not in answers]
-    if new:
-        answers |= await _reserve_new(session, new)
+    """The reservation use case in the caller's transaction; raises (to roll back) on refusal.
+
+    Reservation ids are nearly always new, so the common case does not look for
+    earlier reservations first: each line's claim (INSERT ... ON CONFLICT DO
+    NOTHING) says whether its id was taken, and only then is the earlier one read.
+    Only when a product is not (or no longer) active are earlier reservations
+    looked for first, so a repeat still answers as the first time did.
+    """
+    products = await repo.active_products(session, {r.product_id for r in requests})
+    if {r.product_id for r in requests} <= products.keys():
+        answers = await _reserve_new(session, requests, products)
+    else:
+        answers = await repo.find_reservations(session, [r.reservation_id for r in requests])
+        _check_repeats(requests, answers)
+        new = [r for r in requests if r.reservation_id not in answers]
+        if new:
+            answers |= await _reserve_new(session, new, products)
     return [answers[r.reservation_id] for r in requests]
 
 
@@ -119,9 +130,8 @@ def _check_repeats(
 
 
 async def _reserve_new(
-    session: AsyncSession, requests: Sequence[ReservationRequest]
+    session: AsyncSession, requests: Sequence[ReservationRequest], products: Mapping[int, Product]
 ) -> dict[str, ReservedLine]:
-    products = await repo.active_products(session, {r.product_id for r in requests})
     missing = {r.product_id for r in requests} - products.keys()
     if missing:
         raise ProductNotFound.of(missing)

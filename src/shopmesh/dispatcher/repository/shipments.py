@@ -8,24 +8,27 @@ shipment twice.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopmesh.dispatcher.domain import OrderSnapshot, Shipment, ShipmentStatus
 from shopmesh.dispatcher.repository.tables import ShipmentRow, insert_ignoring, rowcount
 
+# Core statements RETURNING the whole row: read back in the statement that changes it.
+_COLUMNS = tuple(cast(Table, ShipmentRow.__table__).c)
 
-async def add_shipment_if_missing(
+
+def _new_shipment(
     session: AsyncSession,
     order: OrderSnapshot,
     *,
     status: ShipmentStatus,
     now: datetime,
     due_at: datetime,
-) -> bool:
-    """Record the order's shipment unless one exists; True when this call created it."""
-    statement = (
+) -> Any:
+    return (
         insert_ignoring(session, ShipmentRow)
         .values(
             order_id=order.id,
@@ -38,11 +41,36 @@ async def add_shipment_if_missing(
             ordered_at=order.created_at,
             created_at=now,
             due_at=due_at,
+            dispatched_at=now if status is ShipmentStatus.DISPATCHED else None,
             cancelled_at=now if status is ShipmentStatus.CANCELLED else None,
         )
         .on_conflict_do_nothing(index_elements=["order_id"])
     )
+
+
+async def add_shipment_if_missing(
+    session: AsyncSession,
+    order: OrderSnapshot,
+    *,
+    status: ShipmentStatus,
+    now: datetime,
+    due_at: datetime,
+) -> bool:
+    """Record the order's shipment unless one exists; True when this call created it."""
+    statement = _new_shipment(session, order, status=status, now=now, due_at=due_at)
     return rowcount(await session.execute(statement)) == 1
+
+
+async def add_dispatched_shipment_if_missing(
+    session: AsyncSession, order: OrderSnapshot, *, now: datetime
+) -> Shipment | None:
+    """Record the order's shipment as dispatched ``now`` unless one exists (whatever its
+    status); the shipment when this call created it, else None."""
+    statement = _new_shipment(
+        session, order, status=ShipmentStatus.DISPATCHED, now=now, due_at=now
+    ).returning(*_COLUMNS)
+    row = (await session.execute(statement)).first()
+    return None if row is None else _to_shipment(row)
 
 
 async def cancel_pending(session: AsyncSession, order_id: int, *, now: datetime) -> bool:
@@ -67,22 +95,20 @@ async def due_shipment_ids(session: AsyncSession, *, now: datetime, limit: int) 
     return [int(i) for i in (await session.execute(query)).scalars()]
 
 
-async def mark_dispatched(session: AsyncSession, shipment_id: int, *, now: datetime) -> bool:
-    """Pending → dispatched; False when another instance (or a cancel) got there first."""
+async def mark_dispatched(
+    session: AsyncSession, shipment_id: int, *, now: datetime
+) -> Shipment | None:
+    """Pending → dispatched: the shipment as it is now; None when another instance (or a
+    cancel) got there first."""
     statement = (
         update(ShipmentRow)
         .where(ShipmentRow.id == shipment_id, ShipmentRow.status == ShipmentStatus.PENDING)
         .values(status=ShipmentStatus.DISPATCHED.value, dispatched_at=now)
+        .returning(*_COLUMNS)
         .execution_options(synchronize_session=False)
     )
-    return rowcount(await session.execute(statement)) == 1
-
-
-async def get_shipment(session: AsyncSession, shipment_id: int) -> Shipment:
-    row = (
-        await session.execute(select(ShipmentRow).where(ShipmentRow.id == shipment_id))
-    ).scalar_one()
-    return _to_shipment(row)
+    row = (await session.execute(statement)).first()
+    return None if row is None else _to_shipment(row)
 
 
 async def find_shipment_by_order(session: AsyncSession, order_id: int) -> Shipment | None:
@@ -101,7 +127,7 @@ async def list_shipments(
     return [_to_shipment(row) for row in (await session.execute(query)).scalars()]
 
 
-def _to_shipment(row: ShipmentRow) -> Shipment:
+def _to_shipment(row: Any) -> Shipment:
     return Shipment(
         id=row.id,
         order_id=row.order_id,
