@@ -13,6 +13,7 @@ from sqlalchemy import BigInteger, DateTime, Dialect, Integer, MetaData, TypeDec
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -149,6 +150,15 @@ class Database:
         """A session inside one transaction: committed on success, rolled back on error."""
         async with self.sessions() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[AsyncConnection]:
+        """A connection inside one transaction, for SQLAlchemy Core statements (no ORM session).
+
+        Committed on success, rolled back on error; cheaper per statement than a session.
+        """
+        async with self.engine.begin() as connection:
+            yield connection
 
     async def ping(self) -> None:
         """Raise if the database cannot answer ``SELECT 1``."""

@@ -32,8 +32,11 @@ from shopmesh.kit.tables import outbox_message
 log = logging.getLogger(__name__)
 
 
-async def add_events(session: AsyncSession, *events: Event) -> None:
-    """Write ``events`` in the caller's transaction; the relay publishes them after commit."""
+async def add_events(session: AsyncSession | AsyncConnection, *events: Event) -> None:
+    """Write ``events`` in the caller's transaction; the relay publishes them after commit.
+
+    ``session`` is an ORM session or a Core connection inside a transaction.
+    """
     if not events:
         return
     traceparent = traceparent_var.get()
