@@ -37,6 +37,8 @@ from shopmesh.kit.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 
+# Verified tokens each service remembers (until their exp): see TokenVerifier.
+_VERIFIED_TOKENS = 10_000
 _SOURCES = frozenset({"body", "query", "path", "header", "cookie"})
 _NOT_AN_OBJECT = frozenset({"model_attributes_type", "dict_type", "model_type"})
 
@@ -165,7 +167,9 @@ async def _open_runtime(
     if migrations is not None:
         db = Database(settings.db_url, pool_size=settings.database_pool_size)
         await migrate(db, migrations)
-    verifier = TokenVerifier(secret=settings.jwt_secret, issuer=settings.jwt_issuer)
+    verifier = TokenVerifier(
+        secret=settings.jwt_secret, issuer=settings.jwt_issuer, cache_size=_VERIFIED_TOKENS
+    )
     relay = None
     if db is not None and produces and settings.kafka_enabled:
         relay = OutboxRelay(
