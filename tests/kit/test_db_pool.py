@@ -49,3 +49,25 @@ async def test_a_recently_used_connection_is_not_pinged(
         assert await _backend_pid(db) != dropped
     finally:
         await db.close()
+
+
+async def _rows_seen_elsewhere(db: Database) -> int:
+    async with db.engine.connect() as other:
+        return int((await other.execute(text("SELECT count(*) FROM probe"))).scalar_one())
+
+
+@pytest.mark.parametrize("autocommit", [True, False])
+async def test_autocommit_commits_each_statement_at_once_on_postgres(
+    postgres_url: str, *, autocommit: bool
+) -> None:
+    db = Database(postgres_url)
+    try:
+        async with db.connection() as connection:
+            await connection.execute(text("CREATE TABLE probe (id int)"))
+        async with db.connection(autocommit=autocommit) as connection:
+            await connection.execute(text("INSERT INTO probe VALUES (1)"))
+            # Autocommit: already committed; otherwise only when the block ends.
+            assert await _rows_seen_elsewhere(db) == (1 if autocommit else 0)
+        assert await _rows_seen_elsewhere(db) == 1
+    finally:
+        await db.close()

@@ -84,3 +84,14 @@ async def test_a_failed_use_case_writes_no_event_and_leaves_no_wake_up_behind(
     async with runtime.connection():
         pass  # the same pooled connection again: the failed use case's mark is gone
     assert relay.wakeups == 0
+
+
+async def test_autocommit_on_sqlite_is_still_one_transaction(runtime: ServiceRuntime) -> None:
+    async def failing_use_case() -> None:
+        async with runtime.connection(autocommit=True) as connection:
+            await add_events(connection, NoteWritten(body="c", producer="sample"))
+            raise RuntimeError("fails after its first statement")
+
+    with pytest.raises(RuntimeError):
+        await failing_use_case()
+    assert await _outbox_rows(runtime) == 0

@@ -71,10 +71,11 @@ class ServiceRuntime:
             self.relay.notify()
 
     @asynccontextmanager
-    async def connection(self) -> AsyncIterator[AsyncConnection]:
+    async def connection(self, *, autocommit: bool = False) -> AsyncIterator[AsyncConnection]:
         """One use case's transaction on a Core connection (no ORM session); wakes the relay
-        if it wrote events. For hot paths: a statement costs less than through a session."""
-        async with self.db.connection() as connection:
+        if it wrote events. For hot paths: a statement costs less than through a session.
+        ``autocommit``: see :meth:`Database.connection` (a use case of one statement)."""
+        async with self.db.connection(autocommit=autocommit) as connection:
             try:
                 yield connection
             finally:

@@ -152,12 +152,20 @@ class Database:
             yield session
 
     @asynccontextmanager
-    async def connection(self) -> AsyncIterator[AsyncConnection]:
+    async def connection(self, *, autocommit: bool = False) -> AsyncIterator[AsyncConnection]:
         """A connection inside one transaction, for SQLAlchemy Core statements (no ORM session).
 
         Committed on success, rolled back on error; cheaper per statement than a session.
+        With ``autocommit`` on PostgreSQL, each statement commits by itself: for a use case
+        that is one statement (atomic on its own), it saves the BEGIN and COMMIT round
+        trips. On SQLite ``autocommit`` is ignored: a transaction as usual.
         """
-        async with self.engine.begin() as connection:
+        if not autocommit or self.is_sqlite:
+            async with self.engine.begin() as connection:
+                yield connection
+            return
+        async with self.engine.connect() as connection:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
             yield connection
 
     async def ping(self) -> None:

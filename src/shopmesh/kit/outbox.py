@@ -39,22 +39,26 @@ async def add_events(session: AsyncSession | AsyncConnection, *events: Event) ->
     """
     if not events:
         return
-    traceparent = traceparent_var.get()
-    await session.execute(
-        outbox_message.insert(),
-        [
-            {
-                "event_id": str(event.event_id),
-                "topic": event.topic,
-                "key": event.key(),
-                "event_type": event.event_type,
-                "payload": event.to_bytes(),
-                "traceparent": traceparent,
-                "created_at": event.occurred_at,
-            }
-            for event in events
-        ],
-    )
+    await session.execute(outbox_message.insert(), [outbox_row(event) for event in events])
+    mark_outbox_written(session)
+
+
+def outbox_row(event: Event) -> dict[str, Any]:
+    """The ``outbox_message`` row of ``event``, for a use case that writes it in a statement
+    of its own (then it calls :func:`mark_outbox_written`)."""
+    return {
+        "event_id": str(event.event_id),
+        "topic": event.topic,
+        "key": event.key(),
+        "event_type": event.event_type,
+        "payload": event.to_bytes(),
+        "traceparent": traceparent_var.get(),
+        "created_at": event.occurred_at,
+    }
+
+
+def mark_outbox_written(session: AsyncSession | AsyncConnection) -> None:
+    """Note that this transaction wrote outbox rows: the runtime wakes the relay after it."""
     session.info["outbox_written"] = True
 
 
