@@ -19,6 +19,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Index,
+    LargeBinary,
     Numeric,
     String,
     Table,
@@ -34,7 +35,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shopmesh.kit.db import IdType, UTCDateTime, new_metadata
-from shopmesh.payments.domain import Balance, LimitPolicy, LimitScope, Transaction
+from shopmesh.kit.outbox import mark_outbox_written, outbox_row
+from shopmesh.kit.tables import outbox_message
+from shopmesh.payments.domain import (
+    Balance,
+    LimitPolicy,
+    LimitScope,
+    Transaction,
+    TransactionCreated,
+)
 
 # Running totals may outgrow one transaction's NUMERIC(12, 2) when only unpaid money counts.
 TotalType = Numeric(18, 2)
@@ -186,6 +195,86 @@ async def charge(
         description=description,
         is_paid=False,
         created_at=created_at,
+    )
+
+
+# The event's payload is made by Python before the id exists: made with this id, then
+# cut around it, and the statement puts the real id between the two parts. In JSON the
+# key with its quotes and colon cannot occur inside a string value (quotes there are
+# escaped), so the cut is at the field itself.
+_ID_PLACEHOLDER = 0
+_ID_FIELD = b'"transaction_id":'
+
+
+@cache
+def _announced_charge_statement(scope: LimitScope) -> Any:
+    """PostgreSQL: the charge, the transaction row and its outbox row in one statement."""
+    charged_tx = _charge_statements("postgresql", scope).charge.cte("tx")
+    payload = (
+        bindparam("payload_head", type_=LargeBinary)
+        .op("||")(func.convert_to(func.cast(charged_tx.c.id, String), "UTF8"))
+        .op("||")(bindparam("payload_tail", type_=LargeBinary))
+    )
+    columns = ["event_id", "topic", "key", "event_type", "traceparent", "created_at"]
+    rows = select(
+        *(bindparam(f"outbox_{c}", type_=outbox_message.c[c].type) for c in columns),
+        payload.label("payload"),
+    ).select_from(charged_tx)
+    announced = (
+        outbox_message.insert()
+        .from_select([*columns, "payload"], rows)
+        .returning(outbox_message.c.id)
+        .cte("announced")
+    )
+    return select(charged_tx.c.id).add_cte(announced)
+
+
+def _cut_payload(payload: bytes) -> tuple[bytes, bytes]:
+    """``payload`` (made with the placeholder id) as the parts before and after the id."""
+    head, found, tail = payload.partition(_ID_FIELD + str(_ID_PLACEHOLDER).encode())
+    if not found or tail[:1] not in (b",", b"}") or _ID_FIELD in tail:
+        raise ValueError("transaction_id is not a top-level field of the payload")
+    return head + _ID_FIELD, tail
+
+
+async def charge_and_announce(
+    connection: AsyncConnection,
+    event: TransactionCreated,
+    *,
+    policy: LimitPolicy,
+) -> Transaction | None:
+    """PostgreSQL only: :func:`charge` and the ``transaction.created`` outbox row, in one
+    statement (atomic by itself: it may run outside an explicit transaction).
+
+    ``event`` describes the charge, made with transaction_id 0: the statement writes it
+    with the new transaction's id. ``None`` when the limit refused it (nothing written).
+    """
+    if event.transaction_id != _ID_PLACEHOLDER:
+        raise ValueError("the event must carry the placeholder transaction id")
+    row = outbox_row(event)
+    head, tail = _cut_payload(row.pop("payload"))
+    params = {
+        **{f"outbox_{column}": value for column, value in row.items()},
+        "payload_head": head,
+        "payload_tail": tail,
+        "user_id": event.user_id,
+        "amount": event.amount,
+        "limit": policy.limit,
+        "description": event.description,
+        "created_at": event.timestamp,
+    }
+    statement = _announced_charge_statement(policy.scope)
+    new_id = (await connection.execute(statement, params)).scalar_one_or_none()
+    if new_id is None:
+        return None
+    mark_outbox_written(connection)
+    return Transaction(
+        id=int(new_id),
+        user_id=event.user_id,
+        amount=event.amount,
+        description=event.description,
+        is_paid=False,
+        created_at=event.timestamp,
     )
 
 

@@ -64,6 +64,8 @@ class PaymentService:
     def __init__(self, runtime: ServiceRuntime, *, policy: LimitPolicy) -> None:
         self._runtime = runtime
         self.policy = policy
+        # PostgreSQL runs a charge without an Idempotency-Key as one statement.
+        self._one_statement = not runtime.db.is_sqlite
 
     async def create_transaction(
         self,
@@ -77,6 +79,14 @@ class PaymentService:
         request = IdempotentRequest.of(
             idempotency_key, op="create", amount=str(amount), description=description
         )
+        if request is None and self._one_statement:
+            # One statement writes the charge, the transaction and its event: atomic by
+            # itself, so no BEGIN and COMMIT round trips around it.
+            async with self._runtime.connection(autocommit=True) as connection:
+                tx = await self._charge(
+                    connection, user_id, amount=amount, description=description, announce=True
+                )
+            return Outcome(tx)
         async with self._runtime.connection() as connection:
             earlier = await _replay(connection, user_id, request, Transaction.from_snapshot)
             if earlier is not None:
@@ -87,21 +97,22 @@ class PaymentService:
         return Outcome(tx)
 
     async def _charge(
-        self, connection: AsyncConnection, user_id: int, *, amount: Decimal, description: str
+        self,
+        connection: AsyncConnection,
+        user_id: int,
+        *,
+        amount: Decimal,
+        description: str,
+        announce: bool = False,
     ) -> Transaction:
         """Record the transaction and add ``amount`` to the user's totals, or raise
-        ``LimitExceeded``."""
+        ``LimitExceeded``. With ``announce`` (PostgreSQL), its event is written too."""
         for attempt in range(1, _CHARGE_ATTEMPTS + 1):
             # An amount over the limit on its own is refused whatever the balance; the
             # repository's charge takes it for granted when it creates the account.
             if self.policy.allows(Balance(), amount):
-                tx = await repo.charge(
-                    connection,
-                    user_id,
-                    amount=amount,
-                    policy=self.policy,
-                    description=description,
-                    created_at=datetime.now(UTC),
+                tx = await self._charge_once(
+                    connection, user_id, amount=amount, description=description, announce=announce
                 )
                 if tx is not None:
                     return tx
@@ -109,6 +120,36 @@ class PaymentService:
             if attempt == _CHARGE_ATTEMPTS or not self.policy.allows(balance, amount):
                 raise self.policy.refusal(balance.counted(self.policy.scope), amount)
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    async def _charge_once(
+        self,
+        connection: AsyncConnection,
+        user_id: int,
+        *,
+        amount: Decimal,
+        description: str,
+        announce: bool,
+    ) -> Transaction | None:
+        now = datetime.now(UTC)
+        if announce:
+            pending = Transaction(
+                id=0,  # the repository writes the event with the new id
+                user_id=user_id,
+                amount=amount,
+                description=description,
+                is_paid=False,
+                created_at=now,
+            )
+            event = _created_event(pending)
+            return await repo.charge_and_announce(connection, event, policy=self.policy)
+        return await repo.charge(
+            connection,
+            user_id,
+            amount=amount,
+            policy=self.policy,
+            description=description,
+            created_at=now,
+        )
 
     async def pay_all(
         self, user_id: int, *, idempotency_key: str | None = None
