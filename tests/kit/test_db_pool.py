@@ -71,3 +71,14 @@ async def test_autocommit_commits_each_statement_at_once_on_postgres(
         assert await _rows_seen_elsewhere(db) == 1
     finally:
         await db.close()
+
+
+async def test_overflow_defaults_to_the_pool_size_and_can_be_turned_off(postgres_url: str) -> None:
+    dbs = [Database(postgres_url, pool_size=4), Database(postgres_url, pool_size=4, max_overflow=0)]
+    try:
+        # Both pools hand out at most their size plus the overflow at once.
+        assert [db.engine.sync_engine.pool.size() for db in dbs] == [4, 4]
+        assert [db.engine.sync_engine.pool._max_overflow for db in dbs] == [4, 0]  # type: ignore[attr-defined]
+    finally:
+        for db in dbs:
+            await db.close()

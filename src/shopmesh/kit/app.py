@@ -166,7 +166,11 @@ async def _open_runtime(
 ) -> ServiceRuntime:
     db = None
     if migrations is not None:
-        db = Database(settings.db_url, pool_size=settings.database_pool_size)
+        db = Database(
+            settings.db_url,
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+        )
         await migrate(db, migrations)
     verifier = TokenVerifier(
         secret=settings.jwt_secret, issuer=settings.jwt_issuer, cache_size=_VERIFIED_TOKENS

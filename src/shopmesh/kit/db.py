@@ -60,7 +60,11 @@ IDLE_PING_AFTER = 5.0
 
 
 def create_engine(
-    url: str, *, pool_size: int = 10, idle_ping_after: float = IDLE_PING_AFTER
+    url: str,
+    *,
+    pool_size: int = 10,
+    max_overflow: int | None = None,
+    idle_ping_after: float = IDLE_PING_AFTER,
 ) -> AsyncEngine:
     """An engine tuned for the backend.
 
@@ -68,8 +72,12 @@ def create_engine(
     writers queue on the database lock instead of failing with "database is
     locked" when two read-then-write transactions meet.
 
-    PostgreSQL: a connection idle in the pool for ``idle_ping_after`` seconds is
-    pinged before use (see :func:`_ping_idle_connections`).
+    PostgreSQL: up to ``pool_size`` connections kept, plus ``max_overflow`` (default: as
+    many as ``pool_size``) opened when they are all busy and closed again when returned:
+    under a steady load above the pool size that is a new connection (a PostgreSQL
+    backend, authentication, the driver's set-up) every few requests; 0 makes requests
+    wait for a pooled connection instead. A connection idle in the pool for
+    ``idle_ping_after`` seconds is pinged before use (see :func:`_ping_idle_connections`).
     """
     if is_sqlite(url):
         path = make_url(url).database
@@ -79,7 +87,10 @@ def create_engine(
         _make_sqlite_transactions_immediate(engine)
         return engine
     engine = create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size if max_overflow is None else max_overflow,
+        pool_recycle=1800,
     )
     _ping_idle_connections(engine, idle_ping_after)
     return engine
@@ -135,15 +146,23 @@ class Database:
     """An engine and its session factory, opened in a service's lifespan."""
 
     def __init__(
-        self, url: str, *, pool_size: int = 10, idle_ping_after: float = IDLE_PING_AFTER
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        max_overflow: int | None = None,
+        idle_ping_after: float = IDLE_PING_AFTER,
     ) -> None:
         self.url = url
-        self.engine = create_engine(url, pool_size=pool_size, idle_ping_after=idle_ping_after)
+        self._is_sqlite = is_sqlite(url)
+        self.engine = create_engine(
+            url, pool_size=pool_size, max_overflow=max_overflow, idle_ping_after=idle_ping_after
+        )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @property
     def is_sqlite(self) -> bool:
-        return is_sqlite(self.url)
+        return self._is_sqlite
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
