@@ -55,8 +55,9 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-# A pooled connection that sat unused this long is pinged before it is handed out.
-IDLE_PING_AFTER = 5.0
+# A pooled connection idle longer than this is pinged before use (a restarted server
+# left it dead); one in use moments ago is not: under load, every checkout would pay it.
+PING_IDLE_AFTER = 1.0
 
 
 def create_engine(
@@ -64,7 +65,7 @@ def create_engine(
     *,
     pool_size: int = 10,
     max_overflow: int | None = None,
-    idle_ping_after: float = IDLE_PING_AFTER,
+    ping_idle_after: float = PING_IDLE_AFTER,
 ) -> AsyncEngine:
     """An engine tuned for the backend.
 
@@ -77,7 +78,7 @@ def create_engine(
     under a steady load above the pool size that is a new connection (a PostgreSQL
     backend, authentication, the driver's set-up) every few requests; 0 makes requests
     wait for a pooled connection instead. A connection idle in the pool for
-    ``idle_ping_after`` seconds is pinged before use (see :func:`_ping_idle_connections`).
+    ``ping_idle_after`` seconds is pinged before use (see :func:`_ping_idle_connections`).
     """
     if is_sqlite(url):
         path = make_url(url).database
@@ -92,20 +93,19 @@ def create_engine(
         max_overflow=pool_size if max_overflow is None else max_overflow,
         pool_recycle=1800,
     )
-    _ping_idle_connections(engine, idle_ping_after)
+    _ping_idle_connections(engine, after=ping_idle_after)
     return engine
 
 
-def _ping_idle_connections(engine: AsyncEngine, idle_after: float) -> None:
-    """Ping a pooled connection before use only when it has been idle ``idle_after`` seconds.
+def _ping_idle_connections(engine: AsyncEngine, *, after: float) -> None:
+    """Pessimistic disconnect handling, only for connections that sat idle.
 
-    SQLAlchemy's ``pool_pre_ping`` pings on every checkout, and asyncpg's ping is three
-    round trips (BEGIN, ``;``, ROLLBACK): more than the statements of a small use case.
-    Connections left idle are the ones a server restart or an idle timeout kills
-    unseen; a busy connection that dies fails its statement with a disconnect error,
-    which answers 503 and makes the pool drop every connection older than it.
+    ``pool_pre_ping`` pings on every checkout, and asyncpg's ping is three round
+    trips (BEGIN, ``;``, ROLLBACK): more than many of our transactions' own
+    statements. A dead connection found here is replaced by the pool; one that
+    died while busy fails its statement, which invalidates the whole pool.
     """
-    pool = engine.sync_engine.pool
+    pool, dialect = engine.sync_engine.pool, engine.sync_engine.dialect
 
     @event.listens_for(pool, "checkin")
     def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
@@ -113,14 +113,13 @@ def _ping_idle_connections(engine: AsyncEngine, idle_after: float) -> None:
 
     @event.listens_for(pool, "checkout")
     def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
-        idle_since = record.info.get("idle_since")
-        if idle_since is None or time.monotonic() - idle_since < idle_after:
-            return
+        idle_since = record.info.pop("idle_since", None)
+        if idle_since is None or time.monotonic() - idle_since < after:
+            return  # new, or in use moments ago
         try:
-            dbapi_connection.ping()
+            dialect.do_ping(dbapi_connection)
         except Exception as exc:
-            # The pool replaces the connection and tries again with a new one.
-            raise DisconnectionError(f"idle connection lost: {type(exc).__name__}") from exc
+            raise DisconnectionError("pooled connection is gone") from exc
 
 
 def _make_sqlite_transactions_immediate(engine: AsyncEngine) -> None:
@@ -151,12 +150,12 @@ class Database:
         *,
         pool_size: int = 10,
         max_overflow: int | None = None,
-        idle_ping_after: float = IDLE_PING_AFTER,
+        ping_idle_after: float = PING_IDLE_AFTER,
     ) -> None:
         self.url = url
         self._is_sqlite = is_sqlite(url)
         self.engine = create_engine(
-            url, pool_size=pool_size, max_overflow=max_overflow, idle_ping_after=idle_ping_after
+            url, pool_size=pool_size, max_overflow=max_overflow, ping_idle_after=ping_idle_after
         )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 

@@ -27,7 +27,7 @@ async def _drop_pooled_connection(db: Database, admin: asyncpg.Connection) -> in
 async def test_a_connection_dropped_while_idle_is_replaced_before_use(
     postgres_url: str, postgres_admin: asyncpg.Connection
 ) -> None:
-    db = Database(postgres_url, pool_size=1, idle_ping_after=0.0)
+    db = Database(postgres_url, pool_size=1, ping_idle_after=0.0)
     try:
         dropped = await _drop_pooled_connection(db, postgres_admin)
         assert await _backend_pid(db) != dropped  # the ping found it dead; a new one answered
@@ -40,7 +40,7 @@ async def test_a_recently_used_connection_is_not_pinged(
 ) -> None:
     # No ping within the idle time: the dead connection is only found by the statement,
     # as a transient error (a 503 for a request), and the pool then replaces it.
-    db = Database(postgres_url, pool_size=1, idle_ping_after=3600.0)
+    db = Database(postgres_url, pool_size=1, ping_idle_after=3600.0)
     try:
         dropped = await _drop_pooled_connection(db, postgres_admin)
         with pytest.raises(DBAPIError) as failure:
