@@ -79,3 +79,63 @@ def test_bearer_token_extraction() -> None:
     assert bearer_token("bearer abc") == "abc"
     assert bearer_token("abc") == "abc"
     assert bearer_token("Basic abc") is None
+
+
+class CountingVerifier(TokenVerifier):
+    """Counts the full (signature) checks, to see which calls the cache answered."""
+
+    checks = 0
+
+    def _verify(self, token: str) -> tuple[Principal, float]:
+        self.checks += 1
+        return super()._verify(token)
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_cached_token_is_checked_in_full_once_until_it_expires() -> None:
+    now = datetime.now(UTC)
+    exp = int((now + timedelta(hours=1)).timestamp())
+    clock = Clock(now.timestamp())
+    cached = CountingVerifier(secret=SECRET, issuer=ISSUER, cache_size=10, clock=clock)
+    token = make_token(exp=exp)
+    assert cached.verify(token) == cached.verify(token) == Principal(42, "ada", "user")
+    assert cached.checks == 1
+    clock.now = exp + 1.0  # past its exp: the cache no longer answers for it
+    cached.verify(token)  # (PyJWT's own clock still says valid; this counts the check)
+    assert cached.checks == 2
+
+
+def test_a_tampered_copy_of_a_cached_token_is_refused() -> None:
+    cached = TokenVerifier(secret=SECRET, issuer=ISSUER, cache_size=10)
+    token = make_token()
+    cached.verify(token)
+    header, _payload, signature = token.split(".")
+    forged_payload = make_token(sub="1").split(".")[1]
+    for forged in (f"{header}.{forged_payload}.{signature}", token[:-2] + "xx"):
+        with pytest.raises(Unauthorized):
+            cached.verify(forged)
+
+
+def test_the_cache_keeps_at_most_its_size() -> None:
+    cached = CountingVerifier(secret=SECRET, issuer=ISSUER, cache_size=2)
+    tokens = [make_token(sub=str(n)) for n in range(3)]
+    for token in tokens:
+        cached.verify(token)
+    cached.verify(tokens[2])
+    cached.verify(tokens[0])  # the oldest was dropped to make room: checked again
+    assert cached.checks == 4
+
+
+def test_without_a_cache_size_every_call_is_checked_in_full() -> None:
+    plain = CountingVerifier(secret=SECRET, issuer=ISSUER)
+    token = make_token()
+    plain.verify(token)
+    plain.verify(token)
+    assert plain.checks == 2

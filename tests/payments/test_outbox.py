@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from .support import ALICE, Payments
+import pytest
+
+from shopmesh.payments.domain import TransactionCreated
+from shopmesh.payments.repository import _cut_payload
+
+from .support import ALICE, Payments, running
+
+# Quotes, a backslash, non-ASCII and the field's own text: none may disturb the event's id.
+AWKWARD = 'lunch "transaction_id":0, \\ café "}'
 
 
 async def test_create_writes_one_transaction_created_event(payments: Payments) -> None:
@@ -22,6 +30,43 @@ async def test_create_writes_one_transaction_created_event(payments: Payments) -
     assert isinstance(event["amount"], float)
     assert event["description"] == "lunch"
     assert datetime.fromisoformat(event["timestamp"]) == datetime.fromisoformat(tx["created_at"])
+
+
+async def test_every_charge_writes_its_own_id_into_its_event(database_url: str) -> None:
+    # On PostgreSQL one statement writes the charge and its event, the payload made
+    # before the id exists; the stored bytes must be what the event itself serialises to.
+    async with running(database_url) as payments:
+        created = [
+            (await payments.create(ALICE, amount, description=AWKWARD)).json()
+            for amount in ("0.01", 12, 99.99)
+        ]
+        raw = await payments.rows("SELECT event_id, payload FROM outbox_message ORDER BY id")
+        events = await payments.events()
+    assert [e["transaction_id"] for e in events] == [tx["id"] for tx in created]
+    assert [e["description"] for e in events] == [AWKWARD] * 3
+    assert [e["amount"] for e in events] == [0.01, 12.0, 99.99]
+    for row, event in zip(raw, events, strict=True):
+        assert bytes(row.payload) == TransactionCreated.model_validate(event).to_bytes()
+        assert row.event_id == event["event_id"]
+
+
+async def test_a_charge_refused_on_either_database_writes_nothing(database_url: str) -> None:
+    async with running(database_url) as payments:
+        assert (await payments.create(ALICE, 999)).status_code == 201
+        refused = await payments.create(ALICE, 2, description=AWKWARD)
+        assert refused.status_code == 422
+        assert refused.json()["code"] == "limit_exceeded"
+        counts = await payments.counts()
+    assert counts["payment_transaction"] == counts["outbox_message"] == 1
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [b'{"user_id":1}', b'{"transaction_id":01}', b'{"a":{"transaction_id":0},"transaction_id":0}'],
+)
+def test_a_payload_without_one_top_level_placeholder_id_is_not_cut(payload: bytes) -> None:
+    with pytest.raises(ValueError, match="transaction_id"):
+        _cut_payload(payload)
 
 
 async def test_pay_writes_one_transaction_paid_event(payments: Payments) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy import BigInteger, DateTime, Dialect, Integer, MetaData, TypeDec
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -60,14 +61,24 @@ PING_IDLE_AFTER = 1.0
 
 
 def create_engine(
-    url: str, *, pool_size: int = 10, ping_idle_after: float = PING_IDLE_AFTER
+    url: str,
+    *,
+    pool_size: int = 10,
+    max_overflow: int | None = None,
+    ping_idle_after: float = PING_IDLE_AFTER,
 ) -> AsyncEngine:
     """An engine tuned for the backend.
 
     SQLite: WAL, a busy timeout, and every transaction ``BEGIN IMMEDIATE`` so
     writers queue on the database lock instead of failing with "database is
-    locked" when two read-then-write transactions meet. PostgreSQL: a pooled
-    connection idle for ``ping_idle_after`` seconds is pinged before use.
+    locked" when two read-then-write transactions meet.
+
+    PostgreSQL: up to ``pool_size`` connections kept, plus ``max_overflow`` (default: as
+    many as ``pool_size``) opened when they are all busy and closed again when returned:
+    under a steady load above the pool size that is a new connection (a PostgreSQL
+    backend, authentication, the driver's set-up) every few requests; 0 makes requests
+    wait for a pooled connection instead. A connection idle in the pool for
+    ``ping_idle_after`` seconds is pinged before use (see :func:`_ping_idle_connections`).
     """
     if is_sqlite(url):
         path = make_url(url).database
@@ -79,7 +90,7 @@ def create_engine(
     engine = create_async_engine(
         url,
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=pool_size if max_overflow is None else max_overflow,
         pool_recycle=1800,
     )
     _ping_idle_connections(engine, after=ping_idle_after)
@@ -134,21 +145,46 @@ class Database:
     """An engine and its session factory, opened in a service's lifespan."""
 
     def __init__(
-        self, url: str, *, pool_size: int = 10, ping_idle_after: float = PING_IDLE_AFTER
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        max_overflow: int | None = None,
+        ping_idle_after: float = PING_IDLE_AFTER,
     ) -> None:
         self.url = url
-        self.engine = create_engine(url, pool_size=pool_size, ping_idle_after=ping_idle_after)
+        self._is_sqlite = is_sqlite(url)
+        self.engine = create_engine(
+            url, pool_size=pool_size, max_overflow=max_overflow, ping_idle_after=ping_idle_after
+        )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @property
     def is_sqlite(self) -> bool:
-        return is_sqlite(self.url)
+        return self._is_sqlite
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session inside one transaction: committed on success, rolled back on error."""
         async with self.sessions() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def connection(self, *, autocommit: bool = False) -> AsyncIterator[AsyncConnection]:
+        """A connection inside one transaction, for SQLAlchemy Core statements (no ORM session).
+
+        Committed on success, rolled back on error; cheaper per statement than a session.
+        With ``autocommit`` on PostgreSQL, each statement commits by itself: for a use case
+        that is one statement (atomic on its own), it saves the BEGIN and COMMIT round
+        trips. On SQLite ``autocommit`` is ignored: a transaction as usual.
+        """
+        if not autocommit or self.is_sqlite:
+            async with self.engine.begin() as connection:
+                yield connection
+            return
+        async with self.engine.connect() as connection:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            yield connection
 
     async def ping(self) -> None:
         """Raise if the database cannot answer ``SELECT 1``."""

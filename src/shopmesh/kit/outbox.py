@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import zlib
+from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -32,26 +33,33 @@ from shopmesh.kit.tables import outbox_message
 log = logging.getLogger(__name__)
 
 
-async def add_events(session: AsyncSession, *events: Event) -> None:
-    """Write ``events`` in the caller's transaction; the relay publishes them after commit."""
+async def add_events(session: AsyncSession | AsyncConnection, *events: Event) -> None:
+    """Write ``events`` in the caller's transaction; the relay publishes them after commit.
+
+    ``session`` is an ORM session or a Core connection inside a transaction.
+    """
     if not events:
         return
-    traceparent = traceparent_var.get()
-    await session.execute(
-        outbox_message.insert(),
-        [
-            {
-                "event_id": str(event.event_id),
-                "topic": event.topic,
-                "key": event.key(),
-                "event_type": event.event_type,
-                "payload": event.to_bytes(),
-                "traceparent": traceparent,
-                "created_at": event.occurred_at,
-            }
-            for event in events
-        ],
-    )
+    await session.execute(outbox_message.insert(), [outbox_row(event) for event in events])
+    mark_outbox_written(session)
+
+
+def outbox_row(event: Event) -> dict[str, Any]:
+    """The ``outbox_message`` row of ``event``, for a use case that writes it in a statement
+    of its own (then it calls :func:`mark_outbox_written`)."""
+    return {
+        "event_id": str(event.event_id),
+        "topic": event.topic,
+        "key": event.key(),
+        "event_type": event.event_type,
+        "payload": event.to_bytes(),
+        "traceparent": traceparent_var.get(),
+        "created_at": event.occurred_at,
+    }
+
+
+def mark_outbox_written(session: AsyncSession | AsyncConnection) -> None:
+    """Note that this transaction wrote outbox rows: the runtime wakes the relay after it."""
     session.info["outbox_written"] = True
 
 
@@ -145,11 +153,13 @@ class OutboxRelay:
             .order_by(outbox_message.c.id)
             .limit(self._batch_size)
         )
-        async with self._db.engine.connect() as connection:
+        # One statement each, so no transaction around them: BEGIN and COMMIT (or the
+        # ROLLBACK that ends a read) would be two more round trips per batch.
+        async with self._db.connection(autocommit=True) as connection:
             return (await connection.execute(query)).all()
 
     async def _mark_sent(self, ids: list[int]) -> None:
-        async with self._db.engine.begin() as connection:
+        async with self._db.connection(autocommit=True) as connection:
             await connection.execute(
                 update(outbox_message)
                 .where(outbox_message.c.id.in_(ids))
@@ -159,8 +169,9 @@ class OutboxRelay:
     def _observe(self, rows: Sequence[Row[Any]]) -> None:
         now = datetime.now(UTC)
         latency = OUTBOX_PUBLISH_LATENCY.labels(self._service)
+        for topic, count in Counter(row.topic for row in rows).items():
+            OUTBOX_PUBLISHED.labels(self._service, topic).inc(count)
         for row in rows:
-            OUTBOX_PUBLISHED.labels(self._service, row.topic).inc()
             created = (
                 row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
             )

@@ -1,9 +1,16 @@
-"""Payments tables and queries. Functions run in the caller's transaction; none commits."""
+"""Payments tables and queries. Functions run in the caller's transaction; none commits.
+
+SQLAlchemy Core on a connection, not ORM objects: a charge is the hot path, and
+its statements are built once per dialect (and limit scope) and reused, so
+SQLAlchemy's compiled cache serves them without rebuilding a statement per request.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -12,19 +19,31 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Index,
+    LargeBinary,
     Numeric,
     String,
+    Table,
+    bindparam,
+    false,
     func,
     select,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shopmesh.kit.db import IdType, UTCDateTime, new_metadata
-from shopmesh.payments.domain import Balance, LimitPolicy, LimitScope, Transaction
+from shopmesh.kit.outbox import mark_outbox_written, outbox_row
+from shopmesh.kit.tables import outbox_message
+from shopmesh.payments.domain import (
+    Balance,
+    LimitPolicy,
+    LimitScope,
+    Transaction,
+    TransactionCreated,
+)
 
 # Running totals may outgrow one transaction's NUMERIC(12, 2) when only unpaid money counts.
 TotalType = Numeric(18, 2)
@@ -72,82 +91,103 @@ class IdempotencyRecordRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
 
-def _insert(session: AsyncSession, table: Any) -> Any:
-    """An INSERT that supports ``ON CONFLICT DO NOTHING`` on the session's dialect."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
+transaction_table = cast(Table, TransactionRow.__table__)
+account = cast(Table, AccountRow.__table__)
+idempotency_record = cast(Table, IdempotencyRecordRow.__table__)
 
 
 def _rowcount(result: Any) -> int:
     return int(cast(CursorResult[Any], result).rowcount)
 
 
-async def ensure_account(session: AsyncSession, user_id: int) -> None:
-    """Create the user's account row unless it exists (safe under concurrency)."""
-    zero = Decimal("0.00")
-    statement = (
-        _insert(session, AccountRow)
-        .values(user_id=user_id, total_amount=zero, unpaid_amount=zero)
-        .on_conflict_do_nothing(index_elements=["user_id"])
+def _insert(dialect: str, table: Table) -> Any:
+    """An INSERT that supports ``ON CONFLICT`` on ``dialect``."""
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+
+
+@dataclass(frozen=True, slots=True)
+class _ChargeStatements:
+    """The statements of a charge on one dialect, for one limit scope."""
+
+    # Adds :amount to the account (created if missing) if it stays within :limit;
+    # returns the user id when it did. PostgreSQL: also inserts the transaction
+    # and returns its id instead (one round trip for both).
+    charge: Any
+    # Inserts the transaction (SQLite, where a CTE cannot hold an INSERT); None on PostgreSQL.
+    add: Any | None
+
+
+@cache
+def _charge_statements(dialect: str, scope: LimitScope) -> _ChargeStatements:
+    amount = bindparam("amount", type_=account.c.total_amount.type)
+    upsert = _insert(dialect, account).values(
+        user_id=bindparam("user_id"), total_amount=amount, unpaid_amount=amount
     )
-    await session.execute(statement)
-
-
-async def try_charge(
-    session: AsyncSession, user_id: int, *, amount: Decimal, policy: LimitPolicy
-) -> bool:
-    """Add ``amount`` to the user's totals if the limit allows it; one statement, so atomic.
-
-    The row lock taken by the UPDATE serialises a user's charges until commit.
-    ROUND keeps SQLite (which computes in binary floating point) exact to the cent.
-    """
-    counted = (
-        AccountRow.unpaid_amount if policy.scope is LimitScope.UNPAID else AccountRow.total_amount
-    )
-    statement = (
-        update(AccountRow)
-        .where(AccountRow.user_id == user_id)
-        .where(func.round(counted + amount, 2) <= policy.limit)
-        .values(
-            total_amount=func.round(AccountRow.total_amount + amount, 2),
-            unpaid_amount=func.round(AccountRow.unpaid_amount + amount, 2),
+    counted = account.c.unpaid_amount if scope is LimitScope.UNPAID else account.c.total_amount
+    # The conflict branch runs on the locked, latest row: concurrent charges of one user
+    # queue here until commit, and each sees the totals the one before it left.
+    # ROUND keeps SQLite (which computes in binary floating point) exact to the cent.
+    charge = upsert.on_conflict_do_update(
+        index_elements=[account.c.user_id],
+        set_={
+            "total_amount": func.round(account.c.total_amount + upsert.excluded.total_amount, 2),
+            "unpaid_amount": func.round(account.c.unpaid_amount + upsert.excluded.unpaid_amount, 2),
+        },
+        where=func.round(counted + upsert.excluded.total_amount, 2)
+        <= bindparam("limit", type_=account.c.total_amount.type),
+    ).returning(account.c.user_id)
+    values = {
+        "amount": bindparam("amount", type_=transaction_table.c.amount.type),
+        "description": bindparam("description", type_=transaction_table.c.description.type),
+        "is_paid": false(),
+        "created_at": bindparam("created_at", type_=transaction_table.c.created_at.type),
+    }
+    if dialect != "postgresql":
+        add = (
+            transaction_table.insert()
+            .values(user_id=bindparam("user_id"), **values)
+            .returning(transaction_table.c.id)
         )
-        .execution_options(synchronize_session=False)
+        return _ChargeStatements(charge=charge, add=add)
+    charged = charge.cte("charged")
+    rows = select(charged.c.user_id, *(v.label(k) for k, v in values.items()))
+    both = (
+        transaction_table.insert()
+        .from_select(["user_id", *values], rows)
+        .returning(transaction_table.c.id)
     )
-    return _rowcount(await session.execute(statement)) == 1
+    return _ChargeStatements(charge=both, add=None)
 
 
-async def get_balance(session: AsyncSession, user_id: int) -> Balance:
-    query = select(AccountRow.total_amount, AccountRow.unpaid_amount).where(
-        AccountRow.user_id == user_id
-    )
-    row = (await session.execute(query)).first()
-    if row is None:
-        return Balance()
-    return Balance(total=row.total_amount, unpaid=row.unpaid_amount)
-
-
-async def add_transaction(
-    session: AsyncSession,
+async def charge(
+    connection: AsyncConnection,
     user_id: int,
     *,
     amount: Decimal,
+    policy: LimitPolicy,
     description: str,
     created_at: datetime,
-) -> Transaction:
-    statement = (
-        _insert(session, TransactionRow)
-        .values(
-            user_id=user_id,
-            amount=amount,
-            description=description,
-            is_paid=False,
-            created_at=created_at,
-        )
-        .returning(TransactionRow.id)
-    )
-    new_id = (await session.execute(statement)).scalar_one()
+) -> Transaction | None:
+    """Record a transaction of ``amount`` if the user's account (created when missing) stays
+    within the limit; ``None`` when the limit refused it. Atomic: one conditional upsert.
+
+    The account's row lock, taken here, serialises a user's charges until commit.
+    A new account takes the amount without the check: call only when ``amount``
+    alone is within the limit.
+    """
+    statements = _charge_statements(connection.dialect.name, policy.scope)
+    params = {
+        "user_id": user_id,
+        "amount": amount,
+        "limit": policy.limit,
+        "description": description,
+        "created_at": created_at,
+    }
+    new_id = (await connection.execute(statements.charge, params)).scalar_one_or_none()
+    if new_id is None:
+        return None
+    if statements.add is not None:
+        new_id = (await connection.execute(statements.add, params)).scalar_one()
     return Transaction(
         id=int(new_id),
         user_id=user_id,
@@ -158,57 +198,148 @@ async def add_transaction(
     )
 
 
+# The event's payload is made by Python before the id exists: made with this id, then
+# cut around it, and the statement puts the real id between the two parts. In JSON the
+# key with its quotes and colon cannot occur inside a string value (quotes there are
+# escaped), so the cut is at the field itself.
+_ID_PLACEHOLDER = 0
+_ID_FIELD = b'"transaction_id":'
+
+
+@cache
+def _announced_charge_statement(scope: LimitScope) -> Any:
+    """PostgreSQL: the charge, the transaction row and its outbox row in one statement."""
+    charged_tx = _charge_statements("postgresql", scope).charge.cte("tx")
+    payload = (
+        bindparam("payload_head", type_=LargeBinary)
+        .op("||")(func.convert_to(func.cast(charged_tx.c.id, String), "UTF8"))
+        .op("||")(bindparam("payload_tail", type_=LargeBinary))
+    )
+    columns = ["event_id", "topic", "key", "event_type", "traceparent", "created_at"]
+    rows = select(
+        *(bindparam(f"outbox_{c}", type_=outbox_message.c[c].type) for c in columns),
+        payload.label("payload"),
+    ).select_from(charged_tx)
+    announced = (
+        outbox_message.insert()
+        .from_select([*columns, "payload"], rows)
+        .returning(outbox_message.c.id)
+        .cte("announced")
+    )
+    return select(charged_tx.c.id).add_cte(announced)
+
+
+def _cut_payload(payload: bytes) -> tuple[bytes, bytes]:
+    """``payload`` (made with the placeholder id) as the parts before and after the id."""
+    head, found, tail = payload.partition(_ID_FIELD + str(_ID_PLACEHOLDER).encode())
+    if not found or tail[:1] not in (b",", b"}") or _ID_FIELD in tail:
+        raise ValueError("transaction_id is not a top-level field of the payload")
+    return head + _ID_FIELD, tail
+
+
+async def charge_and_announce(
+    connection: AsyncConnection,
+    event: TransactionCreated,
+    *,
+    policy: LimitPolicy,
+) -> Transaction | None:
+    """PostgreSQL only: :func:`charge` and the ``transaction.created`` outbox row, in one
+    statement (atomic by itself: it may run outside an explicit transaction).
+
+    ``event`` describes the charge, made with transaction_id 0: the statement writes it
+    with the new transaction's id. ``None`` when the limit refused it (nothing written).
+    """
+    if event.transaction_id != _ID_PLACEHOLDER:
+        raise ValueError("the event must carry the placeholder transaction id")
+    row = outbox_row(event)
+    head, tail = _cut_payload(row.pop("payload"))
+    params = {
+        **{f"outbox_{column}": value for column, value in row.items()},
+        "payload_head": head,
+        "payload_tail": tail,
+        "user_id": event.user_id,
+        "amount": event.amount,
+        "limit": policy.limit,
+        "description": event.description,
+        "created_at": event.timestamp,
+    }
+    statement = _announced_charge_statement(policy.scope)
+    new_id = (await connection.execute(statement, params)).scalar_one_or_none()
+    if new_id is None:
+        return None
+    mark_outbox_written(connection)
+    return Transaction(
+        id=int(new_id),
+        user_id=event.user_id,
+        amount=event.amount,
+        description=event.description,
+        is_paid=False,
+        created_at=event.timestamp,
+    )
+
+
+_BALANCE = select(account.c.total_amount, account.c.unpaid_amount).where(
+    account.c.user_id == bindparam("user_id")
+)
+
+
+async def get_balance(connection: AsyncConnection, user_id: int) -> Balance:
+    row = (await connection.execute(_BALANCE, {"user_id": user_id})).first()
+    if row is None:
+        return Balance()
+    return Balance(total=row.total_amount, unpaid=row.unpaid_amount)
+
+
 async def list_transactions(
-    session: AsyncSession, user_id: int, *, limit: int, offset: int
+    connection: AsyncConnection, user_id: int, *, limit: int, offset: int
 ) -> list[Transaction]:
     """The user's transactions, newest first (ids grow with time)."""
     query = (
-        select(TransactionRow)
-        .where(TransactionRow.user_id == user_id)
-        .order_by(TransactionRow.id.desc())
+        select(
+            transaction_table.c.id,
+            transaction_table.c.user_id,
+            transaction_table.c.amount,
+            transaction_table.c.description,
+            transaction_table.c.is_paid,
+            transaction_table.c.created_at,
+        )
+        .where(transaction_table.c.user_id == user_id)
+        .order_by(transaction_table.c.id.desc())
         .limit(limit)
         .offset(offset)
     )
-    rows = (await session.execute(query)).scalars().all()
-    return [_to_transaction(row) for row in rows]
+    return [Transaction(*row) for row in (await connection.execute(query)).all()]
 
 
-def _to_transaction(row: TransactionRow) -> Transaction:
-    return Transaction(
-        id=row.id,
-        user_id=row.user_id,
-        amount=row.amount,
-        description=row.description,
-        is_paid=row.is_paid,
-        created_at=row.created_at,
-    )
-
-
-async def clear_unpaid(session: AsyncSession, user_id: int) -> None:
+async def clear_unpaid(connection: AsyncConnection, user_id: int) -> None:
     """Zero the unpaid balance; it also locks the account so no charge slips in meanwhile."""
     statement = (
-        update(AccountRow)
-        .where(AccountRow.user_id == user_id)
-        .values(unpaid_amount=Decimal("0.00"))
-        .execution_options(synchronize_session=False)
+        update(account).where(account.c.user_id == user_id).values(unpaid_amount=Decimal("0.00"))
     )
-    await session.execute(statement)
+    await connection.execute(statement)
 
 
-async def mark_all_paid(session: AsyncSession, user_id: int, *, paid_at: datetime) -> int:
+async def mark_all_paid(connection: AsyncConnection, user_id: int, *, paid_at: datetime) -> int:
     """Mark every unpaid transaction of the user paid; returns how many."""
     statement = (
-        update(TransactionRow)
-        .where(TransactionRow.user_id == user_id, TransactionRow.is_paid.is_(False))
+        update(transaction_table)
+        .where(transaction_table.c.user_id == user_id, transaction_table.c.is_paid.is_(False))
         .values(is_paid=True, paid_at=paid_at)
-        .execution_options(synchronize_session=False)
     )
-    return _rowcount(await session.execute(statement))
+    return _rowcount(await connection.execute(statement))
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyRecord:
+    """A request made with an Idempotency-Key and the result it produced (None: in progress)."""
+
+    request_hash: str
+    result: dict[str, Any] | None
 
 
 async def claim_idempotency_key(
-    session: AsyncSession, user_id: int, *, key: str, request_hash: str, now: datetime
-) -> IdempotencyRecordRow | None:
+    connection: AsyncConnection, user_id: int, *, key: str, request_hash: str, now: datetime
+) -> IdempotencyRecord | None:
     """Reserve ``key`` for this request; returns the earlier record if it was taken.
 
     On PostgreSQL a concurrent claim of the same key waits here until the
@@ -216,26 +347,26 @@ async def claim_idempotency_key(
     if that transaction rolled back).
     """
     statement = (
-        _insert(session, IdempotencyRecordRow)
+        _insert(connection.dialect.name, idempotency_record)
         .values(user_id=user_id, key=key, request_hash=request_hash, created_at=now)
         .on_conflict_do_nothing(index_elements=["user_id", "key"])
-        .returning(IdempotencyRecordRow.key)
+        .returning(idempotency_record.c.key)
     )
-    if (await session.execute(statement)).first() is not None:
+    if (await connection.execute(statement)).first() is not None:
         return None
-    query = select(IdempotencyRecordRow).where(
-        IdempotencyRecordRow.user_id == user_id, IdempotencyRecordRow.key == key
+    query = select(idempotency_record.c.request_hash, idempotency_record.c.result).where(
+        idempotency_record.c.user_id == user_id, idempotency_record.c.key == key
     )
-    return (await session.execute(query)).scalar_one()
+    row = (await connection.execute(query)).one()
+    return IdempotencyRecord(request_hash=row.request_hash, result=row.result)
 
 
 async def store_idempotent_result(
-    session: AsyncSession, user_id: int, *, key: str, result: dict[str, Any]
+    connection: AsyncConnection, user_id: int, *, key: str, result: dict[str, Any]
 ) -> None:
     statement = (
-        update(IdempotencyRecordRow)
-        .where(IdempotencyRecordRow.user_id == user_id, IdempotencyRecordRow.key == key)
+        update(idempotency_record)
+        .where(idempotency_record.c.user_id == user_id, idempotency_record.c.key == key)
         .values(result=result)
-        .execution_options(synchronize_session=False)
     )
-    await session.execute(statement)
+    await connection.execute(statement)

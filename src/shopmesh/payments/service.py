@@ -10,13 +10,14 @@ from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 import orjson
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shopmesh.kit.app import ServiceRuntime
 from shopmesh.kit.errors import Conflict
 from shopmesh.kit.outbox import add_events
 from shopmesh.payments import repository as repo
 from shopmesh.payments.domain import (
+    Balance,
     IdempotencyKeyReused,
     LimitPolicy,
     PayResult,
@@ -63,6 +64,8 @@ class PaymentService:
     def __init__(self, runtime: ServiceRuntime, *, policy: LimitPolicy) -> None:
         self._runtime = runtime
         self.policy = policy
+        # PostgreSQL runs a charge without an Idempotency-Key as one statement.
+        self._one_statement = not runtime.db.is_sqlite
 
     async def create_transaction(
         self,
@@ -76,68 +79,114 @@ class PaymentService:
         request = IdempotentRequest.of(
             idempotency_key, op="create", amount=str(amount), description=description
         )
-        async with self._runtime.transaction() as session:
-            earlier = await _replay(session, user_id, request, Transaction.from_snapshot)
+        if request is None and self._one_statement:
+            # One statement writes the charge, the transaction and its event: atomic by
+            # itself, so no BEGIN and COMMIT round trips around it.
+            async with self._runtime.connection(autocommit=True) as connection:
+                tx = await self._charge(
+                    connection, user_id, amount=amount, description=description, announce=True
+                )
+            return Outcome(tx)
+        async with self._runtime.connection() as connection:
+            earlier = await _replay(connection, user_id, request, Transaction.from_snapshot)
             if earlier is not None:
                 return earlier
-            await self._charge(session, user_id, amount=amount)
-            tx = await repo.add_transaction(
-                session,
-                user_id,
-                amount=amount,
-                description=description,
-                created_at=datetime.now(UTC),
-            )
-            await add_events(session, _created_event(tx))
-            await _remember(session, user_id, request, tx.snapshot())
+            tx = await self._charge(connection, user_id, amount=amount, description=description)
+            await add_events(connection, _created_event(tx))
+            await _remember(connection, user_id, request, tx.snapshot())
         return Outcome(tx)
 
-    async def _charge(self, session: AsyncSession, user_id: int, *, amount: Decimal) -> None:
-        """Add ``amount`` to the user's totals or raise ``LimitExceeded``."""
-        await repo.ensure_account(session, user_id)
+    async def _charge(
+        self,
+        connection: AsyncConnection,
+        user_id: int,
+        *,
+        amount: Decimal,
+        description: str,
+        announce: bool = False,
+    ) -> Transaction:
+        """Record the transaction and add ``amount`` to the user's totals, or raise
+        ``LimitExceeded``. With ``announce`` (PostgreSQL), its event is written too."""
         for attempt in range(1, _CHARGE_ATTEMPTS + 1):
-            if await repo.try_charge(session, user_id, amount=amount, policy=self.policy):
-                return
-            balance = await repo.get_balance(session, user_id)
+            # An amount over the limit on its own is refused whatever the balance; the
+            # repository's charge takes it for granted when it creates the account.
+            if self.policy.allows(Balance(), amount):
+                tx = await self._charge_once(
+                    connection, user_id, amount=amount, description=description, announce=announce
+                )
+                if tx is not None:
+                    return tx
+            balance = await repo.get_balance(connection, user_id)
             if attempt == _CHARGE_ATTEMPTS or not self.policy.allows(balance, amount):
                 raise self.policy.refusal(balance.counted(self.policy.scope), amount)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    async def _charge_once(
+        self,
+        connection: AsyncConnection,
+        user_id: int,
+        *,
+        amount: Decimal,
+        description: str,
+        announce: bool,
+    ) -> Transaction | None:
+        now = datetime.now(UTC)
+        if announce:
+            pending = Transaction(
+                id=0,  # the repository writes the event with the new id
+                user_id=user_id,
+                amount=amount,
+                description=description,
+                is_paid=False,
+                created_at=now,
+            )
+            event = _created_event(pending)
+            return await repo.charge_and_announce(connection, event, policy=self.policy)
+        return await repo.charge(
+            connection,
+            user_id,
+            amount=amount,
+            policy=self.policy,
+            description=description,
+            created_at=now,
+        )
 
     async def pay_all(
         self, user_id: int, *, idempotency_key: str | None = None
     ) -> Outcome[PayResult]:
         """Mark every unpaid transaction of the user paid; announce it when there were some."""
         request = IdempotentRequest.of(idempotency_key, op="pay")
-        async with self._runtime.transaction() as session:
-            earlier = await _replay(session, user_id, request, PayResult.from_snapshot)
+        async with self._runtime.connection() as connection:
+            earlier = await _replay(connection, user_id, request, PayResult.from_snapshot)
             if earlier is not None:
                 return earlier
             # The account first: its row lock makes concurrent charges wait (or
             # commit first), so no charge stays unpaid while the balance says 0.
-            await repo.clear_unpaid(session, user_id)
+            await repo.clear_unpaid(connection, user_id)
             now = datetime.now(UTC)
-            paid = await repo.mark_all_paid(session, user_id, paid_at=now)
+            paid = await repo.mark_all_paid(connection, user_id, paid_at=now)
             result = PayResult(transactions_paid=paid)
             if paid:
-                await add_events(session, _paid_event(user_id, paid=paid, at=now))
-            await _remember(session, user_id, request, result.snapshot())
+                await add_events(connection, _paid_event(user_id, paid=paid, at=now))
+            await _remember(connection, user_id, request, result.snapshot())
         return Outcome(result)
 
     async def list_transactions(
         self, user_id: int, *, limit: int = 1000, offset: int = 0
     ) -> list[Transaction]:
         """The user's transactions, newest first."""
-        async with self._runtime.transaction() as session:
-            return await repo.list_transactions(session, user_id, limit=limit, offset=offset)
+        async with self._runtime.connection() as connection:
+            return await repo.list_transactions(connection, user_id, limit=limit, offset=offset)
 
     async def summary(self, user_id: int) -> Summary:
         """The user's totals against the limit."""
-        async with self._runtime.transaction() as session:
-            balance = await repo.get_balance(session, user_id)
+        async with self._runtime.connection() as connection:
+            balance = await repo.get_balance(connection, user_id)
         return Summary(balance=balance, policy=self.policy)
 
 
 async def _replay(
-    session: AsyncSession,
+    connection: AsyncConnection,
     user_id: int,
     request: IdempotentRequest | None,
     decode: Callable[[dict[str, Any]], T],
@@ -146,7 +195,7 @@ async def _replay(
     if request is None:
         return None
     earlier = await repo.claim_idempotency_key(
-        session,
+        connection,
         user_id,
         key=request.key,
         request_hash=request.request_hash,
@@ -162,13 +211,13 @@ async def _replay(
 
 
 async def _remember(
-    session: AsyncSession,
+    connection: AsyncConnection,
     user_id: int,
     request: IdempotentRequest | None,
     result: dict[str, Any],
 ) -> None:
     if request is not None:
-        await repo.store_idempotent_result(session, user_id, key=request.key, result=result)
+        await repo.store_idempotent_result(connection, user_id, key=request.key, result=result)
 
 
 def _created_event(tx: Transaction) -> TransactionCreated:

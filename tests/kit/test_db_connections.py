@@ -1,0 +1,84 @@
+"""The pool pings a connection only after it sat idle, and replaces one the server dropped."""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from shopmesh.kit.db import Database, is_transient_db_error
+
+pytestmark = pytest.mark.postgres
+
+
+async def _backend_pid(db: Database) -> int:
+    async with db.engine.connect() as connection:
+        return int((await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+
+
+async def _drop_pooled_connection(db: Database, admin: asyncpg.Connection) -> int:
+    """Use one pooled connection, then have the server terminate it behind the pool's back."""
+    pid = await _backend_pid(db)
+    assert await admin.fetchval("SELECT pg_terminate_backend($1)", pid)
+    return pid
+
+
+async def test_a_connection_dropped_while_idle_is_replaced_before_use(
+    postgres_url: str, postgres_admin: asyncpg.Connection
+) -> None:
+    db = Database(postgres_url, pool_size=1, ping_idle_after=0.0)
+    try:
+        dropped = await _drop_pooled_connection(db, postgres_admin)
+        assert await _backend_pid(db) != dropped  # the ping found it dead; a new one answered
+    finally:
+        await db.close()
+
+
+async def test_a_recently_used_connection_is_not_pinged(
+    postgres_url: str, postgres_admin: asyncpg.Connection
+) -> None:
+    # No ping within the idle time: the dead connection is only found by the statement,
+    # as a transient error (a 503 for a request), and the pool then replaces it.
+    db = Database(postgres_url, pool_size=1, ping_idle_after=3600.0)
+    try:
+        dropped = await _drop_pooled_connection(db, postgres_admin)
+        with pytest.raises(DBAPIError) as failure:
+            await _backend_pid(db)
+        assert is_transient_db_error(failure.value)
+        assert await _backend_pid(db) != dropped
+    finally:
+        await db.close()
+
+
+async def _rows_seen_elsewhere(db: Database) -> int:
+    async with db.engine.connect() as other:
+        return int((await other.execute(text("SELECT count(*) FROM probe"))).scalar_one())
+
+
+@pytest.mark.parametrize("autocommit", [True, False])
+async def test_autocommit_commits_each_statement_at_once_on_postgres(
+    postgres_url: str, *, autocommit: bool
+) -> None:
+    db = Database(postgres_url)
+    try:
+        async with db.connection() as connection:
+            await connection.execute(text("CREATE TABLE probe (id int)"))
+        async with db.connection(autocommit=autocommit) as connection:
+            await connection.execute(text("INSERT INTO probe VALUES (1)"))
+            # Autocommit: already committed; otherwise only when the block ends.
+            assert await _rows_seen_elsewhere(db) == (1 if autocommit else 0)
+        assert await _rows_seen_elsewhere(db) == 1
+    finally:
+        await db.close()
+
+
+async def test_overflow_defaults_to_the_pool_size_and_can_be_turned_off(postgres_url: str) -> None:
+    dbs = [Database(postgres_url, pool_size=4), Database(postgres_url, pool_size=4, max_overflow=0)]
+    try:
+        # Both pools hand out at most their size plus the overflow at once.
+        assert [db.engine.sync_engine.pool.size() for db in dbs] == [4, 4]
+        assert [db.engine.sync_engine.pool._max_overflow for db in dbs] == [4, 0]  # type: ignore[attr-defined]
+    finally:
+        for db in dbs:
+            await db.close()
