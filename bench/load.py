@@ -11,11 +11,13 @@ percentiles instead of silently lowering the rate (no coordinated omission).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import os
 import re
 import subprocess
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -146,6 +148,39 @@ async def open_loop(
     ``call`` returns the HTTP status (0 when no answer came: a connection error or timeout,
     counted as an error). Requests still running at the end are awaited.
     """
+    with _collector_paused():
+        return await _open_loop(session, call, rate=rate, seconds=seconds, ok=ok)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection in the generator while it keeps the schedule.
+
+    A full collection of this process (the harness, its imports, thousands of
+    tasks) takes tens of milliseconds; every request due meanwhile then starts
+    late, all at once, and the burst lands on the system under test as a
+    stall that is the generator's, not the system's. Measured at 3.9k
+    requests/s through the gateway: p99 35-90 ms with the collector on,
+    3-6 ms with it paused (direct to nginx: 1.6 ms).
+    """
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.unfreeze()
+
+
+async def _open_loop(
+    session: Any,
+    call: Call,
+    *,
+    rate: float,
+    seconds: float,
+    ok: Callable[[int], bool],
+) -> OpenLoopResult:
     result = OpenLoopResult()
     tasks: set[asyncio.Task[None]] = set()
     interval = 1.0 / rate
