@@ -1,16 +1,11 @@
-"""Rate-limit counters and the verified-token cache, with fake clocks (no sockets)."""
+"""Rate-limit counters and the login-name parser, with fake clocks (no sockets)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 import pytest
 
-from shopmesh.gateway.auth import CachedVerifier
 from shopmesh.gateway.body import login_username
 from shopmesh.gateway.ratelimit import Decision, LocalCounters, RateLimiter, tightest
-from shopmesh.kit.errors import Unauthorized
-from shopmesh.kit.jwt import Principal, TokenVerifier, issue_token
 
 SECRET = "unit-test-secret-0123456789-abcdefghijkl"
 
@@ -80,64 +75,6 @@ def test_the_tightest_decision_is_shown() -> None:
     assert tightest(roomy, refused) is refused
     assert tightest(None, roomy) is roomy
     assert tightest(None, None) is None
-
-
-def _token(*, ttl: timedelta, now: datetime | None = None) -> str:
-    principal = Principal(user_id=7, username="ann")
-    return issue_token(principal, secret=SECRET, issuer="shopmesh-auth", ttl=ttl, now=now)
-
-
-class CountingVerifier(TokenVerifier):
-    def __init__(self) -> None:
-        super().__init__(secret=SECRET, issuer="shopmesh-auth")
-        self.calls = 0
-
-    def verify(self, token: str) -> Principal:
-        self.calls += 1
-        return super().verify(token)
-
-
-def test_a_verified_token_is_served_from_the_cache_until_its_exp() -> None:
-    issued = datetime.now(UTC)
-    token = _token(ttl=timedelta(minutes=10), now=issued)
-    clock = Clock(issued.timestamp())
-    inner = CountingVerifier()
-    verifier = CachedVerifier(inner, clock=clock)
-    assert verifier.verify_header(f"Bearer {token}").user_id == 7
-    assert verifier.verify_header(token).user_id == 7
-    assert inner.calls == 1
-    clock.now = issued.timestamp() + 600  # at exp the cached answer no longer counts
-    verifier.verify_header(token)
-    assert inner.calls == 2
-
-
-def test_an_expired_token_is_refused_even_after_being_cached() -> None:
-    issued = datetime.now(UTC) - timedelta(minutes=10)
-    token = _token(ttl=timedelta(minutes=5), now=issued)
-    verifier = CachedVerifier(
-        TokenVerifier(secret=SECRET, issuer="shopmesh-auth"), clock=Clock(issued.timestamp())
-    )
-    verifier._verified[token] = (Principal(user_id=7, username="ann"), issued.timestamp() + 300)
-    verifier._clock = Clock(issued.timestamp() + 600)
-    with pytest.raises(Unauthorized) as refused:
-        verifier.verify_header(token)
-    assert refused.value.code == "token_expired"
-
-
-def test_the_cache_never_admits_a_token_that_fails_verification() -> None:
-    verifier = CachedVerifier(TokenVerifier(secret=SECRET, issuer="shopmesh-auth"))
-    forged = _token(ttl=timedelta(minutes=5))[:-2] + "xx"
-    for _ in range(2):
-        with pytest.raises(Unauthorized):
-            verifier.verify_header(forged)
-    assert verifier._verified == {}
-
-
-def test_the_cache_is_bounded() -> None:
-    verifier = CachedVerifier(TokenVerifier(secret=SECRET, issuer="shopmesh-auth"), max_entries=3)
-    for minutes in range(1, 6):
-        verifier.verify_header(_token(ttl=timedelta(minutes=minutes)))
-    assert len(verifier._verified) == 3
 
 
 @pytest.mark.parametrize(

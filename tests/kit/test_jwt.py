@@ -139,3 +139,23 @@ def test_without_a_cache_size_every_call_is_checked_in_full() -> None:
     plain.verify(token)
     plain.verify(token)
     assert plain.checks == 2
+
+
+def test_an_expired_token_is_refused_even_after_being_cached() -> None:
+    issued = datetime.now(UTC) - timedelta(minutes=10)
+    token = make_token(iat=int(issued.timestamp()), exp=int(issued.timestamp()) + 300)
+    cached = TokenVerifier(secret=SECRET, issuer=ISSUER, cache_size=10)
+    cached._verified[token] = (Principal(42, "ada", "user"), issued.timestamp() + 300)
+    with pytest.raises(Unauthorized) as refused:
+        cached.verify_header(f"Bearer {token}")
+    assert refused.value.code == "token_expired"
+    assert token not in cached._verified
+
+
+def test_the_cache_never_admits_a_token_that_fails_verification() -> None:
+    cached = TokenVerifier(secret=SECRET, issuer=ISSUER, cache_size=10)
+    forged = make_token()[:-2] + "xx"
+    for _ in range(2):
+        with pytest.raises(Unauthorized):
+            cached.verify(forged)
+    assert cached._verified == {}

@@ -11,7 +11,6 @@ import logging
 
 import orjson
 
-from shopmesh.gateway.auth import CachedVerifier
 from shopmesh.gateway.body import (
     BodyTooLarge,
     ClientDisconnected,
@@ -30,7 +29,7 @@ from shopmesh.gateway.upstream_http import Body, UpstreamClient
 from shopmesh.gateway.upstreams import Upstreams
 from shopmesh.kit.errors import AppError, BadRequest, Forbidden, NotFound
 from shopmesh.kit.http import Receive, Scope, Send, send_json
-from shopmesh.kit.jwt import TokenVerifier
+from shopmesh.kit.jwt import CACHED_TOKENS, TokenVerifier
 from shopmesh.kit.metrics import render
 
 log = logging.getLogger(__name__)
@@ -69,8 +68,8 @@ class Gateway:
             failure_threshold=settings.circuit_failure_threshold,
             open_for=settings.circuit_open_seconds,
         )
-        self.verifier = CachedVerifier(
-            TokenVerifier(secret=settings.jwt_secret, issuer=settings.jwt_issuer)
+        self.verifier = TokenVerifier(
+            secret=settings.jwt_secret, issuer=settings.jwt_issuer, cache_size=CACHED_TOKENS
         )
         self.cors = Cors(settings.cors_origins, max_age=settings.cors_max_age)
         self.trust_forwarded = settings.trust_forwarded

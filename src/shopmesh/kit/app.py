@@ -27,7 +27,7 @@ from shopmesh.kit.consumer import EventConsumer
 from shopmesh.kit.db import Database, is_transient_db_error
 from shopmesh.kit.errors import AppError, Forbidden
 from shopmesh.kit.http import BodyLimitMiddleware, RequestContextMiddleware, Scope
-from shopmesh.kit.jwt import Principal, TokenVerifier
+from shopmesh.kit.jwt import CACHED_TOKENS, Principal, TokenVerifier
 from shopmesh.kit.kafka import kafka_reachable
 from shopmesh.kit.metrics import render
 from shopmesh.kit.migrations import migrate
@@ -36,9 +36,6 @@ from shopmesh.kit.registry import RegistryAgent
 from shopmesh.kit.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
-
-# Verified tokens each service remembers (until their exp): see TokenVerifier.
-_VERIFIED_TOKENS = 10_000
 _SOURCES = frozenset({"body", "query", "path", "header", "cookie"})
 _NOT_AN_OBJECT = frozenset({"model_attributes_type", "dict_type", "model_type"})
 
@@ -173,7 +170,7 @@ async def _open_runtime(
         )
         await migrate(db, migrations)
     verifier = TokenVerifier(
-        secret=settings.jwt_secret, issuer=settings.jwt_issuer, cache_size=_VERIFIED_TOKENS
+        secret=settings.jwt_secret, issuer=settings.jwt_issuer, cache_size=CACHED_TOKENS
     )
     relay = None
     if db is not None and produces and settings.kafka_enabled:

@@ -56,6 +56,10 @@ def issue_token(
     return pyjwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
+# How many verified tokens the gateway and each service remember (until their exp).
+CACHED_TOKENS = 10_000
+
+
 class TokenVerifier:
     """Checks signature, expiry, not-before and issuer; nothing else is trusted.
 
