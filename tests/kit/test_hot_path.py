@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from shopmesh.kit import logging as kit_logging
-from shopmesh.kit.logging import configure_logging, info_fields, request_id_var
+from shopmesh.kit.logging import configure_logging, log_fields, request_id_var
 from shopmesh.kit.runner import _CorkedTransport
 from shopmesh.kit.tracing import random_hex
 
@@ -122,7 +122,7 @@ def test_the_direct_line_is_the_line_the_logging_machinery_writes(json_log_file:
     fields = {"method": "GET", "status": 200, "user_id": None}
     token = request_id_var.set("req-1")
     try:
-        info_fields(log, "request", fields)
+        log_fields(log, logging.INFO, "request", fields)
         log.info("request", extra=fields)
     finally:
         request_id_var.reset(token)
@@ -139,11 +139,11 @@ def test_another_listener_gets_an_ordinary_record(
 ) -> None:
     log = logging.getLogger("shopmesh.access")
     with caplog.at_level(logging.INFO, logger="shopmesh.access"):
-        info_fields(log, "request", {"status": 201})
+        log_fields(log, logging.INFO, "request", {"status": 201})
     assert [record.__dict__["status"] for record in caplog.records] == [201]
     log.setLevel(logging.WARNING)
     try:
-        info_fields(log, "request", {"status": 202})
+        log_fields(log, logging.INFO, "request", {"status": 202})
     finally:
         log.setLevel(logging.NOTSET)
     assert [line["status"] for line in _lines(json_log_file)] == [201]

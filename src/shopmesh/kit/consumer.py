@@ -24,7 +24,7 @@ from shopmesh.kit.aio import retrying
 from shopmesh.kit.db import Database, is_transient_db_error
 from shopmesh.kit.events import EventEnvelope, MalformedEvent
 from shopmesh.kit.kafka import ensure_topics, idempotent_producer
-from shopmesh.kit.logging import info_fields, traceparent_var
+from shopmesh.kit.logging import log_fields, traceparent_var
 from shopmesh.kit.metrics import CONSUMER_LAG, EVENTS_CONSUMED
 from shopmesh.kit.tables import processed_event
 
@@ -269,10 +269,7 @@ class EventConsumer:
                 "offset": envelope.offset,
                 "consumer": self._group_id,
             }
-            if self._applied_log_level == logging.INFO:
-                info_fields(log, f"event {outcome}", fields)  # a line per event: the cheap path
-            else:
-                log.log(self._applied_log_level, "event %s", outcome, extra=fields)
+            log_fields(log, self._applied_log_level, f"event {outcome}", fields)
 
     async def _apply_one_with_retries(
         self,

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from shopmesh.kit import tracing
-from shopmesh.kit.logging import info_fields, request_id_var, traceparent_var
+from shopmesh.kit.logging import log_fields, request_id_var, traceparent_var
 from shopmesh.kit.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
 Scope = MutableMapping[str, Any]
@@ -182,8 +182,9 @@ class RequestContextMiddleware:
             )
         series[0].inc()
         series[1].observe(elapsed)
-        info_fields(
+        log_fields(
             access_log,
+            logging.INFO,
             "request",
             {
                 "method": method,
