@@ -21,9 +21,9 @@ from shopmesh.orders.settings import Settings
 
 
 async def on_order_dispatched(session: AsyncSession, envelope: EventEnvelope) -> None:
-    """``order.dispatched``: a Created order becomes Dispatched (by the dispatcher)."""
-    notice = DispatchedNotice.model_validate(envelope.payload)
-    await service.mark_dispatched(session, notice.id)
+    """``order.dispatched``: a Created order becomes Dispatched (by the dispatcher); a
+    cancelled one stays cancelled. The consumer's one-by-one path (retries)."""
+    await on_order_dispatched_batch(session, [envelope])
 
 
 async def on_order_dispatched_batch(

@@ -216,17 +216,11 @@ async def cancel(
     )
 
 
-async def mark_dispatched(session: AsyncSession, order_id: int, *, now: datetime) -> Order | None:
-    """Mark the order Dispatched if it is still Created (a cancelled order stays cancelled)."""
-    return await _move(
-        session, order_id, to=OrderStatus.DISPATCHED, by=UpdatedBy.DISPATCHER, now=now
-    )
-
-
 async def mark_all_dispatched(
     session: AsyncSession, order_ids: Sequence[int], *, now: datetime
 ) -> None:
-    """:func:`mark_dispatched` for each of ``order_ids``, in one statement."""
+    """Mark the orders among ``order_ids`` that are still Created Dispatched, in one
+    statement (a cancelled order stays cancelled)."""
     statement = (
         update(ORDER_TABLE)
         .where(

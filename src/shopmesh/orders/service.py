@@ -250,17 +250,10 @@ async def _why_not_cancelled(session: AsyncSession, order_id: int, customer_id: 
     return order  # already cancelled: cancelling again changes nothing
 
 
-async def mark_dispatched(session: AsyncSession, order_id: int) -> Order | None:
-    """Apply ``order.dispatched`` in the caller's transaction (idempotent).
-
-    Returns the order when this call moved it; ``None`` when it was not
-    Created (already dispatched, cancelled first, or unknown here).
-    """
-    return await repo.mark_dispatched(session, order_id, now=datetime.now(UTC))
-
-
 async def mark_all_dispatched(session: AsyncSession, order_ids: Sequence[int]) -> None:
-    """:func:`mark_dispatched` for several orders at once (one statement)."""
+    """Apply ``order.dispatched`` for ``order_ids`` in the caller's transaction, in one
+    statement (idempotent): Created orders become Dispatched; cancelled, already
+    dispatched or unknown ones are left as they are."""
     await repo.mark_all_dispatched(session, order_ids, now=datetime.now(UTC))
 
 
