@@ -1,4 +1,5 @@
-"""Aggregation on real PostgreSQL: concurrent writers never lose an update."""
+"""Aggregation on real PostgreSQL: concurrent writers never lose an update; the consumer's
+one-statement batches add up to what the events one by one do."""
 
 from __future__ import annotations
 
@@ -7,13 +8,17 @@ from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import delete
 
 from shopmesh.analytics import service
-from shopmesh.analytics.consumers import HANDLERS
+from shopmesh.analytics.consumers import HANDLERS, apply_transactions
+from shopmesh.analytics.repository import stats
 from shopmesh.kit.db import Database
 from shopmesh.kit.events import EventEnvelope
 from shopmesh.kit.migrations import migrate
 from tests.analytics.factories import created, envelope, later, new_user_id, paid
+
+CONSUMER = "analytics-test"
 
 pytestmark = pytest.mark.postgres
 
@@ -51,3 +56,91 @@ async def test_concurrent_transactions_lose_no_increment(db: Database) -> None:
     assert by_user[shared_user].amount == Decimal("3.00")
     assert by_user[shared_user].paid_transactions == 10
     assert all(by_user[u].amount == Decimal("0.60") for u in newcomers)
+
+
+async def apply_in_one_statement(db: Database, events: list[EventEnvelope]) -> list[str]:
+    async with db.connection(autocommit=True) as connection:
+        return list(await apply_transactions(connection, CONSUMER, events))
+
+
+async def apply_one_by_one(db: Database, events: list[EventEnvelope]) -> None:
+    for event in events:
+        async with db.transaction() as session:
+            await HANDLERS[event.event_type](session, event)
+
+
+async def test_one_statement_folds_a_batch_into_the_totals_and_users(db: Database) -> None:
+    known, alice, bob = new_user_id(), new_user_id(), new_user_id()
+    await apply_in_one_statement(db, [envelope(created(user_id=known, amount=1, at=later(0)))])
+    batch = [
+        envelope(created(user_id=alice, amount=12.5, at=later(2))),
+        envelope(created(user_id=known, amount=0.1, at=later(6))),
+        envelope(paid(user_id=alice, transactions_paid=1, at=later(3))),
+        envelope(created(user_id=bob, amount=0.2, at=later(5))),
+        envelope(paid(user_id=known, transactions_paid=2, at=later(4))),
+        envelope(created(user_id=alice, amount=7.25, at=later(1))),
+    ]
+
+    applied = await apply_in_one_statement(db, batch)
+
+    assert sorted(applied) == sorted(e.event_id for e in batch)
+    totals = await service.read_stats(db)
+    assert (totals.events_processed, totals.unique_users) == (7, 3)
+    assert (totals.total_transactions, totals.total_paid_transactions) == (5, 3)
+    assert totals.total_amount == Decimal("21.05")
+    assert totals.last_event_time == later(6)
+    by_user = {u.user_id: u for u in await service.list_users(db, limit=10, offset=0)}
+    assert (by_user[alice].transactions, by_user[alice].amount) == (2, Decimal("19.75"))
+    assert (by_user[alice].paid_transactions, by_user[alice].last_event_time) == (1, later(3))
+    assert (by_user[known].transactions, by_user[known].amount) == (2, Decimal("1.10"))
+    assert (by_user[known].paid_transactions, by_user[known].last_event_time) == (2, later(6))
+    assert (by_user[bob].transactions, by_user[bob].amount) == (1, Decimal("0.20"))
+
+
+async def test_one_statement_skips_the_events_it_applied_before(db: Database) -> None:
+    user = new_user_id()
+    first = [envelope(created(user_id=user, amount=2)) for _ in range(3)]
+    await apply_in_one_statement(db, first)
+    again = [*first[1:], envelope(created(user_id=user, amount=5))]
+
+    applied = await apply_in_one_statement(db, again)
+
+    assert applied == [again[-1].event_id]
+    totals = await service.read_stats(db)
+    assert (totals.total_transactions, totals.total_amount) == (4, Decimal("11.00"))
+    assert (totals.events_processed, totals.unique_users) == (4, 1)
+
+
+async def test_concurrent_one_statement_batches_lose_no_increment(db: Database) -> None:
+    shared, newcomers = new_user_id(), [new_user_id() for _ in range(8)]
+    batches = [
+        [
+            envelope(created(user_id=shared, amount=0.1, at=later(i))),
+            *(envelope(created(user_id=u, amount=0.2)) for u in newcomers),
+            envelope(paid(user_id=shared, transactions_paid=1)),
+        ]
+        for i in range(12)
+    ]
+    # Every batch twice at once: each event applies once, whichever copy wins.
+    results = await asyncio.gather(*(apply_in_one_statement(db, b) for b in batches + batches))
+
+    assert sorted(i for ids in results for i in ids) == sorted(
+        e.event_id for batch in batches for e in batch
+    )
+    totals = await service.read_stats(db)
+    assert totals.total_transactions == 12 * 9
+    assert totals.total_amount == Decimal("20.40")
+    assert (totals.total_paid_transactions, totals.events_processed) == (12, 120)
+    assert totals.unique_users == 9
+    assert totals.last_event_time == later(11)
+
+
+async def test_one_statement_recreates_a_lost_stats_row(db: Database) -> None:
+    async with db.transaction() as session:
+        await session.execute(delete(stats))
+
+    await apply_in_one_statement(db, [envelope(created(user_id=new_user_id(), amount=3.5))])
+
+    totals = await service.read_stats(db)
+    assert (totals.total_transactions, totals.total_amount) == (1, Decimal("3.50"))
+    assert (totals.events_processed, totals.unique_users) == (1, 1)

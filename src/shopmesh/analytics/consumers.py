@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from shopmesh.analytics import service
 from shopmesh.analytics.domain import TransactionCreated, TransactionPaid
@@ -33,8 +33,18 @@ async def on_transaction_paid(session: AsyncSession, envelope: EventEnvelope) ->
 
 async def on_transactions(session: AsyncSession, envelopes: Sequence[EventEnvelope]) -> None:
     """A batch of ``transactions`` events folded into the totals in a few statements."""
-    events = [_PARSERS[e.event_type].model_validate(e.payload) for e in envelopes]
-    await service.record_transactions(session, events)
+    await service.record_transactions(session, _parse(envelopes))
+
+
+async def apply_transactions(
+    connection: AsyncConnection, consumer: str, envelopes: Sequence[EventEnvelope]
+) -> list[str]:
+    """PostgreSQL: the batch's new events folded into the totals and recorded, one statement."""
+    return await service.record_new_transactions(connection, consumer, envelopes, _parse(envelopes))
+
+
+def _parse(envelopes: Sequence[EventEnvelope]) -> list[TransactionCreated | TransactionPaid]:
+    return [_PARSERS[e.event_type].model_validate(e.payload) for e in envelopes]
 
 
 _PARSERS: dict[str, type[TransactionCreated] | type[TransactionPaid]] = {
@@ -60,5 +70,6 @@ def transaction_consumer(db: Database, settings: Settings) -> EventConsumer:
         max_attempts=settings.consumer_max_attempts,
         retry_backoff=settings.consumer_retry_backoff,
         batch_handler=on_transactions,
+        statement_handler=apply_transactions,
         replication=settings.kafka_replication,
     )

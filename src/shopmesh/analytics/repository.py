@@ -2,7 +2,8 @@
 
 Every change is an atomic increment in SQL (``x = x + :n``), never a read
 then a write, so two consumer instances applying events at the same time
-cannot lose an update.
+cannot lose an update. Writers lock the stats row first, then user rows in
+id order, so concurrent ones queue instead of deadlocking.
 """
 
 from __future__ import annotations
@@ -27,15 +28,18 @@ from sqlalchemy import (
     func,
     literal,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shopmesh.analytics.domain import EMPTY_STATS, Stats, StatsDelta, UserStats
+from shopmesh.kit.consumer import FRESH_EVENTS_CTE, fresh_events_params
 from shopmesh.kit.db import new_metadata
+from shopmesh.kit.events import EventEnvelope
 
 STATS_ROW_ID = 1
 # Sums of many amounts: more integer digits than one amount's NUMERIC(12, 2).
@@ -153,6 +157,82 @@ async def add_all_to_stats(session: AsyncSession, deltas: Sequence[StatsDelta]) 
             for user in users
         ],
     )
+
+
+# PostgreSQL: the events of a batch that the consumer has not applied yet (FRESH_EVENTS_CTE
+# records their ids) folded into the totals, all in one statement. The same increments as
+# add_all_to_stats; the stats row is locked first (lock is joined before any user row is
+# written), then the user rows in id order. A user row this statement inserted is the
+# only kind whose xmax is 0 (an updated one carries this transaction's id): the new users.
+_APPLY_NEW_EVENTS = text(
+    # Only constants (the kit's CTE, the stats row id) are spliced into the text.
+    f"""
+WITH {FRESH_EVENTS_CTE},
+lock AS MATERIALIZED (SELECT id FROM stats WHERE id = {STATS_ROW_ID} FOR UPDATE),
+batch AS (
+    SELECT b.*
+    FROM unnest(
+        CAST(:event_ids AS text[]), CAST(:user_ids AS bigint[]),
+        CAST(:transactions AS bigint[]), CAST(:amounts AS numeric[]),
+        CAST(:paid AS bigint[]), CAST(:event_times AS timestamptz[])
+    ) AS b(event_id, user_id, transactions, amount, paid, event_time)
+    JOIN fresh USING (event_id)
+    LEFT JOIN lock ON true
+),
+per_user AS (
+    SELECT user_id, sum(transactions) AS transactions, sum(amount) AS amount,
+        sum(paid) AS paid, max(event_time) AS event_time
+    FROM batch GROUP BY user_id
+),
+users AS (
+    INSERT INTO user_stats AS u
+        (user_id, transactions, amount, paid_transactions, last_event_time)
+    SELECT user_id, transactions, amount, paid, event_time FROM per_user ORDER BY user_id
+    ON CONFLICT (user_id) DO UPDATE SET
+        transactions = u.transactions + excluded.transactions,
+        amount = u.amount + excluded.amount,
+        paid_transactions = u.paid_transactions + excluded.paid_transactions,
+        last_event_time = greatest(u.last_event_time, excluded.last_event_time)
+    RETURNING u.xmax = 0 AS inserted
+),
+totals AS (
+    INSERT INTO stats AS s (id, total_transactions, total_amount, total_paid_transactions,
+        events_processed, unique_users, last_event_time)
+    SELECT {STATS_ROW_ID}, sum(transactions), sum(amount), sum(paid), count(*),
+        (SELECT count(*) FROM users WHERE inserted), max(event_time)
+    FROM batch
+    HAVING count(*) > 0
+    ON CONFLICT (id) DO UPDATE SET
+        total_transactions = s.total_transactions + excluded.total_transactions,
+        total_amount = s.total_amount + excluded.total_amount,
+        total_paid_transactions = s.total_paid_transactions + excluded.total_paid_transactions,
+        events_processed = s.events_processed + excluded.events_processed,
+        unique_users = s.unique_users + excluded.unique_users,
+        last_event_time = greatest(s.last_event_time, excluded.last_event_time)
+)
+SELECT event_id FROM fresh
+"""  # noqa: S608
+)
+
+
+async def apply_new_events(
+    connection: AsyncConnection,
+    consumer: str,
+    envelopes: Sequence[EventEnvelope],
+    deltas: Sequence[StatsDelta],
+) -> list[str]:
+    """PostgreSQL only: fold ``deltas`` (one per envelope, distinct event ids) of the
+    events ``consumer`` has not applied yet into the totals and record the events as
+    applied, in one statement (atomic on its own). The ids it applied."""
+    params = {
+        **fresh_events_params(consumer, envelopes),
+        "user_ids": [d.user_id for d in deltas],
+        "transactions": [d.transactions for d in deltas],
+        "amounts": [d.amount for d in deltas],
+        "paid": [d.paid_transactions for d in deltas],
+        "event_times": [d.event_time.astimezone(UTC) for d in deltas],
+    }
+    return list((await connection.execute(_APPLY_NEW_EVENTS, params)).scalars())
 
 
 def fold(into: StatsDelta | None, delta: StatsDelta) -> StatsDelta:

@@ -4,20 +4,27 @@ Messages are applied a partition batch at a time in one transaction; when a
 batch fails, its messages are retried one by one, and one that still fails
 after ``max_attempts`` goes to ``<topic>.dlq`` with the reason, so a poison
 message never stops the partition. Database outages are not the message's
-fault: the batch is rewound and retried until the database answers.
+fault: the batch is rewound and retried until the database answers. The
+offsets of everything a fetch returned are committed to Kafka together.
+
+On PostgreSQL a consumer may apply a batch in one statement instead (a
+:data:`StatementHandler`): the effect and the ``processed_event`` rows of the
+events not seen before (:data:`FRESH_EVENTS_CTE`) in one statement, atomic on
+its own, so it runs in autocommit: one round trip per batch.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from shopmesh.kit import tracing
 from shopmesh.kit.aio import retrying
@@ -32,6 +39,37 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[AsyncSession, EventEnvelope], Awaitable[None]]
 BatchHandler = Callable[[AsyncSession, Sequence[EventEnvelope]], Awaitable[None]]
+# Applies the events of a batch (distinct ids, handled types) that ``consumer`` has not
+# applied before AND records their ids, in one statement that starts with
+# FRESH_EVENTS_CTE; returns the ids it applied. Arguments: connection, consumer, batch.
+StatementHandler = Callable[
+    [AsyncConnection, str, Sequence[EventEnvelope]], Awaitable[Collection[str]]
+]
+
+# A CTE named ``fresh``: records the batch's ids for the consumer and yields the ids that
+# were not recorded yet, the events to apply. Its parameters: fresh_events_params().
+FRESH_EVENTS_CTE = """fresh AS (
+    INSERT INTO processed_event (consumer, event_id, topic, partition, "offset", processed_at)
+    SELECT :consumer, e.event_id, e.topic, e.partition, e.offset, :processed_at
+    FROM unnest(
+        CAST(:event_ids AS text[]), CAST(:topics AS text[]),
+        CAST(:partitions AS integer[]), CAST(:offsets AS bigint[])
+    ) AS e(event_id, topic, partition, "offset")
+    ON CONFLICT DO NOTHING
+    RETURNING event_id
+)"""
+
+
+def fresh_events_params(consumer: str, envelopes: Sequence[EventEnvelope]) -> dict[str, Any]:
+    """The parameters of :data:`FRESH_EVENTS_CTE` for ``envelopes`` (distinct ids)."""
+    return {
+        "consumer": consumer,
+        "processed_at": datetime.now(UTC),
+        "event_ids": [e.event_id for e in envelopes],
+        "topics": [e.topic for e in envelopes],
+        "partitions": [e.partition for e in envelopes],
+        "offsets": [e.offset for e in envelopes],
+    }
 
 
 class EventConsumer:
@@ -43,6 +81,8 @@ class EventConsumer:
     applied by one call of it instead of one handler call each (an effect that
     folds many events into a few statements); a failing batch is still retried
     one event at a time through it, so a poison message is found the same way.
+    With ``statement_handler``, a batch on PostgreSQL is applied by it in one
+    statement in autocommit instead (on SQLite the handlers run as above).
     """
 
     def __init__(
@@ -59,6 +99,7 @@ class EventConsumer:
         batch_size: int = 500,
         applied_log_level: int | str = logging.INFO,
         batch_handler: BatchHandler | None = None,
+        statement_handler: StatementHandler | None = None,
         replication: int = 1,
     ) -> None:
         self._db = db
@@ -67,6 +108,7 @@ class EventConsumer:
         self._group_id = group_id
         self._handlers = dict(handlers)
         self._batch_handler = batch_handler
+        self._statement_handler = None if db.is_sqlite else statement_handler
         self._topics = tuple(topics)
         self._max_attempts = max_attempts
         self._retry_backoff = retry_backoff
@@ -111,8 +153,12 @@ class EventConsumer:
             await dlq.start()
             while True:
                 batches = await consumer.getmany(timeout_ms=500, max_records=self._batch_size)
+                handled = {}
                 for partition, records in batches.items():
-                    await self._handle_partition(consumer, dlq, partition, records)
+                    if await self._handle_partition(consumer, dlq, partition, records):
+                        handled[partition] = records[-1].offset + 1
+                if handled:
+                    await self._commit(consumer, handled)
         finally:
             await consumer.stop()
             await dlq.stop()
@@ -123,7 +169,8 @@ class EventConsumer:
         dlq: AIOKafkaProducer,
         partition: TopicPartition,
         records: list[ConsumerRecord[bytes, bytes]],
-    ) -> None:
+    ) -> bool:
+        """Apply a partition's records; False when the database was away (rewound)."""
         try:
             await self._apply_records(dlq, records)
         except Exception as exc:
@@ -133,14 +180,18 @@ class EventConsumer:
             consumer.seek(partition, records[0].offset)
             log.warning("consumer %s: database unavailable, will retry", self._group_id)
             await asyncio.sleep(max(self._retry_backoff, 0.5))
-            return
-        next_offset = records[-1].offset + 1
-        await consumer.commit({partition: next_offset})
-        highwater = consumer.highwater(partition)
-        if highwater is not None:
-            CONSUMER_LAG.labels(self._service, partition.topic, str(partition.partition)).set(
-                max(highwater - next_offset, 0)
-            )
+            return False
+        return True
+
+    async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
+        """One offset commit for every partition a fetch brought (one Kafka request)."""
+        await consumer.commit(offsets)
+        for partition, next_offset in offsets.items():
+            highwater = consumer.highwater(partition)
+            if highwater is not None:
+                CONSUMER_LAG.labels(self._service, partition.topic, str(partition.partition)).set(
+                    max(highwater - next_offset, 0)
+                )
 
     async def _apply_records(
         self, dlq: AIOKafkaProducer, records: list[ConsumerRecord[bytes, bytes]]
@@ -155,8 +206,7 @@ class EventConsumer:
         if not envelopes:
             return
         try:
-            async with self._db.transaction() as session:
-                await self._apply_all(session, envelopes)
+            await self._apply_batch(envelopes)
         except Exception as exc:
             if is_transient_db_error(exc):
                 raise
@@ -178,6 +228,30 @@ class EventConsumer:
                     self._trace_applied(envelope)
         return handled
 
+    async def _apply_batch(self, envelopes: list[EventEnvelope]) -> None:
+        """Apply the events of ``envelopes`` not applied before and record their ids, atomically."""
+        if self._statement_handler is None:
+            async with self._db.transaction() as session:
+                await self._apply_all(session, envelopes)
+            return
+        distinct: dict[str, EventEnvelope] = {}
+        for envelope in envelopes:
+            distinct.setdefault(envelope.event_id, envelope)
+        async with self._db.connection(autocommit=True) as connection:
+            applied = set(
+                await self._statement_handler(connection, self._group_id, list(distinct.values()))
+            )
+        for envelope in envelopes:
+            if envelope.event_id in applied:
+                applied.discard(envelope.event_id)  # a second copy in the batch is a duplicate
+                self._trace_applied(envelope)
+            else:
+                self._count_duplicate(envelope)
+
+    def _count_duplicate(self, envelope: EventEnvelope) -> None:
+        EVENTS_CONSUMED.labels(self._service, envelope.topic, "duplicate").inc()
+        self.duplicates += 1
+
     async def _apply_all(self, session: AsyncSession, envelopes: list[EventEnvelope]) -> None:
         ids = [e.event_id for e in envelopes]
         seen = set(
@@ -193,8 +267,7 @@ class EventConsumer:
         fresh: list[EventEnvelope] = []
         for envelope in envelopes:
             if envelope.event_id in seen:
-                EVENTS_CONSUMED.labels(self._service, envelope.topic, "duplicate").inc()
-                self.duplicates += 1
+                self._count_duplicate(envelope)
                 continue
             seen.add(envelope.event_id)
             fresh.append(envelope)
@@ -279,8 +352,7 @@ class EventConsumer:
     ) -> None:
         for attempt in range(1, self._max_attempts + 1):
             try:
-                async with self._db.transaction() as session:
-                    await self._apply_all(session, [envelope])
+                await self._apply_batch([envelope])
                 return
             except Exception as exc:
                 if is_transient_db_error(exc):
