@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from sqlalchemy import text
+from sqlalchemy import Row, text
 
 from shopmesh.kit.consumer import EventConsumer
 from shopmesh.kit.db import Database
@@ -111,6 +111,43 @@ async def test_events_committed_while_the_relay_was_down_are_delivered_once(
     assert await outbox_backlog(db) == 0
 
 
+async def test_a_busy_relay_marks_each_batch_and_publishes_every_event_once(
+    db: Database, kafka_bootstrap: str, unique
+) -> None:
+    tag = unique("busy")
+    relay = OutboxRelay(
+        db, service="sample", bootstrap=kafka_bootstrap, poll_interval=0.05, batch_size=4
+    )
+    async with background(relay.run()):
+        for round_ in range(5):  # written while the relay works: batches follow batches
+            await write_notes(db, *(f"{tag}-{round_}-{i}" for i in range(7)))
+            relay.notify()
+        await wait_for(lambda: outbox_backlog(db), until=lambda n: n == 0, what="outbox drained")
+    assert relay.published == 35
+    assert await copies_in_topic(kafka_bootstrap, "notes", tag.encode(), expected=35) == 35
+
+
+async def test_the_relay_publishes_and_marks_on_sqlite(
+    sqlite_url: str, kafka_bootstrap: str, unique
+) -> None:
+    db = Database(sqlite_url)
+    await migrate(db, MIGRATIONS)
+    tag = unique("lite")
+    relay = OutboxRelay(
+        db, service="sample", bootstrap=kafka_bootstrap, poll_interval=0.05, batch_size=2
+    )
+    try:
+        await write_notes(db, *(f"{tag}-{i}" for i in range(5)))
+        async with background(relay.run()):
+            await wait_for(
+                lambda: outbox_backlog(db), until=lambda n: n == 0, what="outbox drained"
+            )
+    finally:
+        await db.close()
+    assert relay.published == 5
+    assert await copies_in_topic(kafka_bootstrap, "notes", tag.encode(), expected=5) == 5
+
+
 class NoteRead(Event):
     """An event type of the notes topic that the sample consumer has no handler for."""
 
@@ -152,11 +189,11 @@ class RelayDyingBeforeMark(OutboxRelay):
 
     crashed = False
 
-    async def _mark_sent(self, ids: list[int]) -> None:
-        if not self.crashed:
+    async def _mark_and_fetch(self, sent: list[int]) -> Sequence[Row[Any]]:
+        if sent and not self.crashed:
             self.crashed = True
             raise ConnectionResetError("relay killed after publishing")
-        await super()._mark_sent(ids)
+        return await super()._mark_and_fetch(sent)
 
 
 async def test_a_relay_dying_after_publish_resends_and_the_consumer_applies_once(

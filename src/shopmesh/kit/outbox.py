@@ -19,7 +19,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import Row, func, select, text, update
+from sqlalchemy import BigInteger, Row, all_, any_, bindparam, func, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from shopmesh.kit.aio import describe, retrying, wait_event
@@ -70,6 +71,33 @@ async def outbox_backlog(db: Database) -> int:
         return int((await connection.execute(query)).scalar_one())
 
 
+class _RelayStatements:
+    """The relay's statements, built once: unsent rows, marking rows sent, and both at once."""
+
+    def __init__(self, batch_size: int) -> None:
+        table = outbox_message
+        self.unsent = (
+            select(table)
+            .where(table.c.published_at.is_(None))
+            .order_by(table.c.id)
+            .limit(batch_size)
+        )
+        self.mark = (
+            update(table)
+            .where(table.c.id.in_(bindparam("ids", expanding=True)))
+            .values(published_at=bindparam("now"))
+        )
+        ids = bindparam("ids", type_=ARRAY(BigInteger))
+        marked = (
+            update(table)
+            .where(table.c.id == any_(ids))
+            .values(published_at=bindparam("now"))
+            .returning(table.c.id)
+            .cte("marked")
+        )
+        self.mark_and_fetch = self.unsent.where(table.c.id != all_(ids)).add_cte(marked)
+
+
 class OutboxRelay:
     """Publishes the outbox to Kafka; run :meth:`run` as a background task.
 
@@ -100,6 +128,7 @@ class OutboxRelay:
         self._topics = tuple(topics)
         self._replication = replication
         self._wakeup = asyncio.Event()
+        self._statements = _RelayStatements(batch_size)
         self._lock_id = 0x5E0B0000 + zlib.crc32(service.encode()) % 0xFFFF
         self.published = 0
 
@@ -119,16 +148,18 @@ class OutboxRelay:
 
     async def _publish(self) -> None:
         async with self._producer() as producer, self._leadership():
+            sent: list[int] = []
             while True:
-                if not await self.publish_batch(producer):
+                rows = await self._mark_and_fetch(sent)
+                sent = await self._send(producer, rows)
+                if not rows:
                     await self._idle()
 
-    async def publish_batch(self, producer: AIOKafkaProducer) -> int:
-        """Publish one batch of unsent rows; returns how many were sent."""
-        rows = await self._unsent()
+    async def _send(self, producer: AIOKafkaProducer, rows: Sequence[Row[Any]]) -> list[int]:
+        """Publish ``rows`` and wait for Kafka's acks; their ids (still to be marked sent)."""
         if not rows:
             OUTBOX_BACKLOG.labels(self._service).set(0)
-            return 0
+            return []
         pending = []
         for row in rows:
             headers = [("event_type", row.event_type.encode())]
@@ -140,31 +171,28 @@ class OutboxRelay:
                 )
             )
         await asyncio.gather(*pending)
-        await self._mark_sent([row.id for row in rows])
         self._observe(rows)
         if len(rows) == self._batch_size:
             await self._count_backlog()  # a full batch: more may wait behind it
-        return len(rows)
+        return [row.id for row in rows]
 
-    async def _unsent(self) -> Sequence[Row[Any]]:
-        query = (
-            select(outbox_message)
-            .where(outbox_message.c.published_at.is_(None))
-            .order_by(outbox_message.c.id)
-            .limit(self._batch_size)
-        )
-        # One statement each, so no transaction around them: BEGIN and COMMIT (or the
-        # ROLLBACK that ends a read) would be two more round trips per batch.
-        async with self._db.connection(autocommit=True) as connection:
-            return (await connection.execute(query)).all()
+    async def _mark_and_fetch(self, sent: list[int]) -> Sequence[Row[Any]]:
+        """Mark the ``sent`` rows published, then read the next batch of unsent rows.
 
-    async def _mark_sent(self, ids: list[int]) -> None:
+        On PostgreSQL one statement does both (its read leaves the rows it marks out:
+        it sees the table as it was before the statement), so a busy relay spends one
+        round trip per batch; on SQLite two statements. No transaction around them:
+        BEGIN and COMMIT would be two more round trips, and a mark that is lost only
+        means the rows are sent again (consumers drop the copies).
+        """
         async with self._db.connection(autocommit=True) as connection:
-            await connection.execute(
-                update(outbox_message)
-                .where(outbox_message.c.id.in_(ids))
-                .values(published_at=datetime.now(UTC))
-            )
+            if not sent:
+                return (await connection.execute(self._statements.unsent)).all()
+            marked = {"ids": sent, "now": datetime.now(UTC)}
+            if self._db.is_sqlite:
+                await connection.execute(self._statements.mark, marked)
+                return (await connection.execute(self._statements.unsent)).all()
+            return (await connection.execute(self._statements.mark_and_fetch, marked)).all()
 
     def _observe(self, rows: Sequence[Row[Any]]) -> None:
         now = datetime.now(UTC)
