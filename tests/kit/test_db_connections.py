@@ -1,6 +1,9 @@
-"""The pool pings a connection only after it sat idle, and replaces one the server dropped."""
+"""The pool pings a connection only after it sat idle, and replaces one the server dropped;
+tasks get connections in the order they asked for them."""
 
 from __future__ import annotations
+
+import asyncio
 
 import asyncpg
 import pytest
@@ -8,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from shopmesh.kit.db import Database, is_transient_db_error
+from tests.support import wait_for
 
 pytestmark = pytest.mark.postgres
 
@@ -82,3 +86,41 @@ async def test_overflow_defaults_to_the_pool_size_and_can_be_turned_off(postgres
     finally:
         for db in dbs:
             await db.close()
+
+
+async def test_connections_go_to_waiting_tasks_in_arrival_order(postgres_url: str) -> None:
+    db = Database(postgres_url, pool_size=2, max_overflow=0)
+    served: list[str] = []
+
+    async def _served() -> list[str]:
+        return list(served)
+
+    async def use(name: str, release: asyncio.Event | None = None, again: int = 0) -> None:
+        async with db.connection() as connection:
+            served.append(name)
+            await connection.execute(text("SELECT 1"))
+            if release is not None:
+                await release.wait()
+        for _ in range(again):  # at once asks again, as a busy task does: no jumping the queue
+            await use(f"{name}-again")
+
+    try:
+        first, second = asyncio.Event(), asyncio.Event()
+        holders = []
+        for name, release in (("a", first), ("b", second)):  # one after the other
+            holders.append(asyncio.create_task(use(name, release, again=5)))
+            await wait_for(_served, until=lambda names, n=name: n in names, what=f"{name} held")
+        waiting = []
+        for name in ("w1", "w2", "w3", "w4"):
+            waiting.append(asyncio.create_task(use(name)))
+            await asyncio.sleep(0)  # each one queued before the next asks
+        first.set()
+        second.set()
+        await asyncio.gather(*holders, *waiting)
+        # Whoever waited is served before the holders' second turns, whatever the order in
+        # which the two connections came back.
+        assert served[:2] == ["a", "b"]
+        assert sorted(served[2:6]) == ["w1", "w2", "w3", "w4"]
+        assert sorted(served[6:]) == ["a-again"] * 5 + ["b-again"] * 5
+    finally:
+        await db.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -58,6 +59,8 @@ def is_sqlite(url: str) -> bool:
 # A pooled connection idle longer than this is pinged before use (a restarted server
 # left it dead); one in use moments ago is not: under load, every checkout would pay it.
 PING_IDLE_AFTER = 1.0
+# Seconds a task waits for a pooled connection before it fails (SQLAlchemy's default).
+POOL_TIMEOUT = 30.0
 
 
 def create_engine(
@@ -158,15 +161,36 @@ class Database:
             url, pool_size=pool_size, max_overflow=max_overflow, ping_idle_after=ping_idle_after
         )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # The pool's own queue lets a newcomer take a connection that was just returned
+        # ahead of the tasks already waiting, and a task passed over goes to the back:
+        # under load some requests wait many turns. Tasks queue here instead, first come
+        # first served (asyncio's Semaphore is fair), and only as many as the pool holds
+        # go on to it.
+        capacity = pool_size + (pool_size if max_overflow is None else max_overflow)
+        self._turns = None if self._is_sqlite else asyncio.Semaphore(capacity)
 
     @property
     def is_sqlite(self) -> bool:
         return self._is_sqlite
 
     @asynccontextmanager
+    async def _turn(self) -> AsyncIterator[None]:
+        """Wait for a pooled connection in arrival order (see ``_turns``); like the pool,
+        give up after ``POOL_TIMEOUT`` seconds (a ``TimeoutError``)."""
+        if self._turns is None:
+            yield
+            return
+        async with asyncio.timeout(POOL_TIMEOUT):
+            await self._turns.acquire()
+        try:
+            yield
+        finally:
+            self._turns.release()
+
+    @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session inside one transaction: committed on success, rolled back on error."""
-        async with self.sessions() as session, session.begin():
+        async with self._turn(), self.sessions() as session, session.begin():
             yield session
 
     @asynccontextmanager
@@ -179,16 +203,16 @@ class Database:
         trips. On SQLite ``autocommit`` is ignored: a transaction as usual.
         """
         if not autocommit or self.is_sqlite:
-            async with self.engine.begin() as connection:
+            async with self._turn(), self.engine.begin() as connection:
                 yield connection
             return
-        async with self.engine.connect() as connection:
+        async with self._turn(), self.engine.connect() as connection:
             await connection.execution_options(isolation_level="AUTOCOMMIT")
             yield connection
 
     async def ping(self) -> None:
         """Raise if the database cannot answer ``SELECT 1``."""
-        async with self.engine.connect() as connection:
+        async with self.connection(autocommit=True) as connection:
             await connection.execute(text("SELECT 1"))
 
     async def close(self) -> None:

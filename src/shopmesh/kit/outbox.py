@@ -66,7 +66,7 @@ def mark_outbox_written(session: AsyncSession | AsyncConnection) -> None:
 
 async def outbox_backlog(db: Database) -> int:
     """How many events wait to be published."""
-    async with db.engine.connect() as connection:
+    async with db.connection(autocommit=True) as connection:
         query = select(func.count()).where(outbox_message.c.published_at.is_(None))
         return int((await connection.execute(query)).scalar_one())
 
@@ -239,7 +239,8 @@ class OutboxRelay:
         if self._db.is_sqlite:
             yield  # one process per SQLite file
             return
-        async with self._db.engine.connect() as connection:
+        # The lock is the session's: this connection holds it (and a pool slot) meanwhile.
+        async with self._db.connection(autocommit=True) as connection:
             await self._wait_for_lock(connection)
             try:
                 yield
@@ -247,11 +248,10 @@ class OutboxRelay:
                 await connection.execute(
                     text("SELECT pg_advisory_unlock(:k)"), {"k": self._lock_id}
                 )
-                await connection.commit()
 
     async def _wait_for_lock(self, connection: AsyncConnection) -> None:
         query = text("SELECT pg_try_advisory_lock(:k)")
-        while not (await connection.execute(query, {"k": self._lock_id})).scalar_one():
-            await connection.commit()
-            await asyncio.sleep(self._poll_interval * 4)
-        await connection.commit()
+        while True:
+            if (await connection.execute(query, {"k": self._lock_id})).scalar_one():
+                return
+            await asyncio.sleep(self._poll_interval * 4)  # another instance publishes
