@@ -86,6 +86,25 @@ async def _steady(
     created = {row["event_id"]: row["created_at"] for row in rows}
     ids = list(created)
     await poll(
+        lambda: _fetch(
+            payments_db,
+            "SELECT count(*) FROM outbox_message WHERE event_id = any($1) AND published_at IS NULL",
+            ids,
+        ),
+        until=lambda r: r[0][0] == 0,
+        timeout=120,
+        interval=0.5,
+        what="the relay to publish the steady events",
+    )
+    published = {
+        row["event_id"]: row["published_at"]
+        for row in await _fetch(
+            payments_db,
+            "SELECT event_id, published_at FROM outbox_message WHERE event_id = any($1)",
+            ids,
+        )
+    }
+    await poll(
         lambda: _ids_applied(analytics_db, ids),
         until=lambda n: n >= len(ids),
         timeout=120,
@@ -100,9 +119,11 @@ async def _steady(
     latencies = [
         (row["processed_at"] - created[row["event_id"]]).total_seconds() for row in applied
     ]
+    relayed = [(published[i] - created[i]).total_seconds() for i in ids]
     return {
         "events": len(latencies),
         **latency_summary(latencies),
+        **{f"relay_{k}": v for k, v in latency_summary(relayed).items()},
         **{f"http_{k}": v for k, v in summary(http).items()},
     }
 
