@@ -224,6 +224,16 @@ class ReservationRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class Offer:
+    """What a reservation takes from a product: its name and price, as they are now."""
+
+    id: int
+    name: str
+    price: Decimal
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
 class ReservedLine:
     """A reservation as answered to the caller (the price and name at the time it was made)."""
 
@@ -235,7 +245,7 @@ class ReservedLine:
     name: str
 
     @classmethod
-    def of(cls, request: ReservationRequest, product: Product) -> ReservedLine:
+    def of(cls, request: ReservationRequest, product: Offer) -> ReservedLine:
         return cls(
             reservation_id=request.reservation_id,
             product_id=product.id,

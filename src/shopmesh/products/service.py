@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shopmesh.kit.app import ServiceRuntime
 from shopmesh.products import repository as repo
 from shopmesh.products.domain import (
+    Offer,
     OutOfStock,
     Page,
     Product,
@@ -108,7 +109,7 @@ async def reserve_in(
     Only when a product is not (or no longer) active are earlier reservations
     looked for first, so a repeat still answers as the first time did.
     """
-    products = await repo.active_products(session, {r.product_id for r in requests})
+    products = await repo.active_offers(session, {r.product_id for r in requests})
     if {r.product_id for r in requests} <= products.keys():
         answers = await _reserve_new(session, requests, products)
     else:
@@ -130,7 +131,7 @@ def _check_repeats(
 
 
 async def _reserve_new(
-    session: AsyncSession, requests: Sequence[ReservationRequest], products: Mapping[int, Product]
+    session: AsyncSession, requests: Sequence[ReservationRequest], products: Mapping[int, Offer]
 ) -> dict[str, ReservedLine]:
     missing = {r.product_id for r in requests} - products.keys()
     if missing:

@@ -8,7 +8,7 @@ from shopmesh.products.repository.catalogue import (
     list_products,
 )
 from shopmesh.products.repository.stock import (
-    active_products,
+    active_offers,
     claim_reservation,
     find_reservations,
     mark_released,
@@ -22,7 +22,7 @@ __all__ = [
     "Base",
     "ProductRow",
     "StockReservationRow",
-    "active_products",
+    "active_offers",
     "add_product",
     "change_product",
     "claim_reservation",

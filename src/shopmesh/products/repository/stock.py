@@ -11,8 +11,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shopmesh.products.domain import Product, ReservationRequest, ReservationStatus, ReservedLine
-from shopmesh.products.repository.tables import ProductRow, StockReservationRow, to_product
+from shopmesh.products.domain import (
+    Offer,
+    ReservationRequest,
+    ReservationStatus,
+    ReservedLine,
+)
+from shopmesh.products.repository.tables import ProductRow, StockReservationRow
 
 
 def _insert(session: AsyncSession, table: Any) -> Any:
@@ -26,13 +31,17 @@ def _rowcount(result: Any) -> int:
     return int(cast(CursorResult[Any], result).rowcount)
 
 
-async def active_products(session: AsyncSession, product_ids: Iterable[int]) -> dict[int, Product]:
-    """The active products among ``product_ids``, by id."""
-    statement = select(ProductRow).where(
+async def active_offers(session: AsyncSession, product_ids: Iterable[int]) -> dict[int, Offer]:
+    """The name and price of the active products among ``product_ids``, by id (only the
+    columns a reservation needs: no whole product to load per order)."""
+    statement = select(ProductRow.id, ProductRow.name, ProductRow.price, ProductRow.currency).where(
         ProductRow.id.in_(list(product_ids)), ProductRow.is_active.is_(True)
     )
-    rows = (await session.execute(statement)).scalars().all()
-    return {row.id: to_product(row) for row in rows}
+    rows = (await session.execute(statement)).all()
+    return {
+        row.id: Offer(id=row.id, name=row.name, price=row.price, currency=row.currency)
+        for row in rows
+    }
 
 
 async def take_stock(session: AsyncSession, product_id: int, *, quantity: int) -> bool:
