@@ -13,25 +13,29 @@ LIMITS = {
     "each side; system calls are expensive in this VM, about a quarter of the CPU), "
     "uvicorn's request cycle, then routing, JWT (cached), two rate-limit checks, the access "
     "log and metrics in Python (~30-45 µs). nginx does the same in C with a fraction of the "
-    "CPU. At half its maximum rate the single process's own queueing shows in the tail "
-    "(the median stays under 1 ms); the generator pauses its garbage collector so that its "
-    "own stalls do not reach the gateway as bursts.",
-    "payments": "One payments process: a charge without an Idempotency-Key is one SQL "
-    "statement in autocommit (account upsert under the limit, the transaction row and its "
-    "outbox row); FastAPI's own work is about 30 % of its CPU, uvicorn and the middleware "
-    "20 %, SQL 14 %. With 64 clients each waiting for its answer the mean latency is "
-    "64 ÷ throughput, so p99 ≤ 100 ms needs well over 640/s with a tight tail; the "
-    "gateway, PostgreSQL and wrk share the two cores.",
-    "events": "Steady: at 200 tx/s the machine is about 90 % busy; commit→applied covers the "
-    "relay's wake-up and batch, the Kafka round trip (acks=all) and analytics' batch "
-    "transaction and offset commit, each queueing for CPU; analytics is the largest CPU "
-    "user here (~0.7 ms per event). Drain: the relay reads and marks batches of 500 in two "
-    "statements; analytics folds each batch into a few statements.",
+    "CPU. Its maximum swings between runs of the same code (about 8k or 12k req/s on an "
+    "idle machine: where the scheduler puts it beside wrk and the upstream). At half its "
+    "maximum the single process's own queueing and the generator's (Python too) scheduling "
+    "show in the tail, a few ms at p99 while the median stays under 1 ms; log lines are "
+    "written by a thread of their own, so the event loop never waits for the disk.",
+    "payments": "One payments process, CPU-bound: a charge without an Idempotency-Key is one "
+    "SQL statement in autocommit (account upsert under the limit, the transaction row and "
+    "its outbox row); FastAPI's own work is about 30 % of its CPU, uvicorn and the "
+    "middleware 20 %, SQL 14 %. Requests wait for a pooled connection first come, first "
+    "served (the pool's own queue let newcomers jump it: p99 was 4x the median). With 64 "
+    "clients each waiting for its answer the mean latency is 64 ÷ throughput (~90 ms at "
+    "~720/s), so p99 ≤ 100 ms would need well over 1,000/s from one process.",
+    "events": "Steady: commit→applied is mostly the relay's leg (relay_*: wake-up, one "
+    "statement that marks the last batch and reads the next, the Kafka round trip with "
+    "acks=all); analytics applies a batch in one autocommit statement (the events' effect "
+    "and their processed-event rows) and commits the offsets of a fetch at once. Drain: the "
+    "relay reads and marks batches of 500 in one statement; analytics folds each batch into "
+    "that one statement.",
     "orders": "Five processes and two Kafka hops per order (orders, products reservation, "
-    "dispatcher, orders again, gateway stream): about 25 ms of CPU per order in orders "
-    "(~10-12 ms: FastAPI, the intent and order transactions, the products call, the relay, "
-    "the live listener), products and the dispatcher, plus PostgreSQL and Kafka; at 50 "
-    "orders/s the two cores are ~95 % busy and the tail is queueing.",
+    "dispatcher, orders again, gateway stream): about 30 ms of CPU per order across orders "
+    "(~10 ms: FastAPI, the intent and order transactions, the products call, the relay, the "
+    "live listener), products and the dispatcher (ORM transactions), PostgreSQL and Kafka; "
+    "at 50 orders/s the two cores are over 90 % busy and the tail is queueing.",
     "journeys": "The same services under a mixed load; locust itself takes a share of a core.",
     "footprint": "Start-up: ten Python processes importing FastAPI, SQLAlchemy, aiokafka at "
     "once on two cores, then migrations and Kafka group joins; Kafka's JVM start. Memory: RSS "
