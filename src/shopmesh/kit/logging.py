@@ -63,10 +63,6 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(entry, default=str).decode()
 
 
-# About 64 KiB of log lines: the stream's buffer, written with one system call.
-_LINES_PER_WRITE = 200
-
-
 class BufferedLineHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Lines queued in memory and written by a thread of their own: every ``interval``
     seconds, and at once after a WARNING or worse.
@@ -122,16 +118,12 @@ class BufferedLineHandler(logging.StreamHandler):  # type: ignore[type-arg]
             self._write_out()
 
     def _write_out(self) -> None:
-        # Its own lock, not the handler's: a thread logging never waits for a write. In
-        # chunks: joining a whole interval's lines at once would hold the GIL (and stop
-        # the event loop's thread) for milliseconds; each write lets it go.
+        # Its own lock, not the handler's: a thread logging never waits for a write.
         with self._writing:
             queued = self._queued
             if not queued:
                 return
-            while queued:
-                count = min(len(queued), _LINES_PER_WRITE)
-                self.stream.write("".join([queued.popleft() for _ in range(count)]))
+            self.stream.write("".join([queued.popleft() for _ in range(len(queued))]))
             self.stream.flush()
 
 
