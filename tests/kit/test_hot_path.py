@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import io
 import logging
 import os
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,13 +13,7 @@ import orjson
 import pytest
 
 from shopmesh.kit import logging as kit_logging
-from shopmesh.kit.logging import (
-    BufferedLineHandler,
-    JsonFormatter,
-    configure_logging,
-    log_fields,
-    request_id_var,
-)
+from shopmesh.kit.logging import configure_logging, log_fields, request_id_var
 from shopmesh.kit.runner import _CorkedTransport
 from shopmesh.kit.tracing import random_hex
 
@@ -155,44 +147,3 @@ def test_another_listener_gets_an_ordinary_record(
     finally:
         log.setLevel(logging.NOTSET)
     assert [line["status"] for line in _lines(json_log_file)] == [201]
-
-
-class _StuckStream(io.StringIO):
-    """A stream whose writes hang until released, like a disk that stalls."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.writing = threading.Event()
-        self.release = threading.Event()
-
-    def write(self, text: str) -> int:
-        self.writing.set()
-        self.release.wait(30)
-        return super().write(text)
-
-
-def test_logging_never_waits_for_a_stalled_write() -> None:
-    stream = _StuckStream()
-    handler = BufferedLineHandler(stream, interval=0.01)  # type: ignore[arg-type]
-    handler.setFormatter(JsonFormatter("sample"))
-    log = logging.Logger("sample.stuck")
-    log.addHandler(handler)
-    try:
-        log.info("first")
-        assert stream.writing.wait(10), "the writer thread never wrote"
-
-        def log_more() -> None:
-            for index in range(100):
-                log.info("line", extra={"index": index})
-            log.warning("and a warning")
-
-        logging_thread = threading.Thread(target=log_more)
-        logging_thread.start()
-        logging_thread.join(10)
-        assert not logging_thread.is_alive(), "logging waited for the stalled write"
-    finally:
-        stream.release.set()
-        handler.close()
-    lines = [orjson.loads(line) for line in stream.getvalue().splitlines()]
-    assert [line["msg"] for line in lines] == ["first"] + ["line"] * 100 + ["and a warning"]
-    assert [line["index"] for line in lines[1:101]] == list(range(100))
