@@ -16,8 +16,10 @@ LIMITS = {
     "CPU. Its maximum swings between runs of the same code (about 8k or 12k req/s on an "
     "idle machine: where the scheduler puts it beside wrk and the upstream). At half its "
     "maximum the single process's own queueing and the generator's (Python too) scheduling "
-    "show in the tail, a few ms at p99 while the median stays under 1 ms; log lines are "
-    "written by a thread of their own, so the event loop never waits for the disk.",
+    "show in the tail, a few ms at p99 while the median stays under 1 ms, and now and then "
+    "a stall of a few hundred ms not pinned down (not the garbage collector: no collection "
+    "took over 8 ms). Handing log lines to a writer thread made it worse (GIL contention "
+    "on every system call) and was reverted.",
     "payments": "One payments process, CPU-bound: a charge without an Idempotency-Key is one "
     "SQL statement in autocommit (account upsert under the limit, the transaction row and "
     "its outbox row); FastAPI's own work is about 30 % of its CPU, uvicorn and the "
