@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -25,6 +26,25 @@ SECRET = "test-secret-0123456789-0123456789-abcdef"
 ISSUER = "shopmesh-auth"
 TABLES = ("customer_order", "outbox_message", "idempotency_record")
 ALICE, BOB = 101, 202
+
+
+def dispatched_message(order: dict[str, Any], **overrides: Any) -> bytes:
+    """``order.dispatched`` for ``order`` as the dispatcher sends it (the contract's fields
+    plus the envelope); ``overrides`` replace fields."""
+    now = datetime.now(UTC).isoformat()
+    fields = ("id", "reference", "customer_id", "product_id", "quantity", "total_cost")
+    payload = {
+        "event_id": str(uuid.uuid4()),
+        "event_type": "order.dispatched",
+        "occurred_at": now,
+        "producer": "dispatcher",
+        **{name: order[name] for name in fields},
+        "status": "Dispatched",
+        "created_at": order["created_at"],
+        "dispatched_at": now,
+        **overrides,
+    }
+    return orjson.dumps(payload)
 
 
 def make_settings(database_url: str, urls: dict[str, str], **overrides: Any) -> Settings:
@@ -207,3 +227,14 @@ async def status_stream(orders: Orders, user_id: int) -> AsyncIterator[EventStre
         stream = EventStream(response)
         assert await stream.next() == ("comment", "connected")
         yield stream
+
+
+async def orders_to_dispatch(
+    orders: Orders, fakes: Fakes
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """ALICE's orders for a batch of dispatches: two created, one cancelled, and one the
+    service never had."""
+    tea = fakes.products.add("Tea", "1.00")
+    first, second, cancelled = [await orders.place_one(ALICE, tea) for _ in range(3)]
+    await orders.cancel(ALICE, cancelled["id"])
+    return first, second, cancelled, {**first, "id": first["id"] + 1000}

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 import pytest
 from pydantic import ValidationError
 
 from shopmesh.kit.events import EventEnvelope
 from shopmesh.orders.consumers import HANDLERS, on_order_dispatched_batch
 
-from .support import ALICE, Fakes, Orders, at, running
+from .support import ALICE, Fakes, Orders, at, dispatched_message, orders_to_dispatch, running
 
 
 @pytest.fixture
@@ -24,24 +21,8 @@ async def service(database_url: str, fakes: Fakes) -> AsyncIterator[Orders]:
 
 
 def dispatched(order: dict[str, Any], **overrides: Any) -> EventEnvelope:
-    """An ``order.dispatched`` message shaped like the dispatcher's (the contract's fields)."""
-    payload = {
-        "event_id": str(uuid.uuid4()),
-        "event_type": "order.dispatched",
-        "occurred_at": datetime.now(UTC).isoformat(),
-        "producer": "dispatcher",
-        "id": order["id"],
-        "reference": order["reference"],
-        "customer_id": order["customer_id"],
-        "product_id": order["product_id"],
-        "quantity": order["quantity"],
-        "total_cost": order["total_cost"],
-        "status": "Dispatched",
-        "created_at": order["created_at"],
-        "dispatched_at": datetime.now(UTC).isoformat(),
-        **overrides,
-    }
-    return EventEnvelope.parse(orjson.dumps(payload), topic="order-events")
+    """The envelope the consumer hands its handler for the dispatcher's message."""
+    return EventEnvelope.parse(dispatched_message(order, **overrides), topic="order-events")
 
 
 async def apply(orders: Orders, envelope: EventEnvelope) -> None:
@@ -125,10 +106,7 @@ async def apply_batch(orders: Orders, *envelopes: EventEnvelope) -> None:
 async def test_a_batch_of_dispatches_is_applied_as_one_by_one_would_be(
     service: Orders, fakes: Fakes
 ) -> None:
-    tea = fakes.products.add("Tea", "1.00")
-    first, second, cancelled = [await service.place_one(ALICE, tea) for _ in range(3)]
-    await service.cancel(ALICE, cancelled["id"])
-    unknown = {**first, "id": first["id"] + 1000}
+    first, second, cancelled, unknown = await orders_to_dispatch(service, fakes)
 
     await apply_batch(
         service,

@@ -7,41 +7,17 @@ either instance, and by then the order already reads Dispatched everywhere.
 from __future__ import annotations
 
 import random
-import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 
 from tests.support import wait_for
 
-from .support import EventStream, Fakes, Orders, auth, served, status_stream
+from .support import EventStream, Fakes, Orders, auth, dispatched_message, served, status_stream
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
-
-
-def dispatched_message(order: dict[str, Any]) -> bytes:
-    """``order.dispatched`` as the dispatcher sends it (the contract's fields plus the envelope)."""
-    return orjson.dumps(
-        {
-            "event_id": str(uuid.uuid4()),
-            "event_type": "order.dispatched",
-            "occurred_at": datetime.now(UTC).isoformat(),
-            "producer": "dispatcher",
-            "id": order["id"],
-            "reference": order["reference"],
-            "customer_id": order["customer_id"],
-            "product_id": order["product_id"],
-            "quantity": order["quantity"],
-            "total_cost": order["total_cost"],
-            "status": "Dispatched",
-            "created_at": order["created_at"],
-            "dispatched_at": datetime.now(UTC).isoformat(),
-        }
-    )
 
 
 async def _produce(bootstrap: str, key: str, value: bytes) -> None:

@@ -13,7 +13,17 @@ import pytest
 from shopmesh.orders.domain import OrderStatus, StatusChange
 from shopmesh.orders.live import LiveListener, StatusHub
 
-from .support import ALICE, BOB, Fakes, Orders, running, served, status_stream
+from .support import (
+    ALICE,
+    BOB,
+    Fakes,
+    Orders,
+    dispatched_message,
+    orders_to_dispatch,
+    running,
+    served,
+    status_stream,
+)
 
 NOW = datetime(2025, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -59,24 +69,6 @@ def message(event_type: str, **payload: Any) -> bytes:
     return orjson.dumps(envelope | payload)
 
 
-def dispatched(order: dict[str, Any]) -> bytes:
-    fields = (
-        "id",
-        "reference",
-        "customer_id",
-        "product_id",
-        "quantity",
-        "total_cost",
-        "created_at",
-    )
-    return message(
-        "order.dispatched",
-        **{name: order[name] for name in fields},
-        status="Dispatched",
-        dispatched_at=datetime.now(UTC).isoformat(),
-    )
-
-
 @pytest.fixture
 async def service(sqlite_url: str, fakes: Fakes) -> AsyncIterator[Orders]:
     async with running(sqlite_url, fakes.urls()) as orders:
@@ -95,7 +87,7 @@ async def test_a_dispatch_is_applied_before_the_customer_is_told(
     placed = await service.place_one(ALICE, fakes.products.add("Tea", "1.00"))
     hub = StatusHub()
     with hub.subscribe(ALICE) as subscription:
-        told = await listener_of(service, hub).handle(dispatched(placed))
+        told = await listener_of(service, hub).handle(dispatched_message(placed))
 
         assert told is not None
         assert (told.order_id, told.status) == (placed["id"], OrderStatus.DISPATCHED)
@@ -111,7 +103,7 @@ async def test_a_dispatch_already_applied_is_still_told_once_read_back(
     placed = await service.place_one(ALICE, fakes.products.add("Tea", "1.00"))
     await service.set_status(placed["id"], "Dispatched")
 
-    told = await listener_of(service, StatusHub()).handle(dispatched(placed))
+    told = await listener_of(service, StatusHub()).handle(dispatched_message(placed))
 
     assert told is not None
     assert told.status is OrderStatus.DISPATCHED
@@ -122,7 +114,7 @@ async def test_a_dispatch_of_a_cancelled_order_is_not_told(service: Orders, fake
     await service.cancel(ALICE, placed["id"])
     hub = StatusHub()
     with hub.subscribe(ALICE) as subscription:
-        assert await listener_of(service, hub).handle(dispatched(placed)) is None
+        assert await listener_of(service, hub).handle(dispatched_message(placed)) is None
         assert await subscription.next(timeout=0.01) is None
     assert (await service.get(ALICE, placed["id"])).json()["status"] == "Cancelled"
 
@@ -145,22 +137,19 @@ async def test_created_and_cancelled_events_are_told_to_their_customer(service: 
 async def test_a_fetched_batch_is_applied_at_once_and_told_in_the_messages_order(
     service: Orders, fakes: Fakes
 ) -> None:
-    tea = fakes.products.add("Tea", "1.00")
-    first, second, cancelled = [await service.place_one(ALICE, tea) for _ in range(3)]
-    await service.cancel(ALICE, cancelled["id"])
-    unknown = {**first, "id": first["id"] + 1000}
+    first, second, cancelled, unknown = await orders_to_dispatch(service, fakes)
     hub = StatusHub()
     created = message(
         "order.created", status="Created", id=7, customer_id=ALICE, created_at=NOW.isoformat()
     )
     batch = [
-        dispatched(second),
+        dispatched_message(second),
         b"not json",
         created,
-        dispatched(first),
-        dispatched(cancelled),
-        dispatched(unknown),
-        dispatched(second),  # a repeat: still Dispatched when read back
+        dispatched_message(first),
+        dispatched_message(cancelled),
+        dispatched_message(unknown),
+        dispatched_message(second),  # a repeat: still Dispatched when read back
     ]
     with hub.subscribe(ALICE) as subscription:
         told = await listener_of(service, hub).handle_many(batch)
@@ -205,7 +194,7 @@ async def test_a_stream_sees_dispatched_when_the_listener_hears_it(
         placed = await orders.place_one(ALICE, fakes.products.add("Tea", "1.00"))
         listener = listener_of(orders, orders.hub)
         async with status_stream(orders, ALICE) as stream:
-            await listener.handle(dispatched(placed))
+            await listener.handle(dispatched_message(placed))
 
             kind, data = await stream.next_event()
 
