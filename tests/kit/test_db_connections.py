@@ -77,15 +77,28 @@ async def test_autocommit_commits_each_statement_at_once_on_postgres(
         await db.close()
 
 
-async def test_overflow_defaults_to_the_pool_size_and_can_be_turned_off(postgres_url: str) -> None:
-    dbs = [Database(postgres_url, pool_size=4), Database(postgres_url, pool_size=4, max_overflow=0)]
+async def test_a_burst_waits_for_the_pool_instead_of_opening_more_connections(
+    postgres_url: str,
+) -> None:
+    db = Database(postgres_url, pool_size=4)
+    backends: set[int] = set()
+    four_in = asyncio.Event()
+
+    async def hold() -> None:
+        async with db.connection() as connection:
+            backends.add(int((await connection.execute(text("SELECT pg_backend_pid()"))).scalar()))
+            if len(backends) == 4:
+                four_in.set()
+            await four_in.wait()
+
     try:
-        # Both pools hand out at most their size plus the overflow at once.
-        assert [db.engine.sync_engine.pool.size() for db in dbs] == [4, 4]
-        assert [db.engine.sync_engine.pool._max_overflow for db in dbs] == [4, 0]  # type: ignore[attr-defined]
+        await asyncio.gather(*(hold() for _ in range(12)))
+        # No overflow by default: the other eight waited, then reused the same four
+        # connections (overflow ones would be opened and closed again: a backend each).
+        assert len(backends) == 4
+        assert db.engine.sync_engine.pool.checkedin() == 4  # type: ignore[attr-defined]
     finally:
-        for db in dbs:
-            await db.close()
+        await db.close()
 
 
 async def test_connections_go_to_waiting_tasks_in_arrival_order(postgres_url: str) -> None:

@@ -22,6 +22,16 @@ def test_shared_settings_keep_their_platform_names(monkeypatch: pytest.MonkeyPat
     assert settings.db_url == "postgresql+asyncpg://db/orders"
 
 
+def test_services_keep_their_connections_unless_told_to_overflow(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("SHOPMESH_DATABASE_MAX_OVERFLOW", raising=False)
+    settings = ServiceSettings()
+    assert (settings.database_pool_size, settings.database_max_overflow) == (20, 0)
+    monkeypatch.setenv("SHOPMESH_DATABASE_MAX_OVERFLOW", "5")
+    assert ServiceSettings().database_max_overflow == 5
+
+
 def test_default_database_is_a_sqlite_file_per_service(tmp_path: object) -> None:
     settings = ServiceSettings(service_name="payments", data_dir=tmp_path)
     assert settings.db_url.startswith("sqlite+aiosqlite:///")

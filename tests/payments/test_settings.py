@@ -47,12 +47,3 @@ def test_invalid_limit_settings_are_refused(
     monkeypatch.setenv(name, value)
     with pytest.raises(ValidationError):
         Settings()
-
-
-def test_payments_opens_no_overflow_connections_unless_told(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.delenv("SHOPMESH_DATABASE_MAX_OVERFLOW", raising=False)
-    assert Settings().database_max_overflow == 0
-    monkeypatch.setenv("SHOPMESH_DATABASE_MAX_OVERFLOW", "5")
-    assert Settings().database_max_overflow == 5

@@ -61,10 +61,10 @@ class ServiceSettings(BaseSettings):
     data_dir: Path = shared(Path(".data/up"), "DATA_DIR")
     database_url: str | None = None
     database_url_template: str | None = shared(None, "DATABASE_URL_TEMPLATE")
-    database_pool_size: int = shared(10, "DATABASE_POOL_SIZE")
-    # Connections opened past the pool when it is all busy, closed when returned
-    # (None: as many as the pool size); see kit.db.create_engine.
-    database_max_overflow: int | None = shared(None, "DATABASE_MAX_OVERFLOW")
+    # Connections kept (opened as first needed), and how many more may be opened when
+    # they are all busy and closed when returned; see kit.db.create_engine.
+    database_pool_size: int = shared(20, "DATABASE_POOL_SIZE")
+    database_max_overflow: int = shared(0, "DATABASE_MAX_OVERFLOW")
     kafka_bootstrap: str = shared("127.0.0.1:9092", "KAFKA_BOOTSTRAP")
     kafka_enabled: bool = shared(True, "KAFKA_ENABLED")
     # Replication factor of the topics a service creates: 1 for one local broker,

@@ -7,7 +7,7 @@ from decimal import Decimal
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from shopmesh.kit.settings import ServiceSettings, shared
+from shopmesh.kit.settings import ServiceSettings
 from shopmesh.payments.domain import DEFAULT_LIMIT, MAX_AMOUNT, LimitPolicy, LimitScope
 
 
@@ -22,10 +22,6 @@ class Settings(ServiceSettings):
     limit: Decimal = Field(DEFAULT_LIMIT, gt=0, le=MAX_AMOUNT, decimal_places=2)
     # "all": every transaction counts, as in the seed; "unpaid": only the unpaid balance.
     limit_scope: LimitScope = LimitScope.ALL
-    # No overflow connections: a charge holds its connection for one statement, so the
-    # pool serves any number of concurrent requests, while overflow connections opened
-    # and closed under load cost a new PostgreSQL connection every few requests.
-    database_max_overflow: int | None = shared(0, "DATABASE_MAX_OVERFLOW")
 
     def limit_policy(self) -> LimitPolicy:
         return LimitPolicy(limit=self.limit, scope=self.limit_scope)
