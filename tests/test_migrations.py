@@ -24,12 +24,6 @@ from shopmesh.launcher import SERVICES
 SERVICES_WITH_A_DATABASE = [spec.name for spec in SERVICES if spec.database]
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest) -> str:
-    url: str = request.getfixturevalue(f"{request.param}_url")
-    return url
-
-
 def _models(service: str) -> MetaData:
     metadata: MetaData = importlib.import_module(f"shopmesh.{service}.repository").Base.metadata
     return metadata

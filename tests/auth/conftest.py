@@ -19,10 +19,3 @@ async def auth(sqlite_url: str) -> AsyncIterator[Auth]:
 @pytest.fixture
 def username(unique: Callable[[str], str]) -> str:
     return unique("user_")
-
-
-@pytest.fixture(params=["sqlite_url", pytest.param("postgres_url", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest) -> str:
-    """Each test using it runs once on SQLite and once on PostgreSQL."""
-    url: str = request.getfixturevalue(request.param)
-    return url

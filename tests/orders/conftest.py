@@ -21,10 +21,3 @@ async def orders(sqlite_url: str, fakes: Fakes) -> AsyncIterator[Orders]:
     """Orders on a fresh SQLite database, calling the fakes (no Kafka)."""
     async with running(sqlite_url, fakes.urls()) as service:
         yield service
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest) -> str:
-    """A fresh database of each kind in turn: SQLite, then the test PostgreSQL."""
-    url: str = request.getfixturevalue(f"{request.param}_url")
-    return url

@@ -14,10 +14,3 @@ async def payments(sqlite_url: str) -> AsyncIterator[Payments]:
     """Payments on a fresh SQLite database, default limit 1000.00 over all transactions."""
     async with running(sqlite_url) as service:
         yield service
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest) -> str:
-    """A fresh database of each kind in turn: SQLite, then the test PostgreSQL."""
-    url: str = request.getfixturevalue(f"{request.param}_url")
-    return url

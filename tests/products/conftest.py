@@ -16,13 +16,6 @@ async def products(sqlite_url: str) -> AsyncIterator[Products]:
         yield service
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest) -> str:
-    """A fresh database of each kind in turn: SQLite, then the test PostgreSQL."""
-    url: str = request.getfixturevalue(f"{request.param}_url")
-    return url
-
-
 @pytest.fixture(scope="module")
 async def shared_products(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Products]:
     """One app for a module's long tables of refusals; those tests compare before and after."""

@@ -23,7 +23,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from sqlalchemy import select
+from sqlalchemy import text
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from shopmesh.kit import tracing
@@ -46,18 +47,21 @@ StatementHandler = Callable[
     [AsyncConnection, str, Sequence[EventEnvelope]], Awaitable[Collection[str]]
 ]
 
-# A CTE named ``fresh``: records the batch's ids for the consumer and yields the ids that
-# were not recorded yet, the events to apply. Its parameters: fresh_events_params().
-FRESH_EVENTS_CTE = """fresh AS (
-    INSERT INTO processed_event (consumer, event_id, topic, partition, "offset", processed_at)
+# Records the batch's ids for the consumer and returns the ids that were not recorded
+# yet, the events to apply. Its parameters: fresh_events_params(). The consumer's own
+# transaction runs it before the handlers; a StatementHandler puts it in a CTE named
+# ``fresh`` (FRESH_EVENTS_CTE). A copy of the batch running at the same time in another
+# transaction (a rebalance) waits on the first one's rows and then gets none back.
+RECORD_FRESH_EVENTS = """INSERT INTO processed_event
+        (consumer, event_id, topic, partition, "offset", processed_at)
     SELECT :consumer, e.event_id, e.topic, e.partition, e.offset, :processed_at
     FROM unnest(
         CAST(:event_ids AS text[]), CAST(:topics AS text[]),
         CAST(:partitions AS integer[]), CAST(:offsets AS bigint[])
     ) AS e(event_id, topic, partition, "offset")
     ON CONFLICT DO NOTHING
-    RETURNING event_id
-)"""
+    RETURNING event_id"""
+FRESH_EVENTS_CTE = f"fresh AS ({RECORD_FRESH_EVENTS})"
 
 
 def fresh_events_params(consumer: str, envelopes: Sequence[EventEnvelope]) -> dict[str, Any]:
@@ -206,7 +210,7 @@ class EventConsumer:
         if not envelopes:
             return
         try:
-            await self._apply_batch(envelopes)
+            await self.apply_batch(envelopes)
         except Exception as exc:
             if is_transient_db_error(exc):
                 raise
@@ -228,7 +232,7 @@ class EventConsumer:
                     self._trace_applied(envelope)
         return handled
 
-    async def _apply_batch(self, envelopes: list[EventEnvelope]) -> None:
+    async def apply_batch(self, envelopes: list[EventEnvelope]) -> None:
         """Apply the events of ``envelopes`` not applied before and record their ids, atomically."""
         if self._statement_handler is None:
             async with self._db.transaction() as session:
@@ -253,51 +257,53 @@ class EventConsumer:
         self.duplicates += 1
 
     async def _apply_all(self, session: AsyncSession, envelopes: list[EventEnvelope]) -> None:
-        ids = [e.event_id for e in envelopes]
-        seen = set(
-            (
-                await session.execute(
-                    select(processed_event.c.event_id).where(
-                        processed_event.c.consumer == self._group_id,
-                        processed_event.c.event_id.in_(ids),
-                    )
-                )
-            ).scalars()
-        )
+        """Record the batch's ids first (one statement), then apply the events it had not
+        seen; the effects and the ids commit together with the caller's transaction."""
+        distinct: dict[str, EventEnvelope] = {}
+        for envelope in envelopes:
+            distinct.setdefault(envelope.event_id, envelope)
+        fresh_ids = await self._record_fresh(session, list(distinct.values()))
         fresh: list[EventEnvelope] = []
         for envelope in envelopes:
-            if envelope.event_id in seen:
+            if envelope.event_id in fresh_ids:
+                fresh_ids.discard(envelope.event_id)  # a second copy in the batch is a duplicate
+                fresh.append(envelope)
+            else:
                 self._count_duplicate(envelope)
-                continue
-            seen.add(envelope.event_id)
-            fresh.append(envelope)
         if not fresh:
             return
         if self._batch_handler is not None:
-            handled = [e for e in fresh if e.event_type in self._handlers]
-            if handled:
-                await self._batch_handler(session, handled)
+            await self._batch_handler(session, fresh)
             for envelope in fresh:
                 self._trace_applied(envelope)
         else:
             for envelope in fresh:
                 await self._apply(session, envelope)
-        # One statement for the whole batch, in the transaction of the effects.
+
+    async def _record_fresh(
+        self, session: AsyncSession, envelopes: Sequence[EventEnvelope]
+    ) -> set[str]:
+        """Insert the processed-event rows of ``envelopes`` (distinct ids) that are missing;
+        the ids inserted, the events this consumer has not applied before."""
+        if not self._db.is_sqlite:
+            statement = text(RECORD_FRESH_EVENTS)
+            params = fresh_events_params(self._group_id, envelopes)
+            return set((await session.execute(statement, params)).scalars())
         now = datetime.now(UTC)
-        await session.execute(
-            processed_event.insert(),
-            [
-                {
-                    "consumer": self._group_id,
-                    "event_id": envelope.event_id,
-                    "topic": envelope.topic,
-                    "partition": envelope.partition,
-                    "offset": envelope.offset,
-                    "processed_at": now,
-                }
-                for envelope in fresh
-            ],
-        )
+        rows = [
+            {
+                "consumer": self._group_id,
+                "event_id": e.event_id,
+                "topic": e.topic,
+                "partition": e.partition,
+                "offset": e.offset,
+                "processed_at": now,
+            }
+            for e in envelopes
+        ]
+        insert = sqlite.insert(processed_event).values(rows).on_conflict_do_nothing()
+        result = await session.execute(insert.returning(processed_event.c.event_id))
+        return set(result.scalars())
 
     async def _apply(self, session: AsyncSession, envelope: EventEnvelope) -> None:
         handler = self._handlers.get(envelope.event_type)
@@ -352,7 +358,7 @@ class EventConsumer:
     ) -> None:
         for attempt in range(1, self._max_attempts + 1):
             try:
-                await self._apply_batch([envelope])
+                await self.apply_batch([envelope])
                 return
             except Exception as exc:
                 if is_transient_db_error(exc):
