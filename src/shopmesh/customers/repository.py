@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -15,8 +15,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -36,7 +34,7 @@ from shopmesh.customers.domain import (
     email_key,
     search_key,
 )
-from shopmesh.kit.db import IdType, UTCDateTime, new_metadata
+from shopmesh.kit.db import IdType, UTCDateTime, insert_for, new_metadata, rowcount
 
 
 class Base(DeclarativeBase):
@@ -65,13 +63,6 @@ class CustomerRow(Base):
 
 
 _COLUMNS = tuple(CustomerRow.__table__.c)
-
-
-def _insert(session: AsyncSession) -> Any:
-    """An INSERT that supports ``ON CONFLICT DO NOTHING`` on the session's dialect."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(CustomerRow)
-    return sqlite.insert(CustomerRow)
 
 
 def _values(profile: Profile) -> dict[str, Any]:
@@ -151,7 +142,7 @@ async def insert_if_missing(
     Raises :class:`EmailTaken` when another customer uses the email.
     """
     statement = (
-        _insert(session)
+        insert_for(session, CustomerRow)
         .values(user_id=user_id, created_at=now, updated_at=now, **_values(profile))
         .on_conflict_do_nothing(index_elements=["user_id"])
         .returning(*_COLUMNS)
@@ -184,8 +175,7 @@ async def save(
 async def remove(session: AsyncSession, customer_id: int) -> bool:
     """Delete the customer; False when there was none."""
     statement = delete(CustomerRow).where(CustomerRow.id == customer_id)
-    result = cast(CursorResult[Any], await session.execute(statement))
-    return int(result.rowcount) == 1
+    return rowcount(await session.execute(statement)) == 1
 
 
 async def search(session: AsyncSession, *, q: str | None, limit: int, offset: int) -> Page:

@@ -8,10 +8,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import BigInteger, DateTime, Dialect, Integer, MetaData, TypeDecorator, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -45,6 +46,28 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is not None and value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value
+
+
+# What a use case's statements run on: an ORM session, or a Core connection (cheaper per
+# statement: the hot paths use one).
+Executor = AsyncSession | AsyncConnection
+
+
+def insert_for(on: Executor | str, table: Any) -> Any:
+    """An INSERT for the dialect of ``on`` (an executor, or a dialect name), so it supports
+    ``ON CONFLICT`` (``on_conflict_do_nothing`` / ``on_conflict_do_update``)."""
+    if isinstance(on, AsyncConnection):
+        name = on.dialect.name
+    elif isinstance(on, AsyncSession):
+        name = on.get_bind().dialect.name
+    else:
+        name = on
+    return postgresql.insert(table) if name == "postgresql" else sqlite.insert(table)
+
+
+def rowcount(result: Any) -> int:
+    """The rows an UPDATE, DELETE or INSERT matched (``execute`` is typed as a plain Result)."""
+    return int(cast(CursorResult[Any], result).rowcount)
 
 
 def new_metadata() -> MetaData:

@@ -200,9 +200,11 @@ class LiveListener:
         """Apply the dispatches (unless the durable consumer already did), then read them back:
         the change of each order that is Dispatched now (unknown or cancelled ones: none)."""
         try:
-            async with self._db.transaction() as session:
-                await service.mark_all_dispatched(session, order_ids)
-                orders = await service.current_orders(session, order_ids)
+            # Two statements, each committing by itself: the change is idempotent, the read
+            # after it sees it (and what the durable consumer may have applied first).
+            async with self._db.connection(autocommit=True) as connection:
+                await service.mark_all_dispatched(connection, order_ids)
+                orders = await service.current_orders(connection, order_ids)
         except Exception as exc:
             # The database is away: nobody is told what GET could not confirm yet.
             log.warning("live listener could not apply a message: %s", type(exc).__name__)

@@ -16,7 +16,6 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     CheckConstraint,
-    CursorResult,
     Index,
     Integer,
     Numeric,
@@ -28,11 +27,10 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shopmesh.kit.db import IdType, UTCDateTime, new_metadata
+from shopmesh.kit.db import Executor, IdType, UTCDateTime, insert_for, new_metadata, rowcount
 from shopmesh.orders.domain import Order, OrderStatus, PricedLine, UpdatedBy
 
 
@@ -115,7 +113,7 @@ def _to_order(row: Any) -> Order:
 
 
 async def add_orders(
-    session: AsyncSession, customer_id: int, lines: Sequence[PricedLine], *, now: datetime
+    session: Executor, customer_id: int, lines: Sequence[PricedLine], *, now: datetime
 ) -> list[Order]:
     """Insert one Created order per line; returns them in the lines' order."""
     rows = [
@@ -169,7 +167,7 @@ async def get_order(
 
 
 async def orders_by_ids(
-    session: AsyncSession, customer_id: int | None, ids: Sequence[int]
+    session: Executor, customer_id: int | None, ids: Sequence[int]
 ) -> list[Order]:
     """The customer's (or, given ``None``, anyone's) orders among ``ids``, in the order of
     ``ids``."""
@@ -217,7 +215,7 @@ async def cancel(
 
 
 async def mark_all_dispatched(
-    session: AsyncSession, order_ids: Sequence[int], *, now: datetime
+    session: Executor, order_ids: Sequence[int], *, now: datetime
 ) -> None:
     """Mark the orders among ``order_ids`` that are still Created Dispatched, in one
     statement (a cancelled order stays cancelled)."""
@@ -235,13 +233,6 @@ async def mark_all_dispatched(
     await session.execute(statement)
 
 
-def _insert(session: AsyncSession, table: Any) -> Any:
-    """An INSERT that supports ``ON CONFLICT DO NOTHING`` on the session's dialect."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
-
-
 async def idempotency_record(
     session: AsyncSession, customer_id: int, key: str
 ) -> IdempotencyRecordRow | None:
@@ -252,7 +243,7 @@ async def idempotency_record(
 
 
 async def claim_idempotency_key(
-    session: AsyncSession,
+    session: Executor,
     customer_id: int,
     *,
     key: str,
@@ -266,7 +257,7 @@ async def claim_idempotency_key(
     transaction ends, then sees its row (or claims the key if it rolled back).
     """
     statement = (
-        _insert(session, IdempotencyRecordRow)
+        insert_for(session, IdempotencyRecordRow)
         .values(
             customer_id=customer_id,
             key=key,
@@ -280,19 +271,17 @@ async def claim_idempotency_key(
     return (await session.execute(statement)).first() is not None
 
 
-async def add_intents(session: AsyncSession, references: Sequence[str], *, now: datetime) -> None:
-    session.add_all(ReservationIntentRow(reference=r, created_at=now) for r in references)
+async def add_intents(session: Executor, references: Sequence[str], *, now: datetime) -> None:
+    rows = [{"reference": r, "created_at": now} for r in references]
+    await session.execute(insert(ReservationIntentRow), rows)
 
 
-async def settle_intents(session: AsyncSession, references: Sequence[str]) -> bool:
+async def settle_intents(session: Executor, references: Sequence[str]) -> bool:
     """Delete the intents of orders being recorded; False if one was already reclaimed."""
-    result = cast(
-        CursorResult[Any],
-        await session.execute(
-            delete(ReservationIntentRow).where(ReservationIntentRow.reference.in_(list(references)))
-        ),
+    statement = delete(ReservationIntentRow).where(
+        ReservationIntentRow.reference.in_(list(references))
     )
-    return result.rowcount == len(references)
+    return rowcount(await session.execute(statement)) == len(references)
 
 
 async def stale_intents(session: AsyncSession, *, before: datetime, limit: int) -> list[str]:

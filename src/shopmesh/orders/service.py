@@ -20,6 +20,7 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopmesh.kit.app import ServiceRuntime
+from shopmesh.kit.db import Executor
 from shopmesh.kit.errors import Conflict, ServiceUnavailable
 from shopmesh.kit.outbox import add_events
 from shopmesh.orders import remote
@@ -110,9 +111,9 @@ class OrderService:
                 return earlier
         references = [str(uuid.uuid4()) for _ in lines]
         # Durable before the reservation: if this process dies before the order is
-        # recorded, the reaper finds the intent and gives the stock back.
-        async with self._runtime.transaction() as session:
-            await repo.add_intents(session, references, now=datetime.now(UTC))
+        # recorded, the reaper finds the intent and gives the stock back. One statement.
+        async with self._runtime.connection(autocommit=True) as connection:
+            await repo.add_intents(connection, references, now=datetime.now(UTC))
         answer = await self._reserve(lines, references)
         try:
             priced = price_lines(lines, references, answer)
@@ -142,13 +143,14 @@ class OrderService:
         self, customer_id: int, lines: list[PricedLine], request: IdempotentRequest | None
     ) -> list[Order]:
         now = datetime.now(UTC)
-        async with self._runtime.transaction() as session:
-            if not await repo.settle_intents(session, [line.reference for line in lines]):
+        # Core statements on a connection: the hot path skips the ORM session's bookkeeping.
+        async with self._runtime.connection() as connection:
+            if not await repo.settle_intents(connection, [line.reference for line in lines]):
                 # The reaper took the reservation back (this request outlived the grace).
                 raise ServiceUnavailable("the stock reservation expired, try again")
-            orders = await repo.add_orders(session, customer_id, lines, now=now)
+            orders = await repo.add_orders(connection, customer_id, lines, now=now)
             if request is not None and not await repo.claim_idempotency_key(
-                session,
+                connection,
                 customer_id,
                 key=request.key,
                 request_hash=request.request_hash,
@@ -156,7 +158,7 @@ class OrderService:
                 now=now,
             ):
                 raise _KeyTaken
-            await add_events(session, *(order_event(o, producer=PRODUCER) for o in orders))
+            await add_events(connection, *(order_event(o, producer=PRODUCER) for o in orders))
         return orders
 
     async def _replay_of_winner(
@@ -250,13 +252,13 @@ async def _why_not_cancelled(session: AsyncSession, order_id: int, customer_id: 
     return order  # already cancelled: cancelling again changes nothing
 
 
-async def mark_all_dispatched(session: AsyncSession, order_ids: Sequence[int]) -> None:
+async def mark_all_dispatched(session: Executor, order_ids: Sequence[int]) -> None:
     """Apply ``order.dispatched`` for ``order_ids`` in the caller's transaction, in one
     statement (idempotent): Created orders become Dispatched; cancelled, already
     dispatched or unknown ones are left as they are."""
     await repo.mark_all_dispatched(session, order_ids, now=datetime.now(UTC))
 
 
-async def current_orders(session: AsyncSession, order_ids: Sequence[int]) -> list[Order]:
+async def current_orders(session: Executor, order_ids: Sequence[int]) -> list[Order]:
     """The orders among ``order_ids`` as they are now, whoever owns them (for the live stream)."""
     return await repo.orders_by_ids(session, None, order_ids)

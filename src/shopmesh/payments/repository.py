@@ -29,12 +29,10 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shopmesh.kit.db import IdType, UTCDateTime, new_metadata
+from shopmesh.kit.db import IdType, UTCDateTime, insert_for, new_metadata, rowcount
 from shopmesh.kit.outbox import mark_outbox_written, outbox_row
 from shopmesh.kit.tables import outbox_message
 from shopmesh.payments.domain import (
@@ -96,15 +94,6 @@ account = cast(Table, AccountRow.__table__)
 idempotency_record = cast(Table, IdempotencyRecordRow.__table__)
 
 
-def _rowcount(result: Any) -> int:
-    return int(cast(CursorResult[Any], result).rowcount)
-
-
-def _insert(dialect: str, table: Table) -> Any:
-    """An INSERT that supports ``ON CONFLICT`` on ``dialect``."""
-    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
-
-
 @dataclass(frozen=True, slots=True)
 class _ChargeStatements:
     """The statements of a charge on one dialect, for one limit scope."""
@@ -120,7 +109,7 @@ class _ChargeStatements:
 @cache
 def _charge_statements(dialect: str, scope: LimitScope) -> _ChargeStatements:
     amount = bindparam("amount", type_=account.c.total_amount.type)
-    upsert = _insert(dialect, account).values(
+    upsert = insert_for(dialect, account).values(
         user_id=bindparam("user_id"), total_amount=amount, unpaid_amount=amount
     )
     counted = account.c.unpaid_amount if scope is LimitScope.UNPAID else account.c.total_amount
@@ -326,7 +315,7 @@ async def mark_all_paid(connection: AsyncConnection, user_id: int, *, paid_at: d
         .where(transaction_table.c.user_id == user_id, transaction_table.c.is_paid.is_(False))
         .values(is_paid=True, paid_at=paid_at)
     )
-    return _rowcount(await connection.execute(statement))
+    return rowcount(await connection.execute(statement))
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,7 +336,7 @@ async def claim_idempotency_key(
     if that transaction rolled back).
     """
     statement = (
-        _insert(connection.dialect.name, idempotency_record)
+        insert_for(connection, idempotency_record)
         .values(user_id=user_id, key=key, request_hash=request_hash, created_at=now)
         .on_conflict_do_nothing(index_elements=["user_id", "key"])
         .returning(idempotency_record.c.key)

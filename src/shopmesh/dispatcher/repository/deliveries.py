@@ -16,7 +16,8 @@ from sqlalchemy import Update, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopmesh.dispatcher.domain import Delivery, DeliveryStatus
-from shopmesh.dispatcher.repository.tables import WebhookDeliveryRow, rowcount
+from shopmesh.dispatcher.repository.tables import WebhookDeliveryRow
+from shopmesh.kit.db import rowcount
 
 _PENDING = DeliveryStatus.PENDING.value
 _ERROR_LENGTH = 500

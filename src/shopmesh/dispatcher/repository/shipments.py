@@ -14,7 +14,8 @@ from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopmesh.dispatcher.domain import OrderSnapshot, Shipment, ShipmentStatus
-from shopmesh.dispatcher.repository.tables import ShipmentRow, insert_ignoring, rowcount
+from shopmesh.dispatcher.repository.tables import ShipmentRow
+from shopmesh.kit.db import insert_for, rowcount
 
 # Core statements RETURNING the whole row: read back in the statement that changes it.
 _COLUMNS = tuple(cast(Table, ShipmentRow.__table__).c)
@@ -29,7 +30,7 @@ def _new_shipment(
     due_at: datetime,
 ) -> Any:
     return (
-        insert_ignoring(session, ShipmentRow)
+        insert_for(session, ShipmentRow)
         .values(
             order_id=order.id,
             reference=order.reference,

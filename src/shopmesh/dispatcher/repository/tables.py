@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -14,9 +13,6 @@ from sqlalchemy import (
     String,
     Text,
 )
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import CursorResult
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shopmesh.kit.db import IdType, UTCDateTime, new_metadata
@@ -65,14 +61,3 @@ class WebhookDeliveryRow(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
-def insert_ignoring(session: AsyncSession, table: Any) -> Any:
-    """An INSERT that supports ``ON CONFLICT DO NOTHING`` on the session's dialect."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
-
-
-def rowcount(result: Any) -> int:
-    return int(cast(CursorResult[Any], result).rowcount)

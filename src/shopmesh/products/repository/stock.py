@@ -6,11 +6,9 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import CursorResult
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Table, select, update
 
+from shopmesh.kit.db import Executor, insert_for, rowcount
 from shopmesh.products.domain import (
     Offer,
     ReservationRequest,
@@ -20,18 +18,7 @@ from shopmesh.products.domain import (
 from shopmesh.products.repository.tables import ProductRow, StockReservationRow
 
 
-def _insert(session: AsyncSession, table: Any) -> Any:
-    """An INSERT that supports ``ON CONFLICT DO NOTHING`` on the session's dialect."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
-
-
-def _rowcount(result: Any) -> int:
-    return int(cast(CursorResult[Any], result).rowcount)
-
-
-async def active_offers(session: AsyncSession, product_ids: Iterable[int]) -> dict[int, Offer]:
+async def active_offers(session: Executor, product_ids: Iterable[int]) -> dict[int, Offer]:
     """The name and price of the active products among ``product_ids``, by id (only the
     columns a reservation needs: no whole product to load per order)."""
     statement = select(ProductRow.id, ProductRow.name, ProductRow.price, ProductRow.currency).where(
@@ -44,7 +31,7 @@ async def active_offers(session: AsyncSession, product_ids: Iterable[int]) -> di
     }
 
 
-async def take_stock(session: AsyncSession, product_id: int, *, quantity: int) -> bool:
+async def take_stock(session: Executor, product_id: int, *, quantity: int) -> bool:
     """Take ``quantity`` from the product's stock if it has that much; one statement, so atomic.
 
     On PostgreSQL the row lock makes a concurrent taker wait, then re-check the
@@ -56,10 +43,10 @@ async def take_stock(session: AsyncSession, product_id: int, *, quantity: int) -
         .values(stock_quantity=ProductRow.stock_quantity - quantity)
         .execution_options(synchronize_session=False)
     )
-    return _rowcount(await session.execute(statement)) == 1
+    return rowcount(await session.execute(statement)) == 1
 
 
-async def return_stock(session: AsyncSession, product_id: int, *, quantity: int) -> None:
+async def return_stock(session: Executor, product_id: int, *, quantity: int) -> None:
     statement = (
         update(ProductRow)
         .where(ProductRow.id == product_id)
@@ -69,14 +56,18 @@ async def return_stock(session: AsyncSession, product_id: int, *, quantity: int)
     await session.execute(statement)
 
 
-async def stock_of(session: AsyncSession, product_ids: Iterable[int]) -> dict[int, int]:
+async def stock_of(session: Executor, product_ids: Iterable[int]) -> dict[int, int]:
     statement = select(ProductRow.id, ProductRow.stock_quantity).where(
         ProductRow.id.in_(list(product_ids))
     )
     return {row.id: int(row.stock_quantity) for row in await session.execute(statement)}
 
 
-def _to_line(row: StockReservationRow) -> ReservedLine:
+# Columns, not the ORM entity: the reservation runs on a Core connection too.
+_RESERVATION_COLUMNS = tuple(cast(Table, StockReservationRow.__table__).c)
+
+
+def _to_line(row: Any) -> ReservedLine:
     return ReservedLine(
         reservation_id=row.reservation_id,
         product_id=row.product_id,
@@ -88,24 +79,24 @@ def _to_line(row: StockReservationRow) -> ReservedLine:
 
 
 async def find_reservations(
-    session: AsyncSession, reservation_ids: Sequence[str]
+    session: Executor, reservation_ids: Sequence[str]
 ) -> dict[str, ReservedLine]:
     """The reservations already made under any of ``reservation_ids`` (reserved or released)."""
-    statement = select(StockReservationRow).where(
+    statement = select(*_RESERVATION_COLUMNS).where(
         StockReservationRow.reservation_id.in_(list(reservation_ids))
     )
-    rows = (await session.execute(statement)).scalars().all()
+    rows = (await session.execute(statement)).all()
     return {row.reservation_id: _to_line(row) for row in rows}
 
 
-async def claim_reservation(session: AsyncSession, line: ReservedLine, *, now: datetime) -> bool:
+async def claim_reservation(session: Executor, line: ReservedLine, *, now: datetime) -> bool:
     """Record ``line`` unless its reservation id exists; False when it already did.
 
     On PostgreSQL a concurrent claim of the same id waits here until the first
     transaction ends, then sees its row (or claims the id if it rolled back).
     """
     statement = (
-        _insert(session, StockReservationRow)
+        insert_for(session, StockReservationRow)
         .values(
             reservation_id=line.reservation_id,
             product_id=line.product_id,
@@ -123,7 +114,7 @@ async def claim_reservation(session: AsyncSession, line: ReservedLine, *, now: d
 
 
 async def mark_released(
-    session: AsyncSession, reservation_id: str, *, now: datetime
+    session: Executor, reservation_id: str, *, now: datetime
 ) -> ReservationRequest | None:
     """Mark the reservation released if it is still reserved; returns what it held, else None.
 
