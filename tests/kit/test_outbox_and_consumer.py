@@ -9,7 +9,8 @@ from contextlib import asynccontextmanager
 from typing import Any, ClassVar, Literal
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import Row, text
 
 from shopmesh.kit.consumer import EventConsumer
@@ -58,12 +59,14 @@ async def background(*coroutines: object) -> AsyncIterator[None]:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def consumer_for(db: Database, bootstrap: str, **kwargs: object) -> EventConsumer:
+def consumer_for(
+    db: Database, bootstrap: str, group_id: str | None = None, **kwargs: object
+) -> EventConsumer:
     return EventConsumer(
         db,
         service="sample",
         bootstrap=bootstrap,
-        group_id=f"sample-{uuid.uuid4().hex[:8]}",
+        group_id=group_id or f"sample-{uuid.uuid4().hex[:8]}",
         handlers={"note.written": record_note},
         topics=["notes"],
         max_attempts=2,
@@ -182,6 +185,50 @@ async def test_events_without_a_handler_are_consumed_without_a_processed_event_r
         )
         recorded = {event_id for (event_id,) in rows}
     assert recorded == {str(written.event_id)}
+
+
+async def lag_of(bootstrap: str, group_id: str, topic: str) -> int:
+    """How far ``group_id``'s committed offsets are behind the end of ``topic``."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        [described] = await admin.describe_topics([topic])
+        committed = await admin.list_consumer_group_offsets(group_id)
+    finally:
+        await admin.close()
+    partitions = [TopicPartition(topic, p["partition"]) for p in described["partitions"]]
+    assert partitions, f"{topic} has no partitions"
+    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await reader.start()
+    try:
+        ends = await reader.end_offsets(partitions)
+    finally:
+        await reader.stop()
+    return sum(ends[tp] - (committed[tp].offset if tp in committed else 0) for tp in partitions)
+
+
+async def test_a_quiet_group_commits_what_it_applied_so_a_restart_reads_only_new_events(
+    db: Database, kafka_bootstrap: str, unique
+) -> None:
+    first, later = unique("c"), unique("c")
+    await write_notes(db, first)
+    group = f"sample-{uuid.uuid4().hex[:8]}"
+    relay = OutboxRelay(db, service="sample", bootstrap=kafka_bootstrap, poll_interval=0.05)
+    # Never due by time: the offsets are committed because the topic went quiet.
+    before = consumer_for(db, kafka_bootstrap, group, commit_interval=3600.0)
+    async with background(relay.run(), before.run()):
+        await wait_for(lambda: notes_applied(db, [first]), until=bool, what="first note")
+        await wait_for(
+            lambda: lag_of(kafka_bootstrap, group, "notes"), until=lambda n: n == 0, what="commit"
+        )
+
+    after = consumer_for(db, kafka_bootstrap, group, commit_interval=3600.0)
+    async with background(relay.run(), after.run()):
+        await write_notes(db, later)
+        await wait_for(lambda: notes_applied(db, [later]), until=bool, what="later note")
+    # The restarted group went on from its commit: nothing was read twice.
+    assert (after.applied, after.duplicates) == (1, 0)
+    assert await notes_applied(db, [first, later]) == {first: 1, later: 1}
 
 
 class RelayDyingBeforeMark(OutboxRelay):

@@ -4,8 +4,10 @@ Messages are applied a partition batch at a time in one transaction; when a
 batch fails, its messages are retried one by one, and one that still fails
 after ``max_attempts`` goes to ``<topic>.dlq`` with the reason, so a poison
 message never stops the partition. Database outages are not the message's
-fault: the batch is rewound and retried until the database answers. The
-offsets of everything a fetch returned are committed to Kafka together.
+fault: the batch is rewound and retried until the database answers. Offsets
+are committed for all partitions at once, at most every :data:`COMMIT_INTERVAL`
+while messages keep coming and as soon as the topic goes quiet; after a crash
+the events since the last commit are read again and dropped as duplicates.
 
 On PostgreSQL a consumer may apply a batch in one statement instead (a
 :data:`StatementHandler`): the effect and the ``processed_event`` rows of the
@@ -17,18 +19,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError
 from sqlalchemy import text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from shopmesh.kit import tracing
-from shopmesh.kit.aio import retrying
+from shopmesh.kit.aio import describe, retrying
 from shopmesh.kit.db import Database, is_transient_db_error
 from shopmesh.kit.events import EventEnvelope, MalformedEvent
 from shopmesh.kit.kafka import ensure_topics, idempotent_producer
@@ -76,6 +80,14 @@ def fresh_events_params(consumer: str, envelopes: Sequence[EventEnvelope]) -> di
     }
 
 
+# Seconds between offset commits while messages keep coming. Each commit is a Kafka
+# request and a write to its offsets log; committing after every fetch cost that once
+# per message at moderate rates. A crash re-reads at most this much (duplicates dropped).
+COMMIT_INTERVAL = 0.5
+# Seconds a stopping consumer waits for its last commit.
+STOP_COMMIT_TIMEOUT = 5.0
+
+
 class EventConsumer:
     """Consumes ``topics`` as ``group_id`` and applies each event type's handler exactly once.
 
@@ -105,8 +117,10 @@ class EventConsumer:
         batch_handler: BatchHandler | None = None,
         statement_handler: StatementHandler | None = None,
         replication: int = 1,
+        commit_interval: float = COMMIT_INTERVAL,
     ) -> None:
         self._db = db
+        self._commit_interval = commit_interval
         self._service = service
         self._bootstrap = bootstrap
         self._group_id = group_id
@@ -151,21 +165,41 @@ class EventConsumer:
             isolation_level="read_committed",
         )
         dlq = idempotent_producer(self._bootstrap, client_id=f"{self._service}-dlq")
+        applied: dict[TopicPartition, int] = {}  # next offsets, not committed yet
         try:
             # Started inside the try: a task cancelled while starting still closes both.
             await consumer.start()
             await dlq.start()
+            committed_at = time.monotonic()
             while True:
                 batches = await consumer.getmany(timeout_ms=500, max_records=self._batch_size)
-                handled = {}
                 for partition, records in batches.items():
                     if await self._handle_partition(consumer, dlq, partition, records):
-                        handled[partition] = records[-1].offset + 1
-                if handled:
-                    await self._commit(consumer, handled)
+                        applied[partition] = records[-1].offset + 1
+                # One commit for all partitions, at most every commit_interval while messages
+                # keep coming, and as soon as a fetch comes back empty.
+                due = time.monotonic() - committed_at >= self._commit_interval
+                if applied and (due or not batches):
+                    await self._commit(consumer, applied)
+                    applied = {}
+                    committed_at = time.monotonic()
         finally:
+            if applied:
+                await self._commit_before_stop(consumer, applied)
             await consumer.stop()
             await dlq.stop()
+
+    async def _commit_before_stop(
+        self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]
+    ) -> None:
+        """Stopping: commit what was applied, if Kafka answers soon (else it is re-read)."""
+        try:
+            async with asyncio.timeout(STOP_COMMIT_TIMEOUT):
+                await self._commit(consumer, offsets)
+        except Exception as exc:
+            log.info(
+                "consumer %s: offsets not committed at stop: %s", self._group_id, describe(exc)
+            )
 
     async def _handle_partition(
         self,
@@ -188,8 +222,19 @@ class EventConsumer:
         return True
 
     async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
-        """One offset commit for every partition a fetch brought (one Kafka request)."""
-        await consumer.commit(offsets)
+        """One offset commit (one Kafka request) for the partitions still assigned to us.
+
+        A partition the group moved elsewhere in the meantime is re-read by its new
+        owner from the last commit: those events are already applied and are dropped
+        as duplicates, so nothing is lost and nothing is applied twice.
+        """
+        assigned = consumer.assignment()
+        offsets = {tp: offset for tp, offset in offsets.items() if tp in assigned}
+        try:
+            await consumer.commit(offsets)
+        except CommitFailedError:
+            log.info("consumer %s: group rebalanced, offsets left to the new owner", self._group_id)
+            return
         for partition, next_offset in offsets.items():
             highwater = consumer.highwater(partition)
             if highwater is not None:
