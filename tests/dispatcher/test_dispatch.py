@@ -80,6 +80,15 @@ async def test_a_shipment_due_at_once_is_dispatched_without_waiting_for_the_next
         await service.wait_for_status(order["id"], "dispatched", timeout=5)
 
 
+async def test_a_shipment_leaves_when_it_is_due_not_at_the_next_poll(sqlite_url: str) -> None:
+    # Polled only every 30 s: the loop sleeps until the shipment is due instead.
+    async with running(sqlite_url, handling_delay=0.3, poll_interval=30) as service:
+        order = make_order()
+        await service.apply(order)
+        assert await service.status_of(order["id"]) == "pending"
+        await service.wait_for_status(order["id"], "dispatched", timeout=5)
+
+
 async def test_without_a_handling_delay_the_consumers_transaction_dispatches_the_order(
     sqlite_url: str,
 ) -> None:

@@ -92,6 +92,27 @@ async def test_a_failing_receiver_is_retried_until_it_accepts(sqlite_url: str) -
     assert len({c.body for c in hook.received}) == 1
 
 
+async def test_a_retry_is_made_when_its_backoff_ends_not_at_the_next_poll(
+    sqlite_url: str,
+) -> None:
+    # Polled only every 30 s: the worker sleeps until the retry is due instead.
+    slow_poll = {"webhook_backoff": 0.3, "webhook_poll_interval": 30}
+    async with (
+        receiving(statuses=[503]) as hook,
+        running(sqlite_url, handling_delay=0, webhook_urls=[hook.url], **slow_poll) as service,
+    ):
+        order = make_order()
+        await service.apply(order)
+
+        async def probe() -> list[Any]:
+            return await service.deliveries(order["id"])
+
+        [row] = await wait_for(
+            probe, until=lambda r: r[0].status == "delivered", timeout=5, what="retried delivery"
+        )
+    assert row.attempts == 2
+
+
 async def test_an_always_failing_receiver_ends_failed_listed_and_can_be_retried(
     sqlite_url: str,
 ) -> None:

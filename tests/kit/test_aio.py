@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shopmesh.kit.aio import retrying, wait_event
+from shopmesh.kit.aio import Alarm, retrying, wait_event
 
 log = logging.getLogger("tests.aio")
 
@@ -83,3 +84,43 @@ async def test_retrying_ends_when_cleanup_fails_during_the_cancel() -> None:
         await asyncio.gather(loop, return_exceptions=True)
     assert loop.cancelled()
     assert rounds == 1
+
+
+def _in(seconds: float) -> datetime:
+    return datetime.now(UTC) + timedelta(seconds=seconds)
+
+
+async def test_an_alarm_sleeps_until_the_next_due_work_at_most_its_longest() -> None:
+    alarm = Alarm(longest=0.05)
+    async with asyncio.timeout(5):  # would take an hour if next_due were followed blindly
+        await alarm.sleep(_in(3600))
+    # Work due before the longest sleep ends it sooner (a test that must not take 30 s).
+    alarm = Alarm(longest=30)
+    async with asyncio.timeout(5):
+        await alarm.sleep(_in(0.05))
+        await alarm.sleep(_in(-1))  # overdue: at once
+
+
+async def test_work_due_sooner_wakes_a_sleeping_alarm_and_later_work_does_not() -> None:
+    alarm = Alarm(longest=30)
+    sleeper = asyncio.create_task(alarm.sleep(_in(10)))
+    await _settle(2)
+    alarm.due(_in(20))  # after the planned wake: let it sleep
+    await _settle(2)
+    assert not sleeper.done()
+    alarm.due(_in(1))  # before it: wake up and plan again
+    async with asyncio.timeout(5):
+        await sleeper
+
+
+async def test_work_added_while_the_loop_works_makes_its_next_sleep_return_at_once() -> None:
+    alarm = Alarm(longest=30)
+    alarm.due(_in(20))  # not sleeping: the round's query may have missed it
+    async with asyncio.timeout(5):
+        await alarm.sleep(_in(10))
+    sleeper = asyncio.create_task(alarm.sleep(None))  # and only once
+    await _settle(2)
+    assert not sleeper.done()
+    alarm.ring()
+    async with asyncio.timeout(5):
+        await sleeper

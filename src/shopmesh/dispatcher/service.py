@@ -8,7 +8,6 @@ writes them, so each order is dispatched (and announced) exactly once.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -25,7 +24,7 @@ from shopmesh.dispatcher.domain import (
 )
 from shopmesh.dispatcher.repository import deliveries, shipments
 from shopmesh.dispatcher.settings import Settings
-from shopmesh.kit.aio import retrying, wait_event
+from shopmesh.kit.aio import Alarm, retrying
 from shopmesh.kit.app import ServiceRuntime
 from shopmesh.kit.outbox import add_events
 
@@ -54,12 +53,12 @@ class DispatchService:
         self._runtime = runtime
         self._settings = settings
         self._on_dispatched = on_dispatched
-        self._wakeup = asyncio.Event()
+        self._alarm = Alarm(settings.poll_interval)
         self.dispatched = 0
 
     def notify(self) -> None:
         """Wake the dispatch loop: a shipment may be due now."""
-        self._wakeup.set()
+        self._alarm.ring()
 
     async def record_order(self, session: AsyncSession, order: OrderSnapshot) -> bool:
         """``order.created``: a pending shipment, due after the handling delay (idempotent).
@@ -79,15 +78,18 @@ class DispatchService:
         created = await shipments.add_shipment_if_missing(
             session, order, status=ShipmentStatus.PENDING, now=now, due_at=due_at
         )
-        if created and self._settings.handling_delay <= self._settings.poll_interval:
-            self._wake_after_commit(session)
+        if created:
+            self._due_after_commit(session, due_at)
         return created
 
-    def _wake_after_commit(self, session: AsyncSession) -> None:
-        # Due (almost) at once: dispatch as soon as the consumer commits, not at the next poll.
+    def _due_after_commit(self, session: AsyncSession, due_at: datetime) -> None:
+        """Once the consumer commits, tell the loop when this shipment is due (it wakes if
+        it planned to sleep longer). The batch's later shipments are due no sooner."""
         if not session.info.get(_WAKE_REGISTERED):
             session.info[_WAKE_REGISTERED] = True
-            event.listen(session.sync_session, "after_commit", lambda _s: self.notify(), once=True)
+            event.listen(
+                session.sync_session, "after_commit", lambda _s: self._alarm.due(due_at), once=True
+            )
 
     def _count_after_commit(self, session: AsyncSession) -> None:
         """Once the consumer's transaction commits: count its dispatches, wake the relay (the
@@ -128,9 +130,12 @@ class DispatchService:
         await retrying(self._round, what="dispatch loop", pause=PAUSE_AFTER_ERROR, log=log)
 
     async def _round(self) -> None:
+        """Dispatch what is due, then sleep until the next pending shipment is due (at most
+        ``poll_interval``: another instance's shipments, or ones left by a crash)."""
         await self.dispatch_due()
-        await wait_event(self._wakeup, self._settings.poll_interval)
-        self._wakeup.clear()
+        async with self._runtime.transaction() as session:
+            next_due = await shipments.next_due_at(session)
+        await self._alarm.sleep(next_due)
 
     async def dispatch_due(self, *, now: datetime | None = None) -> int:
         """Dispatch every shipment due at ``now`` (default: the present); returns how many."""

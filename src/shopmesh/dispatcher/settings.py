@@ -63,8 +63,9 @@ class Settings(ServiceSettings):
     group_id: str = Field("dispatcher", min_length=1, max_length=100)
     # Seconds between an order's creation being recorded and its dispatch (warehouse time).
     handling_delay: float = Field(0.5, ge=0, le=86400 * 30)
-    # How often the dispatch loop looks for due shipments (it is also woken by new ones).
-    poll_interval: float = Field(0.1, gt=0, le=60)
+    # The dispatch loop sleeps until the next pending shipment is due, woken by new ones
+    # due sooner; at least this often it looks anyway (another instance's, a crash's).
+    poll_interval: float = Field(1.0, gt=0, le=60)
     batch_size: int = Field(50, ge=1, le=1000)
     # Where order.dispatched is POSTed (comma-separated or a JSON list).
     webhook_urls: WebhookUrls = Field(default_factory=list)
@@ -76,7 +77,8 @@ class Settings(ServiceSettings):
     webhook_max_attempts: int = Field(5, ge=1, le=100)
     # How many webhook calls may be in flight at once (a slow receiver holds only its own).
     webhook_concurrency: int = Field(16, ge=1, le=1000)
-    webhook_poll_interval: float = Field(0.2, gt=0, le=60)
+    # Like poll_interval, for the webhook calls (retries are due at their backoff).
+    webhook_poll_interval: float = Field(1.0, gt=0, le=60)
 
     def secrets(self) -> dict[str, str]:
         return {**super().secrets(), "DISPATCHER_WEBHOOK_SECRET": self.webhook_secret}

@@ -55,7 +55,7 @@ from shopmesh.dispatcher.domain import (
 from shopmesh.dispatcher.repository import deliveries
 from shopmesh.dispatcher.service import PAUSE_AFTER_ERROR
 from shopmesh.dispatcher.settings import Settings
-from shopmesh.kit.aio import retrying, wait_event
+from shopmesh.kit.aio import Alarm, retrying
 from shopmesh.kit.app import ServiceRuntime
 
 log = logging.getLogger(__name__)
@@ -76,13 +76,13 @@ class WebhookNotifier:
     def __init__(self, runtime: ServiceRuntime, *, settings: Settings) -> None:
         self._runtime = runtime
         self._settings = settings
-        self._wakeup = asyncio.Event()
+        self._alarm = Alarm(settings.webhook_poll_interval)
         self._in_flight: set[asyncio.Task[None]] = set()
         self._http: aiohttp.ClientSession | None = None
 
     def notify(self) -> None:
         """Wake the worker: deliveries were just queued (or a call finished)."""
-        self._wakeup.set()
+        self._alarm.ring()
 
     async def run(self) -> None:
         """Deliver until cancelled; calls in flight are cancelled with it."""
@@ -100,9 +100,14 @@ class WebhookNotifier:
         await retrying(self._round, what="webhook worker", pause=PAUSE_AFTER_ERROR, log=log)
 
     async def _round(self) -> None:
+        """Start the due calls, then sleep until the next pending delivery is due (at most
+        ``webhook_poll_interval``). With every call slot busy, until a call finishes."""
         await self.start_due()
-        await wait_event(self._wakeup, self._settings.webhook_poll_interval)
-        self._wakeup.clear()
+        next_due = None
+        if len(self._in_flight) < self._settings.webhook_concurrency:
+            async with self._runtime.transaction() as session:
+                next_due = await deliveries.next_attempt_at(session)
+        await self._alarm.sleep(next_due)
 
     async def start_due(self) -> int:
         """Claim due deliveries (as many as free call slots) and start their calls."""

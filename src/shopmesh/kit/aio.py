@@ -19,6 +19,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import NoReturn, TypeVar
 
 T = TypeVar("T")
@@ -32,6 +33,45 @@ async def wait_event(event: asyncio.Event, timeout: float) -> bool:
     except TimeoutError:
         return False
     return True
+
+
+class Alarm:
+    """Puts a worker loop to sleep until its next piece of work is due, at most ``longest``
+    seconds (it also looks for work it was not told about: another instance's, or left
+    by a crash); work added meanwhile wakes it if it is due sooner than that.
+
+    A round of the loop does the due work, then ``await alarm.sleep(next_due)``. Whoever
+    adds work calls :meth:`due` (or :meth:`ring` for work due now). While the loop is
+    working, any :meth:`due` rings: the round's query may have missed that work.
+    """
+
+    def __init__(self, longest: float) -> None:
+        self.longest = longest
+        self._event = asyncio.Event()
+        self._until: datetime | None = None  # when the sleeping loop wakes; None: working
+
+    def ring(self) -> None:
+        """Wake the loop now."""
+        self._event.set()
+
+    def due(self, at: datetime) -> None:
+        """New work is due at ``at``: wake the loop if it would sleep past that."""
+        if self._until is None or at < self._until:
+            self._event.set()
+
+    async def sleep(self, next_due: datetime | None) -> None:
+        """Sleep until ``next_due`` (the earliest work known; None: none), a ring, or
+        ``longest`` seconds, whichever comes first."""
+        now = datetime.now(UTC)
+        wait = self.longest
+        if next_due is not None:
+            wait = min(max((next_due - now).total_seconds(), 0.0), wait)
+        self._until = now + timedelta(seconds=wait)
+        try:
+            await wait_event(self._event, wait)
+        finally:
+            self._until = None
+            self._event.clear()
 
 
 def cancelling() -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Update, insert, select, update
+from sqlalchemy import Update, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopmesh.dispatcher.domain import Delivery, DeliveryStatus
@@ -60,6 +60,15 @@ async def due_delivery_ids(session: AsyncSession, *, now: datetime, limit: int) 
         .limit(limit)
     )
     return [int(i) for i in (await session.execute(query)).scalars()]
+
+
+async def next_attempt_at(session: AsyncSession) -> datetime | None:
+    """When the earliest pending delivery is due (a call in flight: when its lease ends)."""
+    query = select(func.min(WebhookDeliveryRow.next_attempt_at)).where(
+        WebhookDeliveryRow.status == _PENDING
+    )
+    due: datetime | None = (await session.execute(query)).scalar()
+    return due
 
 
 async def claim(

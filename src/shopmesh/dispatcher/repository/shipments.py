@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopmesh.dispatcher.domain import OrderSnapshot, Shipment, ShipmentStatus
@@ -94,6 +94,13 @@ async def due_shipment_ids(session: AsyncSession, *, now: datetime, limit: int) 
         .limit(limit)
     )
     return [int(i) for i in (await session.execute(query)).scalars()]
+
+
+async def next_due_at(session: AsyncSession) -> datetime | None:
+    """When the earliest pending shipment is due; None when none is pending."""
+    query = select(func.min(ShipmentRow.due_at)).where(ShipmentRow.status == ShipmentStatus.PENDING)
+    due: datetime | None = (await session.execute(query)).scalar()
+    return due
 
 
 async def mark_dispatched(
