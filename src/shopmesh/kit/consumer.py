@@ -230,6 +230,8 @@ class EventConsumer:
         """
         assigned = consumer.assignment()
         offsets = {tp: offset for tp, offset in offsets.items() if tp in assigned}
+        if not offsets:
+            return
         try:
             await consumer.commit(offsets)
         except CommitFailedError:
