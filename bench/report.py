@@ -15,29 +15,33 @@ LIMITS = {
     "log and metrics in Python (~30-45 µs). nginx does the same in C with a fraction of the "
     "CPU. Its maximum swings between runs of the same code (about 8k or 12k req/s on an "
     "idle machine: where the scheduler puts it beside wrk and the upstream). At half its "
-    "maximum the single process's own queueing and the generator's (Python too) scheduling "
-    "show in the tail, a few ms at p99 while the median stays under 1 ms, and now and then "
-    "a stall of a few hundred ms not pinned down (not the garbage collector: no collection "
-    "took over 8 ms). Handing log lines to a writer thread made it worse (GIL contention "
-    "on every system call) and was reverted.",
+    "maximum three busy processes share the two cores (the Python generator, the gateway, "
+    "the upstream): with the gateway alone on a core of its own the p99 it adds was ~1 ms "
+    "in most repeats, unpinned it is several ms. Now and then a stall of a few hundred ms "
+    "grows on itself: requests queue, the generator opens more connections (up to 512), "
+    "the gateway accepts and serves them all at once. Not the garbage collector (no "
+    "collection took over 8 ms); handing log lines to a writer thread made it worse (GIL "
+    "contention on every system call) and was reverted.",
     "payments": "One payments process, CPU-bound: a charge without an Idempotency-Key is one "
     "SQL statement in autocommit (account upsert under the limit, the transaction row and "
     "its outbox row); FastAPI's own work is about 30 % of its CPU, uvicorn and the "
     "middleware 20 %, SQL 14 %. Requests wait for a pooled connection first come, first "
-    "served (the pool's own queue let newcomers jump it: p99 was 4x the median). With 64 "
-    "clients each waiting for its answer the mean latency is 64 ÷ throughput (~90 ms at "
-    "~720/s), so p99 ≤ 100 ms would need well over 1,000/s from one process.",
+    "served. With 64 clients each waiting for its answer the mean latency is 64 ÷ "
+    "throughput (~66 ms at ~970/s): p99 ≤ 100 ms holds only while the machine gives "
+    "payments ~1,000 charges/s, so it sits at the edge (94-108 ms across repeats).",
     "events": "Steady: commit→applied is mostly the relay's leg (relay_*: wake-up, one "
     "statement that marks the last batch and reads the next, the Kafka round trip with "
     "acks=all); analytics applies a batch in one autocommit statement (the events' effect "
-    "and their processed-event rows) and commits the offsets of a fetch at once. Drain: the "
-    "relay reads and marks batches of 500 in one statement; analytics folds each batch into "
-    "that one statement.",
+    "and their processed-event rows) and commits its offsets at most every 0.5 s. Drain: "
+    "the relay reads and marks batches of 500 in one statement; analytics folds each batch "
+    "into that one statement.",
     "orders": "Five processes and two Kafka hops per order (orders, products reservation, "
     "dispatcher, orders again, gateway stream): about 30 ms of CPU per order across orders "
-    "(~10 ms: FastAPI, the intent and order transactions, the products call, the relay, the "
-    "live listener), products and the dispatcher (ORM transactions), PostgreSQL and Kafka; "
-    "at 50 orders/s the two cores are over 90 % busy and the tail is queueing.",
+    "(~11 ms: FastAPI, the intent and order statements, the products call, the relay, the "
+    "live listener), the dispatcher (~6.5 ms, an ORM transaction per order.created), "
+    "products (~6 ms), PostgreSQL and Kafka; at 50 orders/s the two cores are ~85 % busy. "
+    "Each consumer on the way used to wait for an offset commit (a Kafka round trip) after "
+    "every message before fetching the next; they commit at most every 0.5 s now.",
     "journeys": "The same services under a mixed load; locust itself takes a share of a core.",
     "footprint": "Start-up: ten Python processes importing FastAPI, SQLAlchemy, aiokafka at "
     "once on two cores, then migrations and Kafka group joins; Kafka's JVM start. Memory: RSS "
