@@ -13,6 +13,8 @@ import httpx
 import uvicorn
 
 from shopmesh.kit.aio import poll
+from shopmesh.kit.db import Database
+from shopmesh.kit.migrations import migrate
 
 T = TypeVar("T")
 
@@ -25,6 +27,17 @@ async def serve_in_process(app: Any) -> AsyncIterator[httpx.AsyncClient]:
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             yield client
+
+
+@asynccontextmanager
+async def migrated_database(url: str, migrations: str) -> AsyncIterator[Database]:
+    """A :class:`Database` on ``url`` with ``migrations`` applied; closed afterwards."""
+    database = Database(url)
+    try:
+        await migrate(database, migrations)
+        yield database
+    finally:
+        await database.close()
 
 
 async def wait_for(

@@ -19,16 +19,15 @@ from shopmesh.analytics.repository import stats
 from shopmesh.kit.db import Database
 from shopmesh.kit.migrations import migrate
 from tests.analytics.factories import T0, created, envelope, later, new_user_id, paid
+from tests.support import migrated_database
 
 MIGRATIONS = "shopmesh.analytics:migrations"
 
 
 @pytest.fixture
 async def db(sqlite_url: str) -> AsyncIterator[Database]:
-    database = Database(sqlite_url)
-    await migrate(database, MIGRATIONS)
-    yield database
-    await database.close()
+    async with migrated_database(sqlite_url, MIGRATIONS) as database:
+        yield database
 
 
 async def apply(db: Database, *payloads: dict[str, Any]) -> None:

@@ -16,7 +16,7 @@ from shopmesh.auth.domain import UserRegistered as AuthUserRegistered
 from shopmesh.customers.consumers import HANDLERS
 from shopmesh.customers.domain import UserRegistered
 from shopmesh.kit.db import Database
-from shopmesh.kit.migrations import migrate
+from tests.support import migrated_database
 
 from .support import envelope, new_user_id, registered
 
@@ -25,10 +25,8 @@ MIGRATIONS = "shopmesh.customers:migrations"
 
 @pytest.fixture
 async def db(sqlite_url: str) -> AsyncIterator[Database]:
-    database = Database(sqlite_url)
-    await migrate(database, MIGRATIONS)
-    yield database
-    await database.close()
+    async with migrated_database(sqlite_url, MIGRATIONS) as database:
+        yield database
 
 
 async def apply(db: Database, *payloads: dict[str, Any]) -> None:

@@ -13,17 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shopmesh.kit.consumer import EventConsumer
 from shopmesh.kit.db import Database
 from shopmesh.kit.events import EventEnvelope
-from shopmesh.kit.migrations import migrate
 from tests.kit.sample import MIGRATIONS, NoteWritten, record_note
-from tests.support import wait_for
+from tests.support import migrated_database, wait_for
 
 
 @pytest.fixture
 async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
-    await migrate(database, MIGRATIONS)
-    yield database
-    await database.close()
+    async with migrated_database(database_url, MIGRATIONS) as database:
+        yield database
 
 
 def consumer_of(db: Database, handler=record_note) -> EventConsumer:  # type: ignore[no-untyped-def]
@@ -91,19 +88,17 @@ async def test_a_failing_batch_leaves_neither_effects_nor_processed_ids(db: Data
 async def test_two_copies_of_a_batch_at_once_apply_it_once(postgres_url: str) -> None:
     """Two instances handed the same batch (a rebalance): the second waits for the first's
     processed-event rows, then finds them taken, instead of failing on the unique key."""
-    db = Database(postgres_url)
-    await migrate(db, MIGRATIONS)
-    first_inside = asyncio.Event()
-    release = asyncio.Event()
+    async with migrated_database(postgres_url, MIGRATIONS) as db:
+        first_inside = asyncio.Event()
+        release = asyncio.Event()
 
-    async def slow_record(session: AsyncSession, envelope: EventEnvelope) -> None:
-        first_inside.set()
-        await release.wait()
-        await record_note(session, envelope)
+        async def slow_record(session: AsyncSession, envelope: EventEnvelope) -> None:
+            first_inside.set()
+            await release.wait()
+            await record_note(session, envelope)
 
-    batch = [envelope_of("x", 0), envelope_of("y", 1)]
-    consumers = [consumer_of(db, slow_record), consumer_of(db, slow_record)]
-    try:
+        batch = [envelope_of("x", 0), envelope_of("y", 1)]
+        consumers = [consumer_of(db, slow_record), consumer_of(db, slow_record)]
         one = asyncio.create_task(consumers[0].apply_batch(batch))
         await first_inside.wait()
         two = asyncio.create_task(consumers[1].apply_batch(batch))
@@ -112,5 +107,3 @@ async def test_two_copies_of_a_batch_at_once_apply_it_once(postgres_url: str) ->
         await asyncio.gather(one, two)
         assert await notes(db) == ["x", "y"]
         assert sorted(c.duplicates for c in consumers) == [0, 2]
-    finally:
-        await db.close()

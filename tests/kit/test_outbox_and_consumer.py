@@ -19,17 +19,15 @@ from shopmesh.kit.events import Event
 from shopmesh.kit.migrations import migrate
 from shopmesh.kit.outbox import OutboxRelay, add_events, outbox_backlog
 from tests.kit.sample import MIGRATIONS, NoteWritten, record_note
-from tests.support import wait_for
+from tests.support import migrated_database, wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
 
 @pytest.fixture
 async def db(postgres_url: str) -> AsyncIterator[Database]:
-    database = Database(postgres_url)
-    await migrate(database, MIGRATIONS)
-    yield database
-    await database.close()
+    async with migrated_database(postgres_url, MIGRATIONS) as database:
+        yield database
 
 
 async def write_notes(db: Database, *bodies: str) -> list[NoteWritten]:
