@@ -119,11 +119,8 @@ async def run(ctx: Context) -> dict[str, Any]:
     rate = max(50.0, gateway_max / 2)
     open_runs: dict[str, list[dict[str, Any]]] = {"direct": [], "gateway": []}
     # The generator runs on the same two cores: it uses the gateway's own lean client
-    # (a fraction of aiohttp's CPU per request), so its jitter blurs the p99s less. It keeps
-    # to wrk's 64 connections: a request due while all are busy waits for one (the wait
-    # counts, from its slot). With up to 512, a hiccup became a storm of new connections
-    # that the proxy then had to accept and serve at once, a stall of seconds.
-    client = UpstreamClient(limit=CONNECTIONS, keepalive=30, connect_timeout=5)
+    # (a fraction of aiohttp's CPU per request), so its jitter blurs the p99s less.
+    client = UpstreamClient(limit=512, keepalive=30, connect_timeout=5)
     try:
         for _ in range(ctx.repeats):
             for name in open_runs:
