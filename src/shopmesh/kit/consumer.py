@@ -285,38 +285,34 @@ class EventConsumer:
             async with self._db.transaction() as session:
                 await self._apply_all(session, envelopes)
             return
-        distinct: dict[str, EventEnvelope] = {}
-        for envelope in envelopes:
-            distinct.setdefault(envelope.event_id, envelope)
         async with self._db.connection(autocommit=True) as connection:
-            applied = set(
-                await self._statement_handler(connection, self._group_id, list(distinct.values()))
+            applied = await self._statement_handler(
+                connection, self._group_id, _distinct(envelopes)
             )
-        for envelope in envelopes:
-            if envelope.event_id in applied:
-                applied.discard(envelope.event_id)  # a second copy in the batch is a duplicate
-                self._trace_applied(envelope)
-            else:
-                self._count_duplicate(envelope)
+        for envelope in self._fresh_only(envelopes, applied):
+            self._trace_applied(envelope)
 
-    def _count_duplicate(self, envelope: EventEnvelope) -> None:
-        EVENTS_CONSUMED.labels(self._service, envelope.topic, "duplicate").inc()
-        self.duplicates += 1
+    def _fresh_only(
+        self, envelopes: list[EventEnvelope], fresh_ids: Collection[str]
+    ) -> list[EventEnvelope]:
+        """The envelopes whose ids are in ``fresh_ids``, each id once (a second copy in the
+        batch is a duplicate); the others are counted as duplicates."""
+        unclaimed = set(fresh_ids)
+        fresh: list[EventEnvelope] = []
+        for envelope in envelopes:
+            if envelope.event_id in unclaimed:
+                unclaimed.discard(envelope.event_id)
+                fresh.append(envelope)
+            else:
+                EVENTS_CONSUMED.labels(self._service, envelope.topic, "duplicate").inc()
+                self.duplicates += 1
+        return fresh
 
     async def _apply_all(self, session: AsyncSession, envelopes: list[EventEnvelope]) -> None:
         """Record the batch's ids first (one statement), then apply the events it had not
         seen; the effects and the ids commit together with the caller's transaction."""
-        distinct: dict[str, EventEnvelope] = {}
-        for envelope in envelopes:
-            distinct.setdefault(envelope.event_id, envelope)
-        fresh_ids = await self._record_fresh(session, list(distinct.values()))
-        fresh: list[EventEnvelope] = []
-        for envelope in envelopes:
-            if envelope.event_id in fresh_ids:
-                fresh_ids.discard(envelope.event_id)  # a second copy in the batch is a duplicate
-                fresh.append(envelope)
-            else:
-                self._count_duplicate(envelope)
+        fresh_ids = await self._record_fresh(session, _distinct(envelopes))
+        fresh = self._fresh_only(envelopes, fresh_ids)
         if not fresh:
             return
         if self._batch_handler is not None:
@@ -435,6 +431,14 @@ class EventConsumer:
         )
         EVENTS_CONSUMED.labels(self._service, record.topic, "dead_lettered").inc()
         log.error("event dead-lettered", extra={"source": record.topic, "reason": reason})
+
+
+def _distinct(envelopes: Sequence[EventEnvelope]) -> list[EventEnvelope]:
+    """The first envelope of each event id, in order (a batch may hold a resent copy)."""
+    first: dict[str, EventEnvelope] = {}
+    for envelope in envelopes:
+        first.setdefault(envelope.event_id, envelope)
+    return list(first.values())
 
 
 def _span_attributes(envelope: EventEnvelope) -> dict[str, str | int]:
