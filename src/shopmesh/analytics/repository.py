@@ -17,7 +17,6 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     ColumnElement,
-    CursorResult,
     DateTime,
     Index,
     Integer,
@@ -31,14 +30,12 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shopmesh.analytics.domain import EMPTY_STATS, Stats, StatsDelta, UserStats
 from shopmesh.kit.consumer import FRESH_EVENTS_CTE, fresh_events_params
-from shopmesh.kit.db import new_metadata
+from shopmesh.kit.db import insert_for, new_metadata, rowcount
 from shopmesh.kit.events import EventEnvelope
 
 STATS_ROW_ID = 1
@@ -250,9 +247,8 @@ def fold(into: StatsDelta | None, delta: StatsDelta) -> StatsDelta:
 
 async def _insert_missing_users(session: AsyncSession, users: list[int]) -> int:
     """Insert an empty row for each user that has none (atomically); how many were new."""
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = (
-        insert(user_stats)
+        insert_for(session, user_stats)
         .values([_empty_user_row(user) for user in users])
         .on_conflict_do_nothing()
         .returning(user_stats.c.user_id)
@@ -272,7 +268,7 @@ async def _add_to_totals(session: AsyncSession, delta: StatsDelta, *, events: in
             last_event_time=_latest(stats.c.last_event_time, delta.event_time),
         )
     )
-    if _rowcount(await session.execute(statement)) == 0:
+    if rowcount(await session.execute(statement)) == 0:
         # The migration seeds the row; recreate it if someone removed it.
         await _insert_if_missing(session, stats, row=EMPTY_STATS_ROW)
         await session.execute(statement)
@@ -325,9 +321,8 @@ def _empty_user_row(user_id: int) -> dict[str, Any]:
 
 async def _insert_if_missing(session: AsyncSession, table: Table, *, row: dict[str, Any]) -> bool:
     """Insert ``row`` unless its key exists (atomically); True when it was inserted."""
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(table).values(**row).on_conflict_do_nothing()
-    return _rowcount(await session.execute(statement)) == 1
+    statement = insert_for(session, table).values(**row).on_conflict_do_nothing()
+    return rowcount(await session.execute(statement)) == 1
 
 
 def _money_sum(
@@ -342,10 +337,6 @@ def _latest(column: ColumnElement[datetime], moment: datetime) -> ColumnElement[
     # Events of different partitions arrive in any order: keep the latest time seen.
     value = literal(moment.astimezone(UTC), DateTime(timezone=True))
     return case((column.is_(None), value), (column < value, value), else_=column)
-
-
-def _rowcount(result: Any) -> int:
-    return cast(CursorResult[Any], result).rowcount
 
 
 def _utc(moment: datetime | None) -> datetime | None:
