@@ -23,7 +23,7 @@ from sqlalchemy import BigInteger, Row, all_, any_, bindparam, func, select, tex
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from shopmesh.kit.aio import describe, retrying, wait_event
+from shopmesh.kit.aio import Alarm, describe, retrying
 from shopmesh.kit.db import Database
 from shopmesh.kit.events import Event
 from shopmesh.kit.kafka import ensure_topics, idempotent_producer
@@ -127,14 +127,14 @@ class OutboxRelay:
         self._retry_backoff = retry_backoff
         self._topics = tuple(topics)
         self._replication = replication
-        self._wakeup = asyncio.Event()
+        self._alarm = Alarm(poll_interval)
         self._statements = _RelayStatements(batch_size)
         self._lock_id = 0x5E0B0000 + zlib.crc32(service.encode()) % 0xFFFF
         self.published = 0
 
     def notify(self) -> None:
         """Wake the relay: something was just committed to the outbox."""
-        self._wakeup.set()
+        self._alarm.ring()
 
     async def run(self) -> None:
         """Publish forever; survives Kafka and database outages by retrying."""
@@ -219,8 +219,7 @@ class OutboxRelay:
         OUTBOX_BACKLOG.labels(self._service).set(backlog)
 
     async def _idle(self) -> None:
-        await wait_event(self._wakeup, self._poll_interval)
-        self._wakeup.clear()
+        await self._alarm.sleep(None)  # until notified, or poll_interval
 
     @asynccontextmanager
     async def _producer(self) -> AsyncIterator[AIOKafkaProducer]:
