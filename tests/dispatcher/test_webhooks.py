@@ -16,14 +16,19 @@ from .support import ORDER_FIELDS, Dispatcher, make_order, running
 FAST_RETRIES = {"webhook_backoff": 0.01, "webhook_backoff_max": 0.05}
 
 
-async def delivery_status(service: Dispatcher, order_id: int, status: str) -> Any:
+async def delivery_status(
+    service: Dispatcher, order_id: int, status: str, *, timeout: float = 30.0
+) -> Any:
     """Wait until the order's (single) delivery has ``status``; return its row."""
 
     async def probe() -> list[Any]:
         return await service.deliveries(order_id)
 
     rows = await wait_for(
-        probe, until=lambda r: len(r) == 1 and r[0].status == status, what=f"delivery {status}"
+        probe,
+        until=lambda r: len(r) == 1 and r[0].status == status,
+        timeout=timeout,
+        what=f"delivery {status}",
     )
     return rows[0]
 
@@ -103,13 +108,7 @@ async def test_a_retry_is_made_when_its_backoff_ends_not_at_the_next_poll(
     ):
         order = make_order()
         await service.apply(order)
-
-        async def probe() -> list[Any]:
-            return await service.deliveries(order["id"])
-
-        [row] = await wait_for(
-            probe, until=lambda r: r[0].status == "delivered", timeout=5, what="retried delivery"
-        )
+        row = await delivery_status(service, order["id"], "delivered", timeout=5)
     assert row.attempts == 2
 
 
