@@ -38,12 +38,17 @@ def spread(runs: Sequence[dict[str, Any]]) -> dict[str, dict[str, float]]:
     figures = {}
     for key in keys:
         values = [float(run[key]) for run in runs if isinstance(run.get(key), int | float)]
-        figures[key] = {
-            "median": round(statistics.median(values), 3),
-            "min": round(min(values), 3),
-            "max": round(max(values), 3),
-        }
+        figures[key] = median_spread(values)
     return figures
+
+
+def median_spread(values: Sequence[float], digits: int = 3) -> dict[str, float]:
+    """The median of ``values`` and their min and max, rounded to ``digits``."""
+    return {
+        "median": round(statistics.median(values), digits),
+        "min": round(min(values), digits),
+        "max": round(max(values), digits),
+    }
 
 
 def process_tree(roots: Iterable[int]) -> set[int]:

@@ -5,9 +5,11 @@ waits on a slow backend: what is measured is the proxy. Three paths, same
 wrk (one thread, same connections): the upstream directly, nginx proxying
 it (one worker, keep-alive pool, access log on), and the gateway (one
 process; JWT check, per-IP and per-user rate limits and its access log on).
-Then latency at half the gateway's maximum rate with the open-loop
-generator, directly and through the gateway: the difference of the p99s is
-what the gateway adds.
+A fourth path is the floor under the gateway: ``bench.forwarder``, a bare
+Python forwarder on the gateway's own upstream client, with none of the
+gateway's features. Then latency at half the gateway's maximum rate with the
+open-loop generator, directly, through the forwarder and through the gateway:
+the difference of the p99s is what each adds.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import statistics
+import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,7 +27,7 @@ import aiohttp
 from bench import infra
 from bench.context import CREDENTIALS, Context
 from bench.load import open_loop, summary, wrk
-from bench.measure import spread
+from bench.measure import median_spread, spread
 from shopmesh.gateway.upstream_http import UpstreamClient
 from shopmesh.kit.aio import poll
 from shopmesh.launcher import Launcher, ServiceSpec
@@ -72,6 +75,19 @@ def _gateway(ctx: Context, upstream: str) -> str:
     return f"http://127.0.0.1:{port}"
 
 
+def _forwarder(ctx: Context, upstream: str) -> str:
+    port = free_port()
+    argv = [sys.executable, "-m", "bench.forwarder", "--port", str(port)]
+    infra.spawn(
+        ctx.cleanup,
+        "forwarder",
+        [*argv, "--upstream", upstream, "--strip", "/bench"],
+        log_path=infra.STATE / "forwarder" / "stdout.log",
+        env={"PYTHONPATH": str(infra.REPO)},
+    )
+    return f"http://127.0.0.1:{port}"
+
+
 async def _answers(session: aiohttp.ClientSession, url: str, headers: dict[str, str]) -> bool:
     try:
         async with session.get(url, headers=headers) as response:
@@ -85,10 +101,13 @@ async def run(ctx: Context) -> dict[str, Any]:
     _nginx(ctx, "upstream", up_port, "127.0.0.1:1", access_log=False)
     _nginx(ctx, "proxy", proxy_port, f"127.0.0.1:{up_port}", access_log=True)
     gateway = _gateway(ctx, f"http://127.0.0.1:{up_port}")
+    forwarder = _forwarder(ctx, f"http://127.0.0.1:{up_port}")
     auth = {"Authorization": f"Bearer {ctx.token_for(4242)}"}
     targets = {
         "direct": (f"http://127.0.0.1:{up_port}/json", {}),
         "nginx": (f"http://127.0.0.1:{proxy_port}/bench/json", {}),
+        # The same request as the gateway's, token included (passed on, never checked).
+        "forwarder": (f"{forwarder}/bench/json", auth),
         "gateway": (f"{gateway}/bench/json", auth),
     }
     async with aiohttp.ClientSession() as session:
@@ -108,7 +127,8 @@ async def run(ctx: Context) -> dict[str, Any]:
     order = list(targets)
     for repeat in range(ctx.repeats):
         # Rotate the order so no path always runs first (or last) on a noisy machine.
-        for name in order[repeat % 3 :] + order[: repeat % 3]:
+        turn = repeat % len(order)
+        for name in order[turn:] + order[:turn]:
             url, headers = targets[name]
             result = wrk(
                 url, seconds=seconds, connections=CONNECTIONS, headers=headers, raw_log=raw
@@ -117,7 +137,7 @@ async def run(ctx: Context) -> dict[str, Any]:
             log.info("gateway scenario: %s %s", name, result.figures())
     gateway_max = statistics.median(r["req_per_s"] for r in closed["gateway"])
     rate = max(50.0, gateway_max / 2)
-    open_runs: dict[str, list[dict[str, Any]]] = {"direct": [], "gateway": []}
+    open_runs: dict[str, list[dict[str, Any]]] = {"direct": [], "forwarder": [], "gateway": []}
     # The generator runs on the same two cores: it uses the gateway's own lean client
     # (a fraction of aiohttp's CPU per request), so its jitter blurs the p99s less.
     client = UpstreamClient(limit=512, keepalive=30, connect_timeout=5)
@@ -149,15 +169,7 @@ def _report(
     closed: dict[str, list[dict[str, Any]]], open_runs: dict[str, list[dict[str, Any]]], rate: float
 ) -> dict[str, Any]:
     figures = {name: spread(runs) for name, runs in closed.items()}
-    ratios = [
-        g["req_per_s"] / n["req_per_s"]
-        for g, n in zip(closed["gateway"], closed["nginx"], strict=True)
-        if n["req_per_s"]
-    ]
-    added = [
-        g["p99_ms"] - d["p99_ms"]
-        for g, d in zip(open_runs["gateway"], open_runs["direct"], strict=True)
-    ]
+    ratios, added = _ratios(closed, "gateway"), _added(open_runs, "gateway")
     open_figures = {f"open_loop_{name}": spread(runs) for name, runs in open_runs.items()}
     ratio = statistics.median(ratios)
     added_p99 = statistics.median(added)
@@ -165,17 +177,11 @@ def _report(
         "title": "Gateway overhead (tiny JSON upstream; wrk -t1 -c64; open loop at half the max)",
         "figures": {**figures, **open_figures},
         "derived": {
-            "gateway_over_nginx_req_ratio": {
-                "median": round(ratio, 3),
-                "min": round(min(ratios), 3),
-                "max": round(max(ratios), 3),
-            },
+            "gateway_over_nginx_req_ratio": median_spread(ratios),
+            "forwarder_over_nginx_req_ratio": median_spread(_ratios(closed, "forwarder")),
             "open_loop_rate_per_s": round(rate, 1),
-            "p99_added_by_gateway_ms": {
-                "median": round(added_p99, 2),
-                "min": round(min(added), 2),
-                "max": round(max(added), 2),
-            },
+            "p99_added_by_gateway_ms": median_spread(added, 2),
+            "p99_added_by_forwarder_ms": median_spread(_added(open_runs, "forwarder"), 2),
         },
         "targets": [
             {"name": "gateway req/s ≥ 0.20 × nginx", "value": round(ratio, 3), "met": ratio >= 0.2},
@@ -187,3 +193,20 @@ def _report(
         ],
         "runs": {"closed_loop": closed, "open_loop": open_runs},
     }
+
+
+def _ratios(runs: dict[str, list[dict[str, Any]]], path: str) -> list[float]:
+    """``path``'s req/s over nginx's, repeat by repeat (measured side by side)."""
+    return [
+        run["req_per_s"] / nginx["req_per_s"]
+        for run, nginx in zip(runs[path], runs["nginx"], strict=True)
+        if nginx["req_per_s"]
+    ]
+
+
+def _added(runs: dict[str, list[dict[str, Any]]], path: str) -> list[float]:
+    """The p99 ``path`` adds to the direct one, repeat by repeat."""
+    return [
+        run["p99_ms"] - direct["p99_ms"]
+        for run, direct in zip(runs[path], runs["direct"], strict=True)
+    ]
