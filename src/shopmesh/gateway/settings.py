@@ -24,6 +24,10 @@ class GatewaySettings(ServiceSettings):
 
     service_name: str = "gateway"
     port: int = 8080
+    # Clients (browsers, connection pools) keep idle connections for a minute or more.
+    # A request sent just as the gateway closes its idle connection is lost, and clients
+    # resend only idempotent ones: idle connections stay open as long as nginx's do.
+    keepalive_timeout: int = Field(75, ge=1)
 
     # Static service -> base URLs (GATEWAY_UPSTREAMS, JSON). Unset: the platform's
     # service_urls (SHOPMESH_SERVICE_URLS, by default the kit's port table).

@@ -19,7 +19,14 @@ def serve(app: ASGIApp, settings: ServiceSettings) -> None:
     """Run ``app`` on the service's host and port until SIGINT/SIGTERM."""
     configure_logging(settings.service_name, settings.log_level)
     configure_tracing(settings.service_name)
-    config = uvicorn.Config(
+    config = server_config(app, settings)
+    _tune_gc()
+    uvicorn.Server(config).run()
+
+
+def server_config(app: ASGIApp, settings: ServiceSettings) -> uvicorn.Config:
+    """How every service runs under uvicorn."""
+    return uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
@@ -33,9 +40,8 @@ def serve(app: ASGIApp, settings: ServiceSettings) -> None:
         # uvicorn must not rewrite them from X-Forwarded-For behind its back.
         proxy_headers=False,
         timeout_graceful_shutdown=10,
+        timeout_keep_alive=settings.keepalive_timeout,
     )
-    _tune_gc()
-    uvicorn.Server(config).run()
 
 
 class _CorkedTransport:

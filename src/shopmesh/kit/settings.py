@@ -78,6 +78,10 @@ class ServiceSettings(BaseSettings):
     consumer_retry_backoff: float = shared(0.2, "CONSUMER_RETRY_BACKOFF")
     # How long shutdown waits for background tasks (relay, consumers) to end.
     shutdown_timeout: float = shared(10.0, "SHUTDOWN_TIMEOUT")
+    # Seconds an idle client connection stays open (<SERVICE>_KEEPALIVE_TIMEOUT). A
+    # service's clients are the gateway's pools, which drop idle connections sooner
+    # (GATEWAY_UPSTREAM_KEEPALIVE, 4 s), so they never send on one being closed.
+    keepalive_timeout: int = Field(5, ge=1)
     service_urls: dict[str, str] = shared(DEFAULT_SERVICE_URLS, "SERVICE_URLS")
     service_call_timeout: float = shared(5.0, "SERVICE_CALL_TIMEOUT")
     registry_url: str | None = shared(None, "REGISTRY_URL")
