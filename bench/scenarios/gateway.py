@@ -1,15 +1,16 @@
 """Scenario 1: the gateway's overhead against nginx, on the same tiny JSON upstream.
 
 The upstream is an nginx `return 200` (one worker) so that neither proxy
-waits on a slow backend: what is measured is the proxy. Three paths, same
+waits on a slow backend: what is measured is the proxy. Four paths, same
 wrk (one thread, same connections): the upstream directly, nginx proxying
-it (one worker, keep-alive pool, access log on), and the gateway (one
-process; JWT check, per-IP and per-user rate limits and its access log on).
-A fourth path is the floor under the gateway: ``bench.forwarder``, a bare
-Python forwarder on the gateway's own upstream client, with none of the
-gateway's features. Then latency at half the gateway's maximum rate with the
-open-loop generator, directly, through the forwarder and through the gateway:
-the difference of the p99s is what each adds.
+it (one worker, keep-alive pool, access log on), the gateway (one process;
+JWT check, per-IP and per-user rate limits and its access log on), and the
+floor under the gateway: ``bench.forwarder``, a bare Python forwarder on the
+gateway's own upstream client, with none of the gateway's features. Then
+latency with the open-loop generator at half the gateway's maximum rate
+(directly, through the forwarder and through the gateway) and at a quarter
+of it (directly and through the gateway): the difference of a path's p99 and
+the direct one's at the same rate is what the path adds.
 """
 
 from __future__ import annotations
