@@ -30,6 +30,16 @@ ADMIN_URL = f"postgresql+asyncpg://shopmesh@127.0.0.1:{PG_PORT}/postgres"
 KAFKA_BOOTSTRAP = f"127.0.0.1:{KAFKA_PORT}"
 
 log = logging.getLogger("bench")
+# Where the processes the benchmark starts write their logs. Kafka's and PostgreSQL's
+# directories are not among them: their state (Kafka's segments end in .log) stays.
+LOG_DIRS = (
+    "gateway-overhead/logs",
+    "nginx/upstream",
+    "nginx/proxy",
+    "forwarder",
+    "platform/logs",
+    "up/logs",
+)
 
 
 @dataclass
@@ -74,6 +84,16 @@ def terminate_as_interrupt() -> None:
     signal.signal(signal.SIGTERM, handler)
     if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
         signal.signal(signal.SIGINT, handler)
+
+
+def drop_old_logs(state: Path = STATE) -> None:
+    """Delete the logs an earlier run left: the access logs of one run take gigabytes.
+
+    What a run needs to keep (wrk output, locust CSVs) goes to its results directory.
+    """
+    for directory in LOG_DIRS:
+        for path in (state / directory).glob("*.log"):
+            path.unlink()
 
 
 def script(*args: str) -> None:

@@ -60,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     repeats = args.repeats or (1 if args.quick else 3)
     ctx = Context(quick=args.quick, repeats=repeats, raw_dir=raw_dir, cleanup=infra.Cleanup())
     infra.terminate_as_interrupt()
+    infra.drop_old_logs()
     results: dict[str, Any] = {
         "started_at": stamp,
         "commit": _commit(),

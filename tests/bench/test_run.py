@@ -1,13 +1,14 @@
-"""The benchmark runner: CPU by part is reported for every scenario on the platform."""
+"""The benchmark runner: CPU by part for every scenario on the platform; no old logs kept."""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bench import run
+from bench import infra, run
 
 
 class FakeContext:
@@ -46,3 +47,23 @@ async def test_the_first_scenario_on_the_platform_reports_cpu_by_part(
     cpu = {name: s["cpu"]["cpu_seconds_by_part"] for name, s in results["scenarios"].items()}
     assert "orders" not in cpu["gateway"]  # the gateway scenario runs without the platform
     assert "orders" in cpu["payments"]
+
+
+def test_a_run_starts_without_the_logs_of_earlier_runs(tmp_path: Path) -> None:
+    logs = [
+        tmp_path / "gateway-overhead" / "logs" / "gateway-bench.log",
+        tmp_path / "nginx" / "proxy" / "access.log",
+        tmp_path / "platform" / "logs" / "orders.log",
+    ]
+    kept = [
+        tmp_path / "kafka" / "data" / "orders-0" / "00000000000000000000.log",  # a segment
+        tmp_path / "nginx" / "proxy" / "nginx.conf",
+    ]
+    for path in logs + kept:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x")
+
+    infra.drop_old_logs(tmp_path)
+
+    assert [path.exists() for path in logs] == [False] * len(logs)
+    assert [path.exists() for path in kept] == [True] * len(kept)
