@@ -15,6 +15,8 @@ import uvicorn
 from shopmesh.kit.aio import poll
 from shopmesh.kit.db import Database
 from shopmesh.kit.migrations import migrate
+from shopmesh.kit.runner import server_config
+from shopmesh.kit.settings import ServiceSettings
 
 T = TypeVar("T")
 
@@ -69,22 +71,29 @@ class Running:
         await self.task
 
 
-async def serve(app: Any, *, port: int = 0) -> Running:
-    """Run ``app`` under uvicorn on loopback (``port`` 0: any free one) until it accepts."""
+async def serve(app: Any, *, port: int = 0, settings: ServiceSettings | None = None) -> Running:
+    """Run ``app`` under uvicorn on loopback (``port`` 0: any free one) until it accepts.
+
+    With ``settings``, under the configuration the services run with (kit.runner).
+    """
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app,
-        lifespan="on",
-        log_config=None,
-        access_log=False,
-        ws="none",
-        http="httptools",
-        # The gateway decides itself whether to believe X-Forwarded-For (trust_forwarded).
-        proxy_headers=False,
-        timeout_graceful_shutdown=5,  # a test that left a stream open must not hang the run
+    config = (
+        server_config(app, settings)
+        if settings is not None
+        else uvicorn.Config(
+            app,
+            lifespan="on",
+            log_config=None,
+            access_log=False,
+            ws="none",
+            http="httptools",
+            # The gateway decides itself whether to believe X-Forwarded-For (trust_forwarded).
+            proxy_headers=False,
+            timeout_graceful_shutdown=5,  # a test that left a stream open must not hang the run
+        )
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))

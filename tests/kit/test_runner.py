@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from typing import Any
 
-import uvicorn
-
 from shopmesh.gateway.settings import GatewaySettings
-from shopmesh.kit.aio import poll
 from shopmesh.kit.runner import server_config
 from shopmesh.kit.settings import ServiceSettings
+from tests.support import serve
 
 
 async def _ok(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -33,30 +30,19 @@ def test_the_gateway_keeps_idle_client_connections_longer_than_its_pools_do() ->
 
 
 async def test_an_idle_connection_is_closed_after_the_keepalive_timeout() -> None:
-    settings = ServiceSettings(keepalive_timeout=1)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(server_config(_ok, settings))
-    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    running = await serve(_ok, settings=ServiceSettings(keepalive_timeout=1))
     try:
-
-        async def started() -> bool:
-            return server.started
-
-        await poll(started, timeout=10, what="the server started")
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        for _ in range(2):  # kept alive between two requests
-            writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
-            assert head.startswith(b"HTTP/1.1 200")
-            assert await reader.readexactly(2) == b"ok"
-
-        # Then idle: the server closes it, sooner than uvicorn's own default (5 s).
+        reader, writer = await asyncio.open_connection("127.0.0.1", running.port)
         try:
+            for _ in range(2):  # kept alive between two requests
+                writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+                assert head.startswith(b"HTTP/1.1 200")
+                assert await reader.readexactly(2) == b"ok"
+
+            # Then idle: the server closes it, sooner than uvicorn's own default (5 s).
             assert await asyncio.wait_for(reader.read(), 4) == b""
         finally:
             writer.close()
     finally:
-        server.should_exit = True
-        await serving
+        await running.stop()
