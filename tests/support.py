@@ -71,19 +71,26 @@ class Running:
         await self.task
 
 
-async def serve(app: Any, *, port: int = 0, settings: ServiceSettings | None = None) -> Running:
+async def serve(
+    app: Any,
+    *,
+    port: int = 0,
+    settings: ServiceSettings | None = None,
+    graceful_shutdown: int = 5,
+) -> Running:
     """Run ``app`` under uvicorn on loopback (``port`` 0: any free one) until it accepts.
 
     With ``settings``, under the configuration the services run with (kit.runner).
+    ``graceful_shutdown`` bounds how long ``stop`` waits for a stream a test left open.
     """
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
     port = sock.getsockname()[1]
-    config = (
-        server_config(app, settings)
-        if settings is not None
-        else uvicorn.Config(
+    if settings is not None:
+        config = server_config(app, settings)
+    else:
+        config = uvicorn.Config(
             app,
             lifespan="on",
             log_config=None,
@@ -92,9 +99,8 @@ async def serve(app: Any, *, port: int = 0, settings: ServiceSettings | None = N
             http="httptools",
             # The gateway decides itself whether to believe X-Forwarded-For (trust_forwarded).
             proxy_headers=False,
-            timeout_graceful_shutdown=5,  # a test that left a stream open must not hang the run
+            timeout_graceful_shutdown=graceful_shutdown,
         )
-    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:

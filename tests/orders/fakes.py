@@ -7,7 +7,6 @@ HTTP through the kit's client, exactly as it talks to the real services.
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,57 +14,17 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from shopmesh.kit.errors import Unauthorized
 from shopmesh.kit.jwt import TokenVerifier
-
-
-@dataclass
-class Running:
-    """A uvicorn server started by a test."""
-
-    server: uvicorn.Server
-    task: asyncio.Task[None]
-    url: str
-
-    async def stop(self) -> None:
-        self.server.should_exit = True
-        await self.task
-
-
-async def serve(app: Any) -> Running:
-    """Run ``app`` under uvicorn on an ephemeral loopback port until it accepts connections."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app,
-        lifespan="on",
-        log_config=None,
-        access_log=False,
-        ws="none",
-        http="httptools",
-        timeout_graceful_shutdown=2,  # a stream left open must not hold a test run
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        if task.done():
-            task.result()
-            raise RuntimeError("server stopped during start-up")
-        await asyncio.sleep(0.005)  # polling a condition, not waiting out a guess
-    return Running(server, task, f"http://127.0.0.1:{port}")
+from tests.support import free_port
 
 
 def closed_port_url() -> str:
     """A loopback URL nobody listens on: a service that is down."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+    return f"http://127.0.0.1:{free_port()}"
 
 
 @asynccontextmanager

@@ -18,9 +18,9 @@ from shopmesh.kit.jwt import Principal, TokenVerifier, issue_token
 from shopmesh.orders.live import StatusHub
 from shopmesh.orders.main import create_app
 from shopmesh.orders.settings import Settings
-from tests.support import serve_in_process
+from tests.support import Running, serve, serve_in_process
 
-from .fakes import FakeCustomers, FakeProducts, Running, serve
+from .fakes import FakeCustomers, FakeProducts
 
 SECRET = "test-secret-0123456789-0123456789-abcdef"
 ISSUER = "shopmesh-auth"
@@ -92,8 +92,8 @@ class Fakes:
 async def fakes_running() -> AsyncIterator[Fakes]:
     verifier = TokenVerifier(secret=SECRET, issuer=ISSUER)
     fakes = Fakes(FakeProducts(verifier), FakeCustomers(verifier))
-    fakes.servers["products"] = await serve(fakes.products.app())
-    fakes.servers["customers"] = await serve(fakes.customers.app())
+    fakes.servers["products"] = await serve(fakes.products.app(), graceful_shutdown=2)
+    fakes.servers["customers"] = await serve(fakes.customers.app(), graceful_shutdown=2)
     try:
         yield fakes
     finally:
@@ -177,7 +177,7 @@ async def served(
     """Orders under uvicorn on a loopback port (for streams, which need a real socket)."""
     settings = make_settings(database_url, urls, **overrides)
     app = create_app(settings)
-    server = await serve(app)
+    server = await serve(app, graceful_shutdown=2)  # a stream left open must not hold a run
     try:
         async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
             yield Orders(client=client, settings=settings, app=app)
