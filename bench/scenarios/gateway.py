@@ -11,6 +11,11 @@ latency with the open-loop generator at half the gateway's maximum rate
 (directly, through the forwarder and through the gateway) and at a quarter
 of it (directly and through the gateway): the difference of a path's p99 and
 the direct one's at the same rate is what the path adds.
+
+For the two Python proxies each run also records the proxy process's CPU
+time per request and, in the open loop, how busy it was (the share of one
+core): the p99 a proxy adds follows from how close to fully busy the test
+rate keeps it.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import json
 import logging
 import statistics
 import sys
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,7 +34,7 @@ import aiohttp
 from bench import infra
 from bench.context import CREDENTIALS, Context
 from bench.load import open_loop, summary, wrk
-from bench.measure import median_spread, spread
+from bench.measure import cpu_seconds, median_spread, spread
 from shopmesh.gateway.upstream_http import UpstreamClient
 from shopmesh.kit.aio import poll
 from shopmesh.launcher import Launcher, ServiceSpec
@@ -60,7 +66,7 @@ def _nginx(ctx: Context, role: str, port: int, upstream: str, *, access_log: boo
     )
 
 
-def _gateway(ctx: Context, upstream: str) -> str:
+def _gateway(ctx: Context, upstream: str) -> tuple[str, int]:
     port = free_port()
     launcher = Launcher(infra.STATE / "gateway-overhead")
     spec = ServiceSpec("gateway", port, instance="bench", database=False)
@@ -71,22 +77,22 @@ def _gateway(ctx: Context, upstream: str) -> str:
         "GATEWAY_RATE_LIMIT_IP": "1000000/second",
         "GATEWAY_RATE_LIMIT_USER": "1000000/second",
     }
-    launcher.start(spec, env=env, port=port)
+    running = launcher.start(spec, env=env, port=port)
     ctx.cleanup.push("gateway (overhead)", lambda: launcher.stop(spec))
-    return f"http://127.0.0.1:{port}"
+    return f"http://127.0.0.1:{port}", running.pid
 
 
-def _forwarder(ctx: Context, upstream: str) -> str:
+def _forwarder(ctx: Context, upstream: str) -> tuple[str, int]:
     port = free_port()
     argv = [sys.executable, "-m", "bench.forwarder", "--port", str(port)]
-    infra.spawn(
+    process = infra.spawn(
         ctx.cleanup,
         "forwarder",
         [*argv, "--upstream", upstream, "--strip", "/bench"],
         log_path=infra.STATE / "forwarder" / "stdout.log",
         env={"PYTHONPATH": str(infra.REPO)},
     )
-    return f"http://127.0.0.1:{port}"
+    return f"http://127.0.0.1:{port}", process.pid
 
 
 async def _answers(session: aiohttp.ClientSession, url: str, headers: dict[str, str]) -> bool:
@@ -101,8 +107,9 @@ async def run(ctx: Context) -> dict[str, Any]:
     up_port, proxy_port = free_port(), free_port()
     _nginx(ctx, "upstream", up_port, "127.0.0.1:1", access_log=False)
     _nginx(ctx, "proxy", proxy_port, f"127.0.0.1:{up_port}", access_log=True)
-    gateway = _gateway(ctx, f"http://127.0.0.1:{up_port}")
-    forwarder = _forwarder(ctx, f"http://127.0.0.1:{up_port}")
+    gateway, gateway_pid = _gateway(ctx, f"http://127.0.0.1:{up_port}")
+    forwarder, forwarder_pid = _forwarder(ctx, f"http://127.0.0.1:{up_port}")
+    proxies = {"forwarder": forwarder_pid, "gateway": gateway_pid}
     auth = {"Authorization": f"Bearer {ctx.token_for(4242)}"}
     targets = {
         "direct": (f"http://127.0.0.1:{up_port}/json", {}),
@@ -131,11 +138,13 @@ async def run(ctx: Context) -> dict[str, Any]:
         turn = repeat % len(order)
         for name in order[turn:] + order[:turn]:
             url, headers = targets[name]
-            result = wrk(
-                url, seconds=seconds, connections=CONNECTIONS, headers=headers, raw_log=raw
-            )
-            closed[name].append(result.figures())
-            log.info("gateway scenario: %s %s", name, result.figures())
+            with _ProxyCpu(proxies.get(name)) as cpu:
+                result = wrk(
+                    url, seconds=seconds, connections=CONNECTIONS, headers=headers, raw_log=raw
+                )
+            figures = {**result.figures(), **cpu.figures(result.requests)}
+            closed[name].append(figures)
+            log.info("gateway scenario: %s %s", name, figures)
     gateway_max = statistics.median(r["req_per_s"] for r in closed["gateway"])
     rate = max(50.0, gateway_max / 2)
     # At half the gateway's maximum (the target), then at a quarter of it: how much the
@@ -149,12 +158,41 @@ async def run(ctx: Context) -> dict[str, Any]:
     try:
         for _ in range(ctx.repeats):
             for label, name, at in plan:
-                figures = await _open_loop_run(client, *targets[name], at, ctx.seconds(15, 4))
+                with _ProxyCpu(proxies.get(name)) as cpu:
+                    figures = await _open_loop_run(client, *targets[name], at, ctx.seconds(15, 4))
+                figures.update(cpu.figures(figures["sent"], busy=True))
                 open_runs[label].append(figures)
                 log.info("gateway scenario: open loop %s %s", label, figures)
     finally:
         await client.close()
     return _report(closed, open_runs, rate)
+
+
+class _ProxyCpu:
+    """The CPU time one proxy process spent during a run (nothing for the other paths)."""
+
+    def __init__(self, pid: int | None) -> None:
+        self._pid = pid
+        self._cpu = self._wall = 0.0
+
+    def __enter__(self) -> _ProxyCpu:
+        if self._pid is not None:
+            self._cpu, self._wall = cpu_seconds([self._pid]), time.monotonic()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._pid is not None:
+            self._cpu = cpu_seconds([self._pid]) - self._cpu
+            self._wall = time.monotonic() - self._wall
+
+    def figures(self, requests: float, *, busy: bool = False) -> dict[str, float]:
+        """CPU µs per request and, with ``busy``, the share of one core it kept busy."""
+        if self._pid is None or not requests:
+            return {}
+        figures = {"cpu_us_per_req": round(self._cpu / requests * 1e6, 1)}
+        if busy:
+            figures["busy"] = round(self._cpu / self._wall, 3) if self._wall else 0.0
+        return figures
 
 
 async def _open_loop_run(
@@ -195,6 +233,16 @@ def _report(
             "p99_added_by_gateway_at_quarter_ms": median_spread(
                 _added(open_runs, "gateway_quarter", direct="direct_quarter"), 2
             ),
+            # What the proxies cost, and how busy each test rate kept the gateway.
+            **{
+                f"{path}_cpu_us_per_req_{loop}": median_spread(
+                    _values(runs[path], "cpu_us_per_req"), 1
+                )
+                for loop, runs in (("wrk", closed), ("open_loop", open_runs))
+                for path in ("forwarder", "gateway")
+            },
+            "gateway_busy_at_half": median_spread(_values(open_runs["gateway"], "busy")),
+            "gateway_busy_at_quarter": median_spread(_values(open_runs["gateway_quarter"], "busy")),
         },
         "targets": [
             {"name": "gateway req/s ≥ 0.20 × nginx", "value": round(ratio, 3), "met": ratio >= 0.2},
@@ -215,6 +263,10 @@ def _ratios(runs: dict[str, list[dict[str, Any]]], path: str) -> list[float]:
         for run, nginx in zip(runs[path], runs["nginx"], strict=True)
         if nginx["req_per_s"]
     ]
+
+
+def _values(runs: list[dict[str, Any]], key: str) -> list[float]:
+    return [run[key] for run in runs if key in run]
 
 
 def _added(
