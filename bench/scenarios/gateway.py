@@ -173,17 +173,18 @@ class _ProxyCpu:
 
     def __init__(self, pid: int | None) -> None:
         self._pid = pid
-        self._cpu = self._wall = 0.0
+        self._started = (0.0, 0.0)  # the process's CPU seconds and the clock, at the start
+        self._cpu = self._wall = 0.0  # what the run took of each
 
     def __enter__(self) -> _ProxyCpu:
         if self._pid is not None:
-            self._cpu, self._wall = cpu_seconds([self._pid]), time.monotonic()
+            self._started = (cpu_seconds([self._pid]), time.monotonic())
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         if self._pid is not None:
-            self._cpu = cpu_seconds([self._pid]) - self._cpu
-            self._wall = time.monotonic() - self._wall
+            self._cpu = cpu_seconds([self._pid]) - self._started[0]
+            self._wall = time.monotonic() - self._started[1]
 
     def figures(self, requests: float, *, busy: bool = False) -> dict[str, float]:
         """CPU µs per request and, with ``busy``, the share of one core it kept busy."""
