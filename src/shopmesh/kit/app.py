@@ -168,7 +168,7 @@ async def _open_runtime(
             pool_size=settings.database_pool_size,
             max_overflow=settings.database_max_overflow,
         )
-        await migrate(db, migrations)
+        await migrate(db, migrations, wait=settings.database_start_timeout)
     verifier = TokenVerifier(
         secret=settings.jwt_secret, issuer=settings.jwt_issuer, cache_size=CACHED_TOKENS
     )

@@ -65,6 +65,8 @@ class ServiceSettings(BaseSettings):
     # they are all busy and closed when returned; see kit.db.create_engine.
     database_pool_size: int = shared(20, "DATABASE_POOL_SIZE")
     database_max_overflow: int = shared(0, "DATABASE_MAX_OVERFLOW")
+    # Seconds a starting service waits for its database to answer before it gives up.
+    database_start_timeout: float = shared(60.0, "DATABASE_START_TIMEOUT")
     kafka_bootstrap: str = shared("127.0.0.1:9092", "KAFKA_BOOTSTRAP")
     kafka_enabled: bool = shared(True, "KAFKA_ENABLED")
     # Replication factor of the topics a service creates: 1 for one local broker,
