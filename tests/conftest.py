@@ -71,3 +71,21 @@ def database_url(request: pytest.FixtureRequest) -> str:
 def unique() -> Callable[[str], str]:
     """Random names so tests never depend on each other's data."""
     return lambda prefix="t": f"{prefix}{uuid.uuid4().hex[:10]}"
+
+
+CONTAINERS = Path(__file__).resolve().parent / "containers"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--containers",
+        action="store_true",
+        help="run tests/containers (images and the compose stack: `make test-containers`)",
+    )
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """tests/containers needs the images `make test-containers` builds: only it runs them."""
+    if collection_path == CONTAINERS and not config.getoption("--containers"):
+        return True
+    return None
