@@ -50,7 +50,7 @@ test-containers: install ## build the images with podman and run docker-compose.
 	@scripts/containers.sh install
 	@scripts/web.sh browser
 	@scripts/containers.sh images
-	@$(RUN) --group containers pytest --containers tests/containers $(PYTEST_ARGS)
+	@$(RUN) pytest --containers tests/containers $(PYTEST_ARGS)
 
 bench: install ## benchmarks on PostgreSQL + Kafka -> bench/results/latest.md (SCENARIO=gateway, BENCH_QUICK=1)
 	@bench/install-tools.sh

