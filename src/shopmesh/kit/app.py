@@ -33,6 +33,7 @@ from shopmesh.kit.metrics import render
 from shopmesh.kit.migrations import migrate
 from shopmesh.kit.outbox import OutboxRelay
 from shopmesh.kit.registry import RegistryAgent
+from shopmesh.kit.retention import RetentionRule, service_retention
 from shopmesh.kit.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -102,6 +103,7 @@ def create_service_app(
     on_startup: StartupHook | None = None,
     description: str = "",
     register: bool = True,
+    retention: Sequence[RetentionRule] = (),
 ) -> Any:
     """Build a service's ASGI app (a FastAPI app wrapped in the kit's middleware).
 
@@ -110,6 +112,9 @@ def create_service_app(
     coroutine functions to ``runtime.background``; they run as tasks until shutdown.
     With ``settings.registry_url`` set, the instance registers itself (unless
     ``register`` is false: the registry itself) and finds the others there.
+    ``retention``: the service's own tables to keep bounded (``kit.retention``); the
+    kit's outbox and processed-event tables are kept bounded in every service with a
+    database.
     """
 
     @asynccontextmanager
@@ -121,6 +126,9 @@ def create_service_app(
             runtime.consumers = list(consumers(runtime))
         if on_startup is not None:
             await on_startup(runtime)
+        if runtime.database is not None and settings.retention_interval > 0:
+            pruner = service_retention(runtime.database, settings, retention)
+            runtime.background.append(pruner.run)
         app.state.runtime = runtime
         works = [runtime.relay.run] if runtime.relay else []
         works += [c.run for c in runtime.consumers] + runtime.background

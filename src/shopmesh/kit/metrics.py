@@ -32,6 +32,11 @@ EVENTS_CONSUMED = Counter(
     "Events read by a consumer, by outcome (applied, duplicate, failed, dead_lettered).",
     ["service", "topic", "outcome"],
 )
+RETENTION_DELETED = Counter(
+    "shopmesh_retention_deleted_total",
+    "Rows deleted by retention (kit.retention), by table.",
+    ["service", "table"],
+)
 CONSUMER_LAG = Gauge(
     "shopmesh_consumer_lag",
     "Messages behind the partition's end.",

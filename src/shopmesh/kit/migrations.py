@@ -16,12 +16,12 @@ from typing import Protocol
 
 from alembic import command, context
 from alembic.config import Config
-from sqlalchemy import Connection, MetaData, text
+from sqlalchemy import Connection, Index, MetaData, text
 from sqlalchemy.exc import DBAPIError
 
 from shopmesh.kit.aio import describe
 from shopmesh.kit.db import Database
-from shopmesh.kit.tables import kit_metadata
+from shopmesh.kit.tables import RETENTION_INDEXES, kit_metadata
 
 log = logging.getLogger(__name__)
 
@@ -90,3 +90,24 @@ def create_kit_tables(op: MigrationOps) -> None:
 
 def drop_kit_tables(op: MigrationOps) -> None:
     kit_metadata.drop_all(op.get_bind())
+
+
+def _retention_indexes() -> list[Index]:
+    return [
+        index
+        for table in kit_metadata.tables.values()
+        for index in table.indexes
+        if index.name in RETENTION_INDEXES
+    ]
+
+
+def create_retention_indexes(op: MigrationOps) -> None:
+    """Add the kit tables' retention indexes to a database migrated before they existed
+    (a new database has them already: :func:`create_kit_tables` makes today's tables)."""
+    for index in _retention_indexes():
+        index.create(op.get_bind(), checkfirst=True)
+
+
+def drop_retention_indexes(op: MigrationOps) -> None:
+    for index in _retention_indexes():
+        index.drop(op.get_bind(), checkfirst=True)

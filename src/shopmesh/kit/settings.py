@@ -7,6 +7,7 @@ whatever the prefix, so one environment configures every process.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Self
@@ -76,6 +77,16 @@ class ServiceSettings(BaseSettings):
     jwt_issuer: str = shared("shopmesh-auth", "JWT_ISSUER")
     outbox_batch_size: int = shared(500, "OUTBOX_BATCH_SIZE")
     outbox_poll_interval: float = shared(0.5, "OUTBOX_POLL_INTERVAL")
+    # Retention (kit.retention): a pass every retention_interval seconds (0: none) deletes,
+    # retention_batch_size rows per statement, published outbox rows older than
+    # outbox_retention and consumers' dedup records older than processed_event_retention
+    # (longer than the topics keep events: see ensure_topics).
+    retention_interval: float = shared(60.0, "RETENTION_INTERVAL")
+    retention_batch_size: int = shared(500, "RETENTION_BATCH_SIZE")
+    outbox_retention: timedelta = shared(timedelta(days=1), "OUTBOX_RETENTION")
+    processed_event_retention: timedelta = shared(timedelta(days=7), "PROCESSED_EVENT_RETENTION")
+    # How long a service that honours Idempotency-Key (payments, orders) keeps a key's answer.
+    idempotency_retention: timedelta = shared(timedelta(hours=24), "IDEMPOTENCY_RETENTION")
     consumer_max_attempts: int = shared(3, "CONSUMER_MAX_ATTEMPTS")
     consumer_retry_backoff: float = shared(0.2, "CONSUMER_RETRY_BACKOFF")
     # How long shutdown waits for background tasks (relay, consumers) to end.
