@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from typing import cast
+
+from sqlalchemy import Table
+
 from shopmesh.auth.api import router
 from shopmesh.auth.domain import UserRegistered
 from shopmesh.auth.passwords import PasswordHasher
+from shopmesh.auth.repository import RefreshTokenRow
 from shopmesh.auth.service import AuthService
 from shopmesh.auth.settings import Settings
 from shopmesh.kit.app import ServiceRuntime, create_service_app
 from shopmesh.kit.http import ASGIApp
+from shopmesh.kit.retention import RetentionRule
 from shopmesh.kit.runner import serve
 
 DESCRIPTION = (
@@ -36,8 +42,15 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         migrations="shopmesh.auth:migrations",
         produces=[UserRegistered.topic],
         on_startup=on_startup,
+        retention=retention_rules(settings),
     )
     return app
+
+
+def retention_rules(settings: Settings) -> list[RetentionRule]:
+    """Auth's own tables kept bounded (kit.retention): refresh tokens once expired."""
+    tokens = cast(Table, RefreshTokenRow.__table__)
+    return [RetentionRule(tokens, tokens.c.expires_at, settings.expired_token_retention)]
 
 
 def run() -> None:

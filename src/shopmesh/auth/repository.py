@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, ForeignKey, String, select, update
+from sqlalchemy import DateTime, ForeignKey, Index, String, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -33,6 +33,7 @@ class UserAccount(Base):
 
 class RefreshTokenRow(Base):
     __tablename__ = "refresh_token"
+    __table_args__ = (Index("ix_refresh_token_expires_at", "expires_at"),)
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)

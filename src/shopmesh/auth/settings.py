@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from pydantic import Field, StringConstraints
@@ -35,6 +36,9 @@ class Settings(ServiceSettings):
     bcrypt_rounds: int = Field(10, ge=4, le=31)
     access_token_ttl_seconds: int = Field(24 * 3600, gt=0)
     refresh_token_ttl_seconds: int = Field(14 * 24 * 3600, gt=0)
+    # How long a refresh token is kept once expired (used and revoked ones are kept until
+    # then: a reused token revokes its family). 0: deleted at expiry.
+    expired_token_retention: timedelta = timedelta(0)
     admin_username: AdminUsername = shared("admin", "ADMIN_USERNAME")
     admin_password: AdminPassword = shared(DEV_ADMIN_PASSWORD, "ADMIN_PASSWORD")
 

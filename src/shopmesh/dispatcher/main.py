@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
+
+from sqlalchemy import Table
 
 from shopmesh.dispatcher.api import router
 from shopmesh.dispatcher.consumers import order_consumer
-from shopmesh.dispatcher.domain import ORDER_EVENTS
+from shopmesh.dispatcher.domain import ORDER_EVENTS, DeliveryStatus
+from shopmesh.dispatcher.repository.tables import WebhookDeliveryRow
 from shopmesh.dispatcher.service import DispatchService
 from shopmesh.dispatcher.settings import Settings
 from shopmesh.dispatcher.webhooks import WebhookNotifier
 from shopmesh.kit.app import ServiceRuntime, create_service_app
+from shopmesh.kit.retention import RetentionRule
 from shopmesh.kit.runner import serve
 
 DESCRIPTION = (
@@ -49,7 +53,20 @@ def create_app(settings: Settings | None = None) -> Any:
             order_consumer(runtime.db, settings, dispatcher=dispatcher_of(runtime))
         ],
         on_startup=on_startup,
+        retention=retention_rules(settings),
     )
+
+
+def retention_rules(settings: Settings) -> list[RetentionRule]:
+    """The dispatcher's own tables kept bounded (kit.retention): delivered webhooks (the
+    failed ones stay for the admins)."""
+    deliveries = cast(Table, WebhookDeliveryRow.__table__)
+    delivered = deliveries.c.status == DeliveryStatus.DELIVERED.value
+    return [
+        RetentionRule(
+            deliveries, deliveries.c.delivered_at, settings.webhook_retention, only=delivered
+        )
+    ]
 
 
 def run() -> None:

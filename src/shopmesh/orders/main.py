@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, cast
+
+from sqlalchemy import Table
 
 from shopmesh.kit.app import ServiceRuntime, create_service_app
+from shopmesh.kit.retention import RetentionRule
 from shopmesh.kit.runner import serve
 from shopmesh.orders.api import router
 from shopmesh.orders.consumers import order_events_consumer
@@ -13,6 +16,7 @@ from shopmesh.orders.domain import TOPIC
 from shopmesh.orders.live import LiveListener, StatusHub
 from shopmesh.orders.reaper import IntentReaper
 from shopmesh.orders.remote import PendingReleases
+from shopmesh.orders.repository import IdempotencyRecordRow
 from shopmesh.orders.service import OrderService
 from shopmesh.orders.settings import Settings
 
@@ -63,7 +67,14 @@ def create_app(settings: Settings | None = None) -> Any:
         produces=[TOPIC],
         consumers=lambda runtime: [order_events_consumer(runtime.db, settings)],
         on_startup=on_startup,
+        retention=retention_rules(settings),
     )
+
+
+def retention_rules(settings: Settings) -> list[RetentionRule]:
+    """Orders' own tables kept bounded (kit.retention): Idempotency-Key answers."""
+    keys = cast(Table, IdempotencyRecordRow.__table__)
+    return [RetentionRule(keys, keys.c.created_at, settings.idempotency_retention)]
 
 
 def run() -> None:

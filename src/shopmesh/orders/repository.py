@@ -67,6 +67,7 @@ class IdempotencyRecordRow(Base):
     """An order request made with an Idempotency-Key and the orders it created."""
 
     __tablename__ = "idempotency_record"
+    __table_args__ = (Index("ix_idempotency_record_created_at", "created_at"),)
 
     customer_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     key: Mapped[str] = mapped_column(String(200), primary_key=True)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from shopmesh.kit.app import ServiceRuntime, create_service_app
+from shopmesh.kit.retention import RetentionRule
 from shopmesh.kit.runner import serve
 from shopmesh.payments.api import router
+from shopmesh.payments.repository import idempotency_record
 from shopmesh.payments.service import PaymentService
 from shopmesh.payments.settings import Settings
 
@@ -31,7 +33,14 @@ def create_app(settings: Settings | None = None) -> Any:
         migrations="shopmesh.payments:migrations",
         produces=["transactions"],
         on_startup=on_startup,
+        retention=retention_rules(settings),
     )
+
+
+def retention_rules(settings: Settings) -> list[RetentionRule]:
+    """Payments' own tables kept bounded (kit.retention): Idempotency-Key answers."""
+    keys = idempotency_record
+    return [RetentionRule(keys, keys.c.created_at, settings.idempotency_retention)]
 
 
 def run() -> None:

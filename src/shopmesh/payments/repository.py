@@ -81,6 +81,7 @@ class IdempotencyRecordRow(Base):
     """A request made with an Idempotency-Key and the result it produced."""
 
     __tablename__ = "idempotency_record"
+    __table_args__ = (Index("ix_idempotency_record_created_at", "created_at"),)
 
     user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
