@@ -139,3 +139,16 @@ def test_the_defaults_are_the_documented_ones() -> None:
     assert settings.processed_event_retention == timedelta(days=7)
     assert settings.idempotency_retention == timedelta(hours=24)
     assert settings.retention_interval == 60
+
+
+def test_ages_are_read_as_seconds_or_iso_durations(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHOPMESH_OUTBOX_RETENTION", "5")
+    monkeypatch.setenv("SHOPMESH_PROCESSED_EVENT_RETENTION", "P14D")
+    monkeypatch.setenv("SHOPMESH_IDEMPOTENCY_RETENTION", "0.5")
+    settings = ServiceSettings()
+    assert settings.outbox_retention == timedelta(seconds=5)
+    assert settings.processed_event_retention == timedelta(days=14)
+    assert settings.idempotency_retention == timedelta(milliseconds=500)
+    monkeypatch.setenv("SHOPMESH_OUTBOX_RETENTION", "-1")
+    with pytest.raises(ValueError, match="SHOPMESH_OUTBOX_RETENTION"):
+        ServiceSettings()

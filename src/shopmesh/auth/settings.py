@@ -15,7 +15,7 @@ from shopmesh.auth.domain import (
     USERNAME_MIN,
     USERNAME_PATTERN,
 )
-from shopmesh.kit.settings import ServiceSettings, shared
+from shopmesh.kit.settings import Age, ServiceSettings, shared
 
 # Development-only default; production refuses it (kit.settings.PLACEHOLDER_SECRETS).
 DEV_ADMIN_PASSWORD = "admin12345"  # noqa: S105
@@ -38,7 +38,7 @@ class Settings(ServiceSettings):
     refresh_token_ttl_seconds: int = Field(14 * 24 * 3600, gt=0)
     # How long a refresh token is kept once expired (used and revoked ones are kept until
     # then: a reused token revokes its family). 0: deleted at expiry.
-    expired_token_retention: timedelta = timedelta(0)
+    expired_token_retention: Age = timedelta(0)
     admin_username: AdminUsername = shared("admin", "ADMIN_USERNAME")
     admin_password: AdminPassword = shared(DEV_ADMIN_PASSWORD, "ADMIN_PASSWORD")
 
