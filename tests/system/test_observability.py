@@ -51,7 +51,7 @@ async def routable(platform: Platform, *services: str) -> None:
     """Wait until the gateway has discovered an instance of each of ``services``."""
 
     async def instances() -> dict[str, float]:
-        found = metric_totals_by_service(await metrics_of(platform.gateway))
+        found = metric_totals_by_service(await metrics_of(platform.gateway_metrics))
         return {s: found.get(s, 0.0) for s in services}
 
     await wait_for(
@@ -125,7 +125,7 @@ async def metrics_of(url: str) -> str:
 
 
 async def test_gateway_and_services_expose_the_observability_series(platform: Platform) -> None:
-    gateway = await metrics_of(platform.gateway)
+    gateway = await metrics_of(platform.gateway_metrics)
     declared = [line for line in gateway.splitlines() if line.startswith("# TYPE")]
     for series in GATEWAY_SERIES:
         assert f"# TYPE {series} " in gateway, (series, declared)
