@@ -33,7 +33,11 @@ if TYPE_CHECKING:
     from shopmesh.gateway.server.listener import HttpServer
 
 # What the connection waits for from the client (each but BUSY has a deadline).
-WAIT_REQUEST, WAIT_HEAD, WAIT_BODY, BUSY = 0, 1, 2, 3
+WAIT_REQUEST, WAIT_HEAD, WAIT_BODY, BUSY, LINGER = 0, 1, 2, 3, 4
+# After an answer to a request that was not read to its end, the rest is read and dropped
+# for this long before the connection closes: closing with unread data would reset the
+# connection, and the client could lose the answer (nginx's lingering close).
+LINGER_SECONDS = 2.0
 _SINGLE = frozenset({b"host", b"authorization", b"content-length", b"transfer-encoding"})
 _METHODS = {m.encode(): m for m in ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")}
 _PAUSED_PIPELINE, _PAUSED_BODY = 1, 2
@@ -85,7 +89,7 @@ class HttpProtocol(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         if self._done_reading:
-            return
+            return  # a lingering close drops what still comes
         if self.phase == WAIT_REQUEST:
             self.phase = WAIT_HEAD
             if not self._fresh:  # a new connection's first head is timed from the accept
@@ -224,7 +228,7 @@ class HttpProtocol(asyncio.Protocol):
         transport = self.transport
         if close or transport is None:
             if transport is not None:
-                transport.close()  # after what is written
+                self._close_after_answer(exchange)
             return
         self._fresh = False
         if self._queue:
@@ -263,7 +267,9 @@ class HttpProtocol(asyncio.Protocol):
     def check_deadline(self, now: float) -> None:
         if self.phase == BUSY or self._paused or now < self.deadline:
             return
-        if self.phase == WAIT_REQUEST or self._parsing is None:
+        if self.phase == LINGER:
+            self.abort()
+        elif self.phase == WAIT_REQUEST or self._parsing is None:
             self.close()  # idle: nothing was asked, so nothing is answered
         elif self.phase == WAIT_HEAD:
             self._refuse_parsing(ClientTimeout("the request head took too long"))
@@ -318,6 +324,19 @@ class HttpProtocol(asyncio.Protocol):
             self._begin(exchange)
         elif exchange not in self._queue:
             self._queue.append(exchange)
+
+    def _close_after_answer(self, exchange: Exchange) -> None:
+        transport = self.transport
+        assert transport is not None
+        unread = self._parsing is not None or not exchange.body_complete
+        if not unread or not transport.can_write_eof():
+            transport.close()  # after what is written
+            return
+        transport.write_eof()  # the answer is out; the client's close ends it
+        self._done_reading = True
+        self._paused = 0
+        self.phase, self.deadline = LINGER, self.loop.time() + LINGER_SECONDS
+        transport.resume_reading()
 
     def _stop_reading(self) -> None:
         self._done_reading = True
