@@ -47,8 +47,14 @@ class RawClient:
         self.writer.write(data)
         await self.writer.drain()
 
-    async def answer(self, *, method: str = "GET", timeout: float = WAIT) -> Answer:
-        """The next answer (h11 is told a ``method`` request went out, for HEAD's sake)."""
+    async def answer(
+        self, *, method: str = "GET", timeout: float = WAIT, first_chunk: bool = False
+    ) -> Answer:
+        """The next answer (h11 is told a ``method`` request went out, for HEAD's sake).
+
+        With ``first_chunk``, only up to the first piece of its body (a live stream's
+        first event).
+        """
         parser = self._parser
         if parser is None or (parser.our_state is h11.DONE and parser.their_state is h11.DONE):
             if parser is None:
@@ -68,6 +74,8 @@ class RawClient:
                     headers = {k.decode(): v.decode("latin-1") for k, v in event.headers}
                 elif isinstance(event, h11.Data):
                     body += event.data
+                    if first_chunk:
+                        return Answer(status, headers, bytes(body))
                 elif isinstance(event, h11.EndOfMessage):
                     return Answer(status, headers, bytes(body))
                 elif isinstance(event, h11.ConnectionClosed):
