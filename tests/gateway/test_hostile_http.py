@@ -204,3 +204,34 @@ async def test_a_head_within_the_limits_is_forwarded(
     assert answer.status == 200
     [seen] = upstream.complete(mark)
     assert seen.header("x-h89") == ["v" * 200]
+
+
+async def test_forwarding_headers_from_an_untrusted_peer_are_dropped(
+    gateway: GatewayProcess, upstream: RecordingUpstream
+) -> None:
+    mark = marker()
+    headers = [
+        ("X-Forwarded-For", "6.6.6.6"),
+        ("X-Real-IP", "6.6.6.6"),
+        ("Forwarded", "for=6.6.6.6;proto=https"),
+        ("X-Forwarded-Proto", "https"),
+        ("X-Forwarded-Host", "evil.example"),
+    ]
+    answer = await exchange(gateway.port, request("GET", f"/api/products?{mark}", headers=headers))
+    assert answer.status == 200
+    [seen] = upstream.complete(mark)
+    assert seen.header("x-forwarded-for") == ["127.0.0.1"]
+    assert seen.header("x-real-ip") == []
+    assert seen.header("forwarded") == []
+    assert seen.header("x-forwarded-proto") == ["http"]
+    assert seen.header("x-forwarded-host") == ["gateway"]
+
+
+async def test_metrics_are_served_on_their_own_port_not_the_public_one(
+    gateway: GatewayProcess,
+) -> None:
+    public = await exchange(gateway.port, request("GET", "/metrics"))
+    assert (public.status, public.error_code()) == (404, "not_found")
+    private = await exchange(gateway.metrics_port, request("GET", "/metrics"))
+    assert private.status == 200
+    assert b"# TYPE shopmesh_gateway_upstream_requests_total counter" in private.body
