@@ -43,6 +43,10 @@ _METHODS = {m.encode(): m for m in ("GET", "POST", "PUT", "PATCH", "DELETE", "HE
 _PAUSED_PIPELINE, _PAUSED_BODY = 1, 2
 
 
+class _StopParsing(Exception):
+    """Raised from a parser callback: what follows in the buffer is not to be read."""
+
+
 class HttpProtocol(asyncio.Protocol):
     """Parses requests off one connection, runs the app on each, writes the answers."""
 
@@ -103,7 +107,8 @@ class HttpProtocol(asyncio.Protocol):
         except httptools.HttpParserUpgrade:
             self._stop_reading()  # what follows is another protocol: answer this one, then close
         except httptools.HttpParserError as exc:
-            self._broken(exc)
+            if not self._done_reading:
+                self._broken(exc)
             return
         if self._parsing is None:
             return
@@ -128,6 +133,10 @@ class HttpProtocol(asyncio.Protocol):
     # httptools callbacks
 
     def on_message_begin(self) -> None:
+        if self._done_reading:
+            # Refused, or closing: bytes after the refused request (in the same read) are not
+            # another request, whatever they look like.
+            raise _StopParsing
         self._parsing = Exchange(self, self._peer)
         self._head_size = self._header_count = self._stalled = 0
         self._in_body = False
