@@ -31,14 +31,21 @@ class GatewayProcess:
 
 @asynccontextmanager
 async def gateway_process(
-    state_dir: Path, upstream: str, env: Mapping[str, str] = {}
+    state_dir: Path,
+    upstream: str,
+    env: Mapping[str, str] = {},
+    *,
+    services: Mapping[str, str] = {},
 ) -> AsyncIterator[GatewayProcess]:
-    """``shopmesh-gateway`` with every service routed to ``upstream``; stopped by pid after."""
+    """``shopmesh-gateway`` with every service routed to ``upstream`` (or its entry in
+    ``services``); stopped by pid after."""
     launcher = Launcher(state_dir)
     spec = ServiceSpec("gateway", 8080, instance="hostile", database=False)
     port, metrics_port = free_port(), free_port()
     values = {
-        "GATEWAY_UPSTREAMS": json.dumps({name: [upstream] for name in SERVICES}),
+        "GATEWAY_UPSTREAMS": json.dumps(
+            {name: [services.get(name, upstream)] for name in SERVICES}
+        ),
         "GATEWAY_METRICS_PORT": str(metrics_port),
         "GATEWAY_REGISTRY_URL": "",
         "SHOPMESH_REGISTRY_URL": "",

@@ -169,6 +169,7 @@ class Proxy:
             headers,
             body,
             timeout=route.timeout or self._default_timeout,
+            request_id=exchange.request_id.encode("ascii"),
         )
         try:
             forward.answered = True

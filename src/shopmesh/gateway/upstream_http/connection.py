@@ -6,7 +6,9 @@ was written whole and the upstream keeps the connection alive. Anything that
 puts the framing in doubt closes it instead: bytes that arrive while no
 exchange is in progress or after the answer ended (an extra answer, a body
 longer than announced), an answer that is not valid HTTP/1.1, an answer
-delimited by the connection's end, ``Connection: close``, a HEAD answer.
+delimited by the connection's end, ``Connection: close``, a HEAD answer, an
+answer whose ``X-Request-ID`` is not the request's (our services echo it: an
+answer to an earlier request that arrived late).
 """
 
 from __future__ import annotations
@@ -40,6 +42,9 @@ class UpstreamConnection(asyncio.Protocol):
         self._head: asyncio.Future[Response] | None = None
         self._response: Response | None = None
         self._headers: RawHeaders = []
+        self._length: int | None = None
+        self._answer_id: bytes | None = None
+        self._request_id: bytes | None = None
         self._interim = False
         self._head_request = False
         self._request_written = False
@@ -110,18 +115,27 @@ class UpstreamConnection(asyncio.Protocol):
             self._keep = False  # a second answer to one request
             raise BadResponse("more than one answer to one request")
         self._headers = []
+        self._length = self._answer_id = None
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._headers.append((name, value))
+        size = len(name)  # the two headers looked at, found without lower-casing every name
+        if size == 14 and name.lower() == b"content-length":
+            value = value.strip()
+            self._length = int(value) if value.isdigit() else None
+        elif size == 12 and name.lower() == b"x-request-id":
+            self._answer_id = value
 
     def on_headers_complete(self) -> None:
         status = self._parser.get_status_code()
         if status < 200:
             self._interim = True  # 1xx: the real answer follows
             return
-        response = self._response = Response(
-            self, status, self._headers, _content_length(self._headers)
-        )
+        expected, echoed = self._request_id, self._answer_id
+        if expected is not None and echoed is not None and echoed != expected:
+            self._keep = False
+            raise BadResponse("an answer to another request (a late or extra answer)")
+        response = self._response = Response(self, status, self._headers, self._length)
         head = self._head
         if head is not None and not head.done():
             head.set_result(response)
@@ -152,9 +166,13 @@ class UpstreamConnection(asyncio.Protocol):
 
     # Used by the client and the response
 
-    def begin(self, *, head_request: bool) -> asyncio.Future[Response]:
-        """Start an exchange: the future resolves with the answer's head."""
+    def begin(self, *, head_request: bool, request_id: bytes | None) -> asyncio.Future[Response]:
+        """Start an exchange: the future resolves with the answer's head.
+
+        ``request_id``: the ``X-Request-ID`` sent; an answer echoing another is refused.
+        """
         self._busy = True
+        self._request_id = request_id
         self._head = self.loop.create_future()
         self._response = None
         self._interim = False
@@ -266,11 +284,3 @@ class UpstreamConnection(asyncio.Protocol):
             name.lower() == b"transfer-encoding" and b"chunked" in value.lower()
             for name, value in response.headers
         )
-
-
-def _content_length(headers: RawHeaders) -> int | None:
-    for name, value in headers:
-        if name.lower() == b"content-length":
-            value = value.strip()
-            return int(value) if value.isdigit() else None
-    return None

@@ -66,18 +66,20 @@ class UpstreamClient:
         body: Body,
         *,
         timeout: float,
+        request_id: bytes | None = None,
     ) -> Response:
         """Send one request to the instance at ``base``; returns once the answer's head is in.
 
         ``timeout`` bounds the wait for a free connection, the upstream's
         silence once the request is out (and between two chunks of its
-        answer), and each wait for it to take more of a streamed body. A
+        answer), and each wait for it to take more of a streamed body. An
+        answer that echoes another ``request_id`` than this one is refused. A
         streamed body that fails (the client's fault) aborts the connection:
         the upstream never receives a complete request.
         """
         origin = self._origin(base)
         conn = self._pooled(origin) or await self._connect(origin, timeout)
-        head = conn.begin(head_request=method == "HEAD")
+        head = conn.begin(head_request=method == "HEAD", request_id=request_id)
         try:
             start = _request_head(method, target, origin, headers, body)
             if body is None:
