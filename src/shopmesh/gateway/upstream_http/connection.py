@@ -8,7 +8,8 @@ exchange is in progress or after the answer ended (an extra answer, a body
 longer than announced), an answer that is not valid HTTP/1.1, an answer
 delimited by the connection's end, ``Connection: close``, a HEAD answer, an
 answer whose ``X-Request-ID`` is not the request's (our services echo it: an
-answer to an earlier request that arrived late).
+answer to an earlier request that arrived late). A transfer coding other than
+``chunked`` is refused: the gateway does not decode one.
 """
 
 from __future__ import annotations
@@ -125,6 +126,14 @@ class UpstreamConnection(asyncio.Protocol):
             self._length = int(value) if value.isdigit() else None
         elif size == 12 and name.lower() == b"x-request-id":
             self._answer_id = value
+        elif (
+            size == 17
+            and name.lower() == b"transfer-encoding"
+            and value.strip().lower() != b"chunked"
+        ):
+            # Any other coding would reach the client undecoded (and without a length, the
+            # answer would only end with the connection).
+            raise BadResponse("an answer in a transfer coding other than chunked")
 
     def on_headers_complete(self) -> None:
         status = self._parser.get_status_code()
