@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Annotated
 
@@ -21,6 +22,22 @@ def storable_text(value: str) -> str:
 
 
 StorableText = Annotated[str, AfterValidator(storable_text)]
+
+# Decimal's own syntax, with ASCII digits only and no underscores.
+_DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def decimal_from_text(text: str) -> Decimal:
+    """The number ``text`` writes in ASCII digits; ``ValueError`` for anything else.
+
+    ``Decimal()`` alone also reads underscores (``"1_0"`` is 10) and any
+    Unicode digits (Arabic-Indic, full-width), which an amount of money must not
+    be written in; and ``"NaN"`` and ``"Infinity"``, which are no amount either.
+    """
+    if not _DECIMAL_TEXT.fullmatch(text):
+        raise ValueError(f"{text!r} is not a number written in ASCII digits")
+    return Decimal(text)
+
 
 # Money is Decimal inside and a JSON number (at most two decimals) on the wire.
 money_as_number = PlainSerializer(float, return_type=float, when_used="json")
