@@ -135,6 +135,8 @@ async def logout(auth: Auth, token: RefreshCookie = None) -> Response:
 
 
 def _signed_in(signed_in: SignedIn, response: Response, auth: AuthService) -> SessionPublic:
+    # The answer carries an access token and sets a refresh cookie: no cache may keep it.
+    response.headers["cache-control"] = "no-store"
     response.headers.append(
         "set-cookie",
         _cookie(
