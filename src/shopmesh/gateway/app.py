@@ -16,6 +16,7 @@ from shopmesh.gateway.cors import Cors
 from shopmesh.gateway.discovery import Discovery
 from shopmesh.gateway.forwarding import Forwarding
 from shopmesh.gateway.login import login_identities
+from shopmesh.gateway.metrics import flush_upstream_counts
 from shopmesh.gateway.proxy import Forward, Proxy, streamed_body
 from shopmesh.gateway.ratelimit import Decision, RateLimiter, tightest
 from shopmesh.gateway.routing import Policy, Route, RouteConfigError, RouteTable, has_dot_segment
@@ -78,7 +79,7 @@ class Gateway:
         self.streams = StreamLimits(
             per_identity=settings.streams_per_user, total=settings.streams_max
         )
-        self.recorder = RequestRecorder("gateway")
+        self.recorder = RequestRecorder("gateway", batched=True)
         self.limit_classes = {
             "ip": settings.rate_limit_ip,
             "user": settings.rate_limit_user,
@@ -162,6 +163,11 @@ class Gateway:
                 self._record(exchange, time.perf_counter() - started, span, span_token)
             request_id_var.reset(id_token)
             traceparent_var.reset(trace_token)
+
+    def flush_metrics(self) -> None:
+        """Move the counts summed on the request path into the Prometheus series."""
+        self.recorder.flush()
+        flush_upstream_counts()
 
     def refuse(self, exchange: Exchange, error: ClientError) -> None:
         """Answer a request the server core refused (malformed, too large, too slow)."""

@@ -92,11 +92,8 @@ def request_headers(
 
 
 def response_headers(raw: Headers, extra: Headers) -> Headers:
-    """The upstream's headers (lower-cased, hop-by-hop and framing dropped) then ``extra``."""
-    headers: Headers = []
-    for name, value in raw:
-        lower = name.lower()
-        if lower not in _RESPONSE_DROP:
-            headers.append((lower, value))
+    """The upstream's headers (names lower-cased by the client) less hop-by-hop and framing
+    ones, then ``extra``."""
+    headers = [(name, value) for name, value in raw if name not in _RESPONSE_DROP]
     headers.extend(extra)
     return headers

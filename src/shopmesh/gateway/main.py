@@ -24,8 +24,12 @@ log = logging.getLogger(__name__)
 class MetricsEndpoint:
     """``GET /metrics`` (and ``/health``) on the metrics port; nothing else."""
 
+    def __init__(self, gateway: Gateway) -> None:
+        self._gateway = gateway
+
     async def handle(self, exchange: Exchange) -> None:
         if exchange.path == "/metrics" and exchange.method in ("GET", "HEAD"):
+            self._gateway.flush_metrics()
             body, content_type = render()
             exchange.respond(200, [(b"content-type", content_type.encode())], body)
         elif exchange.path == "/health":
@@ -62,7 +66,7 @@ async def start(settings: GatewaySettings) -> RunningGateway:
     await gateway.startup()
     limits = settings.limits()
     server = HttpServer(gateway, limits)
-    metrics = HttpServer(MetricsEndpoint(), limits)
+    metrics = HttpServer(MetricsEndpoint(gateway), limits)
     try:
         port = await server.listen(settings.host, settings.port)
         metrics_host = settings.metrics_host or settings.host

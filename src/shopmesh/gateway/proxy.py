@@ -118,7 +118,19 @@ class Proxy:
         # Concrete-type checks: isinstance() against the AsyncIterable ABC is slow on a hot path.
         streamed = not (body is None or isinstance(body, bytes))
         try:
-            await self._attempt(forward, pool, base, body, streamed=streamed)
+            try:
+                await self._request(forward, pool, base, body, streamed=streamed)
+            except ConnectFailed:
+                if pool.eject(base):
+                    UPSTREAM_EJECTIONS.labels(service, base).inc()
+                await self._retry(forward, pool, base, body, streamed=streamed)
+            except Disconnected:
+                # The instance took the request and dropped the connection without an
+                # answer (it crashed, or closed a pooled connection): it may or may not have
+                # acted, which only an idempotent request may shrug off.
+                if forward.answered:
+                    raise
+                await self._retry(forward, pool, base, body, streamed=streamed)
         except ClientError:
             count_upstream(service, "client_failed")
             raise
@@ -126,23 +138,6 @@ class Proxy:
             if not forward.answered:
                 pool.breaker.failure()
             _fail(forward, exc)
-
-    async def _attempt(
-        self, forward: Forward, pool: InstancePool, base: str, body: Body, *, streamed: bool
-    ) -> None:
-        try:
-            await self._request(forward, pool, base, body, streamed=streamed)
-        except ConnectFailed:
-            if pool.eject(base):
-                UPSTREAM_EJECTIONS.labels(forward.route.service, base).inc()
-            await self._retry(forward, pool, base, body, streamed=streamed)
-        except Disconnected:
-            # The instance took the request and dropped the connection without an answer
-            # (it crashed, or closed a pooled connection): it may or may not have acted,
-            # which only an idempotent request may shrug off.
-            if forward.answered:
-                raise
-            await self._retry(forward, pool, base, body, streamed=streamed)
 
     async def _retry(
         self, forward: Forward, pool: InstancePool, base: str, body: Body, *, streamed: bool
@@ -176,7 +171,17 @@ class Proxy:
             # The service answered, whatever the status: a 5xx it chose to send is not an outage.
             pool.breaker.success()
             count_upstream(route.service, status_outcome(resp.status))
-            await self._relay(forward, resp)
+            length = resp.content_length
+            if length is not None and length <= self._buffer_bytes and not exchange.head_request:
+                # Small answers (the common case) go out in one write, most often without
+                # waiting: the body came with the head.
+                body = resp.read_now()
+                if body is None:
+                    body = await resp.read()
+                headers = response_headers(resp.headers, forward.extra_headers)
+                exchange.respond(resp.status, headers, body)
+            else:
+                await self._relay(forward, resp)
         finally:
             resp.close()  # only cuts the connection when the answer was not read to the end
 
@@ -187,9 +192,6 @@ class Proxy:
         if exchange.head_request:
             exchange.start(resp.status, headers, length=length)
             exchange.finish()
-        elif length is not None and length <= self._buffer_bytes:
-            # Small answers (the common case) go out in one write.
-            exchange.respond(resp.status, headers, await resp.read())
         elif resp.media_type == _EVENT_STREAM:
             await self._relay_live(forward, resp, headers)
         else:

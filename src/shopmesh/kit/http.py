@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from bisect import bisect_left
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -16,7 +17,7 @@ import orjson
 
 from shopmesh.kit import tracing
 from shopmesh.kit.logging import log_fields, request_id_var, traceparent_var
-from shopmesh.kit.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from shopmesh.kit.metrics import HTTP_LATENCY, HTTP_REQUESTS, LATENCY_BUCKETS, add_observations
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -123,12 +124,17 @@ class RequestRecorder:
 
     ``labels()`` takes a lock and builds a tuple on every call: each series'
     children are kept here, bounded like the series themselves (route
-    templates, methods, statuses).
+    templates, methods, statuses). With ``batched`` (the gateway, where every
+    microsecond of a request counts) the counts are summed here and reach the
+    Prometheus series only at :meth:`flush` (call it before rendering them).
     """
 
-    def __init__(self, service: str) -> None:
+    def __init__(self, service: str, *, batched: bool = False) -> None:
         self.service = service
+        self._batched = batched
         self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        # key -> [count, sum of seconds, count per bucket ...]
+        self._pending: dict[tuple[str, str, int], list[float]] = {}
 
     def record(
         self,
@@ -142,14 +148,17 @@ class RequestRecorder:
         user_id: int | None,
     ) -> None:
         key = (method, route, status)
-        series = self._series.get(key)
-        if series is None:
-            series = self._series[key] = (
-                HTTP_REQUESTS.labels(self.service, method, route, str(status)),
-                HTTP_LATENCY.labels(self.service, method, route),
-            )
-        series[0].inc()
-        series[1].observe(elapsed)
+        if self._batched:
+            pending = self._pending.get(key)
+            if pending is None:
+                pending = self._pending[key] = [0.0] * (3 + len(LATENCY_BUCKETS))
+            pending[0] += 1
+            pending[1] += elapsed
+            pending[2 + bisect_left(LATENCY_BUCKETS, elapsed)] += 1
+        else:
+            counter, histogram = self._children(key)
+            counter.inc()
+            histogram.observe(elapsed)
         log_fields(
             access_log,
             logging.INFO,
@@ -164,6 +173,24 @@ class RequestRecorder:
                 "user_id": user_id,
             },
         )
+
+    def flush(self) -> None:
+        """Move the counts summed since the last flush into the Prometheus series."""
+        pending, self._pending = self._pending, {}
+        for key, counts in pending.items():
+            counter, histogram = self._children(key)
+            counter.inc(counts[0])
+            add_observations(histogram, counts[2:], counts[1])
+
+    def _children(self, key: tuple[str, str, int]) -> tuple[Any, Any]:
+        series = self._series.get(key)
+        if series is None:
+            method, route, status = key
+            series = self._series[key] = (
+                HTTP_REQUESTS.labels(self.service, method, route, str(status)),
+                HTTP_LATENCY.labels(self.service, method, route),
+            )
+        return series
 
 
 class RequestContextMiddleware:

@@ -150,11 +150,12 @@ class HttpProtocol(asyncio.Protocol):
             self._count(len(url))
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        size = self._head_size = self._head_size + len(name) + len(value) + 4
+        if size > self.limits.max_header_bytes:
+            raise HeaderTooLarge(f"request header fields over {self.limits.max_header_bytes} bytes")
         exchange = self._parsing
         if exchange is None or self._in_body:
-            self._count(len(name) + len(value))
             return  # a trailer: dropped, never a header
-        self._count(len(name) + len(value) + 4)
         self._header_count += 1
         if self._header_count > self.limits.max_headers:
             raise HeaderTooLarge(f"more than {self.limits.max_headers} header fields")

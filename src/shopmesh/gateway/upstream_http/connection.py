@@ -119,18 +119,14 @@ class UpstreamConnection(asyncio.Protocol):
         self._length = self._answer_id = None
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        name = name.lower()  # once here: the proxy filters and forwards them lower-cased
         self._headers.append((name, value))
-        size = len(name)  # the two headers looked at, found without lower-casing every name
-        if size == 14 and name.lower() == b"content-length":
+        if name == b"content-length":
             value = value.strip()
             self._length = int(value) if value.isdigit() else None
-        elif size == 12 and name.lower() == b"x-request-id":
+        elif name == b"x-request-id":
             self._answer_id = value
-        elif (
-            size == 17
-            and name.lower() == b"transfer-encoding"
-            and value.strip().lower() != b"chunked"
-        ):
+        elif name == b"transfer-encoding" and value.strip().lower() != b"chunked":
             # Any other coding would reach the client undecoded (and without a length, the
             # answer would only end with the connection).
             raise BadResponse("an answer in a transfer coding other than chunked")
@@ -290,6 +286,6 @@ class UpstreamConnection(asyncio.Protocol):
         if response is None or response.content_length is not None:
             return False
         return not any(
-            name.lower() == b"transfer-encoding" and b"chunked" in value.lower()
+            name == b"transfer-encoding" and b"chunked" in value.lower()
             for name, value in response.headers
         )

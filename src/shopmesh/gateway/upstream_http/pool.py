@@ -18,9 +18,13 @@ Body = bytes | AsyncIterable[bytes] | None
 _CHUNKED_END = b"0\r\n\r\n"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Origin:
-    """Where an instance listens: ``http://host:port``."""
+    """Where an instance listens: ``http://host:port``.
+
+    One per base URL (the client keeps them), so identity is equality: the pools'
+    dict lookups hash it in C instead of through a generated ``__hash__``.
+    """
 
     host: str
     port: int
@@ -142,7 +146,8 @@ class UpstreamClient:
             return
         conn.idle_since = self.loop.time()
         self._idle.setdefault(conn.origin, []).append(conn)
-        self._wake_slot_waiter()
+        if self._slot_waiters:
+            self._wake_slot_waiter()
 
     # Internals
 

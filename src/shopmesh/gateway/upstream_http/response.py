@@ -41,7 +41,7 @@ class Response:
         content_length: int | None,
     ) -> None:
         self.status = status
-        self.headers = headers  # as received (names in their original case), in order
+        self.headers = headers  # as received, in order, names lower-cased
         self.content_length = content_length
         self._conn: UpstreamConnection | None = conn
         self._chunks: deque[bytes] = deque()
@@ -54,7 +54,7 @@ class Response:
     def media_type(self) -> bytes:
         """The Content-Type without its parameters, lower-cased (``b""`` when absent)."""
         for name, value in self.headers:
-            if name.lower() == b"content-type":
+            if name == b"content-type":
                 return value.split(b";", 1)[0].strip().lower()
         return b""
 
@@ -62,9 +62,18 @@ class Response:
         """The whole body."""
         while not self._done:
             await self._wait()
+        return self._whole()
+
+    def read_now(self) -> bytes | None:
+        """The whole body if it has all arrived (small answers come with their head), else None."""
+        return self._whole() if self._done else None
+
+    def _whole(self) -> bytes:
         self._raise_if_failed()
         chunks, self._chunks = self._chunks, deque()
-        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        if len(chunks) == 1:
+            return chunks[0]
+        return b"".join(chunks)
 
     async def iter_chunks(self) -> AsyncIterator[bytes]:
         """The body in the pieces it arrives in (joined when several are waiting)."""
