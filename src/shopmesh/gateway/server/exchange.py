@@ -32,6 +32,7 @@ class Exchange:
         "_conn",
         "_continued",
         "_waiter",
+        "_wanted",
         "body_complete",
         "body_expected",
         "client",
@@ -81,6 +82,7 @@ class Exchange:
         self._body_error: ClientError | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._continued = False
+        self._wanted = 0  # body bytes the app waits to hold at once (more than the buffer)
         # The answer.
         self.status = 0
         self.started = False
@@ -101,8 +103,12 @@ class Exchange:
         length = self.content_length
         if length is not None and length > self._conn.limits.max_body_bytes:
             raise BodyTooLarge(f"request body larger than {self._conn.limits.max_body_bytes} bytes")
+        self._wanted = limit
+        if self._buffered >= self._conn.limits.body_buffer_bytes:
+            self._conn.body_drained()  # reading paused at the usual buffer: the app wants more
         while not self.body_complete and self._buffered < limit:
             await self._wait()
+        self._wanted = 0
         if self._body_error is not None:
             raise self._body_error
         return self._take(), self.body_complete
@@ -153,7 +159,7 @@ class Exchange:
         self._chunks.append(chunk)
         self._buffered += len(chunk)
         self._wake()
-        return self._buffered >= self._conn.limits.body_buffer_bytes
+        return self._buffered >= max(self._wanted, self._conn.limits.body_buffer_bytes)
 
     def complete_body(self) -> None:
         if self._body_error is None:  # a body refused on the way never completes
