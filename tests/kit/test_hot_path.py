@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -15,7 +16,7 @@ from prometheus_client import REGISTRY
 
 from shopmesh.kit import logging as kit_logging
 from shopmesh.kit.http import RequestRecorder
-from shopmesh.kit.logging import configure_logging, log_fields, request_id_var
+from shopmesh.kit.logging import JsonFormatter, configure_logging, log_fields, request_id_var
 from shopmesh.kit.metrics import LATENCY_BUCKETS
 from shopmesh.kit.runner import _CorkedTransport
 from shopmesh.kit.tracing import random_hex
@@ -183,3 +184,15 @@ def test_a_batched_recorder_reaches_the_same_series_once_flushed() -> None:
     batched.flush()
     assert samples("hot-path-batched") == samples("hot-path-direct")
     assert len(samples("hot-path-direct")) > len(LATENCY_BUCKETS)
+
+
+@pytest.mark.parametrize(
+    "created",
+    [1719368401.0, 1719368401.6229997, 1719368401.9995, 1719368401.9999996, 1719368402.0000004]
+    + [1.6e9 + index * 7777.123457 for index in range(200)],
+)
+def test_the_cached_timestamp_is_what_datetime_would_write(created: float) -> None:
+    expected = datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
+    assert (
+        JsonFormatter("svc").line(created, "info", "l", "m", {}).startswith(f'{{"ts":"{expected}"')
+    )

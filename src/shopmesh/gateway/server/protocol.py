@@ -69,6 +69,10 @@ class HttpProtocol(asyncio.Protocol):
         self.phase = WAIT_REQUEST
         self.deadline = 0.0
         self._fresh = True
+        # The task that runs the app on this connection's requests (see _work).
+        self._working = False
+        self._handoff: Exchange | None = None
+        self._next: asyncio.Future[Exchange | None] | None = None
 
     # asyncio.Protocol
 
@@ -90,6 +94,9 @@ class HttpProtocol(asyncio.Protocol):
         drained = self._drained
         if drained is not None and not drained.done():
             drained.set_result(None)
+        waiting = self._next
+        if waiting is not None and not waiting.done():
+            waiting.set_result(None)  # the worker ends
 
     def data_received(self, data: bytes) -> None:
         if self._done_reading:
@@ -295,8 +302,31 @@ class HttpProtocol(asyncio.Protocol):
             exchange.keep_alive = False
             self._stop_reading()
             self.app.refuse(exchange, exchange.refusal)
+        elif self._next is not None:
+            waiting, self._next = self._next, None
+            waiting.set_result(exchange)
+        elif self._working:
+            self._handoff = exchange  # the worker is finishing the previous one
         else:
-            self.loop.create_task(self.app.handle(exchange))
+            self._working = True
+            self.loop.create_task(self._work(exchange))
+
+    async def _work(self, exchange: Exchange | None) -> None:
+        """Run the app on this connection's requests, one after the other, in one task.
+
+        A task per request would cost more than much of the rest of the server's
+        work for it (creating and registering the task, copying the context).
+        """
+        try:
+            while exchange is not None:
+                await self.app.handle(exchange)
+                exchange, self._handoff = self._handoff, None
+                if exchange is None and self.transport is not None:
+                    waiting = self._next = self.loop.create_future()
+                    exchange = await waiting
+        finally:
+            self._working = False
+            self._next = None
 
     def _count(self, size: int) -> None:
         self._head_size += size

@@ -54,11 +54,10 @@ class UpstreamConnection(asyncio.Protocol):
         # Write flow control.
         self._write_paused = False
         self._drained: asyncio.Future[None] | None = None
-        self._reading_paused = False
-        # The read timeout: one timer, re-armed lazily from the last read.
-        self._read_timeout = 0.0
-        self._last_read = 0.0
-        self._timer: asyncio.TimerHandle | None = None
+        # The read timeout, checked by the client's tick against the last read.
+        self.read_timeout = 0.0
+        self.last_read = 0.0
+        self.reading_paused = False
 
     # asyncio.Protocol
 
@@ -69,7 +68,6 @@ class UpstreamConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
-        self._cancel_timer()
         self._client.lost(self)
         head, response = self._head, self._response
         if head is not None and not head.done():
@@ -87,7 +85,7 @@ class UpstreamConnection(asyncio.Protocol):
         if not self._busy or self._answer_done:
             self.abort()  # bytes nobody asked for: whatever comes next is out of step
             return
-        self._last_read = self.loop.time()
+        self.last_read = self.loop.time()
         try:
             self._parser.feed_data(data)
         except (httptools.HttpParserError, httptools.HttpParserUpgrade) as exc:
@@ -153,14 +151,14 @@ class UpstreamConnection(asyncio.Protocol):
     def on_body(self, chunk: bytes) -> None:
         response = self._response
         if response is not None and response.feed(chunk) and self._transport is not None:
-            self._reading_paused = True
+            self.reading_paused = True
             self._transport.pause_reading()
 
     def on_message_complete(self) -> None:
         if self._interim:
             self._interim = False
             return
-        self._cancel_timer()
+        self._client.unwatch(self)
         self._keep = self._parser.should_keep_alive()
         response = self._response
         if response is not None:
@@ -222,14 +220,14 @@ class UpstreamConnection(asyncio.Protocol):
         return self._head is None or self._head.done()
 
     def arm_timer(self, seconds: float) -> None:
-        self._cancel_timer()
-        self._read_timeout = seconds
-        self._last_read = self.loop.time()
-        self._timer = self.loop.call_at(self._last_read + seconds, self._on_timer)
+        """Fail the exchange when the upstream stays silent ``seconds`` from now on."""
+        self.read_timeout = seconds
+        self.last_read = self.loop.time()
+        self._client.watch(self)
 
     def resume_reading(self) -> None:
-        if self._reading_paused and self._transport is not None:
-            self._reading_paused = False
+        if self.reading_paused and self._transport is not None:
+            self.reading_paused = False
             self._transport.resume_reading()
 
     def leave_pool(self) -> None:
@@ -240,6 +238,7 @@ class UpstreamConnection(asyncio.Protocol):
     def abort(self) -> None:
         self._keep = False
         self._busy = False
+        self._client.unwatch(self)
         if not self.closed:
             self.closed = True  # at once: the pool must not hand it out meanwhile
             if self._transport is not None:
@@ -257,15 +256,9 @@ class UpstreamConnection(asyncio.Protocol):
         else:
             self.abort()
 
-    def _on_timer(self) -> None:
-        self._timer = None
-        due = self._last_read + self._read_timeout
-        now = self.loop.time()
-        if self._reading_paused or now < due:
-            # Data came since (or we stopped reading ourselves): look again later.
-            self._timer = self.loop.call_at(max(due, now + self._read_timeout), self._on_timer)
-            return
-        self._fail(UpstreamTimeout(f"no answer within {self._read_timeout:g} s"))
+    def timed_out(self) -> None:
+        """The client's tick found the upstream silent past the read timeout."""
+        self._fail(UpstreamTimeout(f"no answer within {self.read_timeout:g} s"))
 
     def _fail(self, error: Exception) -> None:
         head, response = self._head, self._response
@@ -274,11 +267,6 @@ class UpstreamConnection(asyncio.Protocol):
         elif response is not None:
             response.fail(error)
         self.abort()
-
-    def _cancel_timer(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
 
     def _delimited_by_close(self) -> bool:
         # An answer without Content-Length or chunking ends with the connection.

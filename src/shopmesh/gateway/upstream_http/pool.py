@@ -16,6 +16,9 @@ from shopmesh.gateway.upstream_http.response import RawHeaders, Response
 Body = bytes | AsyncIterable[bytes] | None
 
 _CHUNKED_END = b"0\r\n\r\n"
+# How often waiting connections are checked for silence past their read timeout (a timeout
+# fires at most this late): one timer for all, not one armed and cancelled per request.
+_TICK = 0.05
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -59,6 +62,8 @@ class UpstreamClient:
         self._streams: set[UpstreamConnection] = set()
         self._connecting = 0
         self._slot_waiters: deque[asyncio.Future[None]] = deque()
+        self._watched: set[UpstreamConnection] = set()  # waiting for their upstream
+        self._tick: asyncio.TimerHandle | None = None
         self.closed = False
 
     async def request(
@@ -114,6 +119,9 @@ class UpstreamClient:
     async def close(self) -> None:
         """Close every connection (answers in flight end with ``Disconnected``)."""
         self.closed = True
+        if self._tick is not None:
+            self._tick.cancel()
+            self._tick = None
         for conn in [*self._open, *self._streams]:
             conn.abort()
         self._idle.clear()
@@ -122,6 +130,15 @@ class UpstreamClient:
                 waiter.set_exception(ConnectFailed("the gateway is shutting down"))
 
     # Called by the connections
+
+    def watch(self, conn: UpstreamConnection) -> None:
+        """Check ``conn`` for silence past its read timeout until :meth:`unwatch`."""
+        self._watched.add(conn)
+        if self._tick is None and not self.closed:
+            self._tick = self.loop.call_later(_TICK, self._check_silences)
+
+    def unwatch(self, conn: UpstreamConnection) -> None:
+        self._watched.discard(conn)
 
     def opened(self, conn: UpstreamConnection) -> None:
         self._open.add(conn)
@@ -150,6 +167,20 @@ class UpstreamClient:
             self._wake_slot_waiter()
 
     # Internals
+
+    def _check_silences(self) -> None:
+        self._tick = None
+        now = self.loop.time()
+        silent = [
+            conn
+            for conn in self._watched
+            if not conn.reading_paused and now - conn.last_read >= conn.read_timeout
+        ]
+        for conn in silent:
+            self._watched.discard(conn)
+            conn.timed_out()
+        if self._watched and not self.closed:
+            self._tick = self.loop.call_later(_TICK, self._check_silences)
 
     def _origin(self, base: str) -> Origin:
         origin = self._origins.get(base)
