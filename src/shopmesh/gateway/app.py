@@ -202,7 +202,10 @@ class Gateway:
             user_id = self._authenticate(exchange, route)
             identity = str(user_id)
             shown = tightest(shown, _enforce(await limiter.check("user", identity)))
-        body = await self._request_body(exchange, whole=route.limit is not None)
+        if exchange.body_expected:
+            body = await self._request_body(exchange, whole=route.limit is not None)
+        else:  # most requests: no coroutine to read no body
+            body = b"" if exchange.content_length == 0 else None
         if route.limit is not None:
             shown = tightest(shown, await self._check_route_limit(route.limit, client_ip, body))
         extra = cors + shown.headers() if shown is not None else cors
@@ -231,8 +234,6 @@ class Gateway:
         Held whole, it is forwarded only once it arrived complete and validly
         framed; streamed, a body that breaks off cuts the upstream request off.
         """
-        if not exchange.body_expected:
-            return b"" if exchange.content_length == 0 else None
         limit = self.settings.max_body_bytes if whole else self.settings.buffer_body_bytes
         data, complete = await exchange.read_up_to(limit)
         return data if complete else streamed_body(data, exchange)
