@@ -15,7 +15,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from shopmesh.kit import logging as kit_logging
-from shopmesh.kit.http import RequestRecorder
+from shopmesh.kit.access import RequestRecorder
 from shopmesh.kit.logging import JsonFormatter, configure_logging, log_fields, request_id_var
 from shopmesh.kit.metrics import LATENCY_BUCKETS
 from shopmesh.kit.runner import _CorkedTransport

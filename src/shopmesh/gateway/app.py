@@ -10,8 +10,7 @@ from __future__ import annotations
 import logging
 import time
 
-import orjson
-
+from shopmesh.gateway import answers
 from shopmesh.gateway.cors import Cors
 from shopmesh.gateway.discovery import Discovery
 from shopmesh.gateway.forwarding import Forwarding
@@ -25,23 +24,14 @@ from shopmesh.gateway.settings import GatewaySettings
 from shopmesh.gateway.streams import StreamLimits
 from shopmesh.gateway.upstream_http import Body, UpstreamClient
 from shopmesh.gateway.upstreams import Upstreams
+from shopmesh.kit.access import RequestRecorder, end_request_span, request_trace
 from shopmesh.kit.errors import AppError, BadRequest, Forbidden, NotFound
-from shopmesh.kit.http import (
-    RequestRecorder,
-    end_request_span,
-    error_body,
-    request_id_from,
-    request_trace,
-    traceparent_from,
-)
+from shopmesh.kit.http import request_id_from, traceparent_from
 from shopmesh.kit.jwt import CACHED_TOKENS, TokenVerifier
 from shopmesh.kit.logging import request_id_var, traceparent_var
 
 log = logging.getLogger(__name__)
 
-_JSON = b"application/json"
-_HEALTHY = orjson.dumps({"status": "ok"})
-_READY = orjson.dumps({"status": "ready"})
 _PROBES = frozenset({"/health", "/ready"})
 _LOGIN, _REGISTER = "login", "register"
 
@@ -150,12 +140,12 @@ class Gateway:
             await self._dispatch(exchange, cors, traceparent)
         except AppError as exc:
             extra = [(k.lower().encode(), v.encode()) for k, v in exc.headers.items()]
-            self._error(exchange, exc.status, exc.message, exc.code, cors + extra)
+            answers.error(exchange, exc.status, exc.message, exc.code, cors + extra)
         except ClientError as exc:
-            self._client_failed(exchange, exc, cors)
+            answers.client_failed(exchange, exc, cors)
         except Exception:
             log.exception("gateway failed on %s %s", exchange.method, exchange.path)
-            self._error(exchange, 500, "internal gateway error", "internal_error", cors)
+            answers.error(exchange, 500, "internal gateway error", "internal_error", cors)
         finally:
             if not exchange.finished:
                 exchange.abort()
@@ -172,7 +162,7 @@ class Gateway:
     def refuse(self, exchange: Exchange, error: ClientError) -> None:
         """Answer a request the server core refused (malformed, too large, too slow)."""
         exchange.request_id = request_id_from(None)
-        self._client_failed(exchange, error, [])
+        answers.client_failed(exchange, error, [])
         self._record(exchange, 0.0, None, None)
 
     async def _dispatch(self, exchange: Exchange, cors: Headers, traceparent: str | None) -> None:
@@ -250,43 +240,15 @@ class Gateway:
         return shown
 
     def _probe(self, exchange: Exchange) -> None:
-        if exchange.path == "/health":
-            exchange.respond(200, [(b"content-type", _JSON)], _HEALTHY)
-        elif self.client is None or self.client.closed:
-            self._error(exchange, 503, "gateway is starting", "service_unavailable", [])
-        else:
-            exchange.respond(200, [(b"content-type", _JSON)], _READY)
+        ready = self.client is not None and not self.client.closed
+        answers.probe(exchange, ready=ready)
 
     def _preflight(self, exchange: Exchange, origin: bytes) -> None:
         if not self.cors.allows(origin):
-            self._error(exchange, 403, "origin not allowed", "forbidden", [])
+            answers.error(exchange, 403, "origin not allowed", "forbidden", [])
             return
         requested = exchange.fields.get(b"access-control-request-headers")
-        headers = self.cors.preflight_headers(origin, requested)
-        headers.append((b"x-request-id", exchange.request_id.encode("ascii")))
-        exchange.respond(204, headers)
-
-    def _client_failed(self, exchange: Exchange, error: ClientError, cors: Headers) -> None:
-        if error.status and not exchange.started and not exchange.client_gone:
-            exchange.close_after = True  # what is left of the request is not read
-            self._error(exchange, error.status, str(error), error.code, cors)
-        elif not exchange.finished:
-            exchange.abort()
-
-    def _error(
-        self, exchange: Exchange, status: int, message: str, code: str, headers: Headers
-    ) -> None:
-        """The platform's error shape (or a cut connection once an answer has started)."""
-        if exchange.started:
-            exchange.abort()
-            return
-        body = error_body(message, code=code, request_id=exchange.request_id)
-        all_headers = [
-            (b"content-type", _JSON),
-            *headers,
-            (b"x-request-id", exchange.request_id.encode("ascii")),
-        ]
-        exchange.respond(status, all_headers, body)
+        answers.preflight(exchange, self.cors.preflight_headers(origin, requested))
 
     def _record(self, exchange: Exchange, elapsed: float, span: object, span_token: object) -> None:
         status = exchange.status or 499  # 499: the client left before any answer
