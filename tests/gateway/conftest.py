@@ -14,6 +14,7 @@ from shopmesh.gateway.main import RunningGateway, start
 from shopmesh.gateway.settings import GatewaySettings
 from shopmesh.kit.jwt import Principal, issue_token
 
+from .recorder import RecordingUpstream
 from .support import METRICS_URLS, MakeToken, Running, StartGateway, serve
 from .upstream import Upstream
 
@@ -87,6 +88,14 @@ async def client() -> AsyncIterator[aiohttp.ClientSession]:
         cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False
     ) as session:
         yield session
+
+
+@pytest.fixture(scope="module")
+async def upstream() -> AsyncIterator[RecordingUpstream]:
+    """A raw-socket upstream recording what reaches it (for the gateway-process tests)."""
+    recorder = await RecordingUpstream().start()
+    yield recorder
+    await recorder.stop()
 
 
 @pytest.fixture

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+
+from .recorder import listen, stop_listening
 
 # (request, writer) -> keep the connection open for more requests?
 Script = Callable[["Asked", asyncio.StreamWriter], Awaitable[bool]]
@@ -35,15 +36,11 @@ class ScriptedUpstream:
     _ids: itertools.count[int] = field(default_factory=itertools.count)
 
     async def start(self) -> ScriptedUpstream:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.base = f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
+        self._server, self.base = await listen(self._serve)
         return self
 
     async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._server.wait_closed(), 5)
+        await stop_listening(self._server)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         number = next(self._ids)

@@ -18,13 +18,6 @@ from .recorder import RecordingUpstream
 
 
 @pytest.fixture(scope="module")
-async def upstream() -> AsyncIterator[RecordingUpstream]:
-    recorder = await RecordingUpstream().start()
-    yield recorder
-    await recorder.stop()
-
-
-@pytest.fixture(scope="module")
 async def gateway(
     upstream: RecordingUpstream, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[GatewayProcess]:

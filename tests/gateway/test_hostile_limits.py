@@ -23,13 +23,6 @@ POOL = 16
 
 
 @pytest.fixture(scope="module")
-async def upstream() -> AsyncIterator[RecordingUpstream]:
-    recorder = await RecordingUpstream().start()
-    yield recorder
-    await recorder.stop()
-
-
-@pytest.fixture(scope="module")
 async def gateway(
     upstream: RecordingUpstream, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[GatewayProcess]:
