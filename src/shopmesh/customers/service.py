@@ -127,8 +127,15 @@ async def create_profile_for_new_user(session: AsyncSession, event: UserRegister
 
     Runs in the consumer's transaction. Insert-if-missing keyed by user id, so a
     replay under a new event id creates nothing and never touches an edited profile.
+    Values customers refuses, and an email another customer already uses, are left out.
     """
-    created = await repo.insert_if_missing(session, event.user_id, event.profile(), now=utcnow())
+    profile = event.profile()
+    refused = event.refused_fields()
+    if profile.email is not None and await repo.email_owner(session, profile.email) is not None:
+        profile, refused = profile.changed({"email": None}), [*refused, "email"]
+    if refused:
+        log.warning("profile fields left out", extra={"user_id": event.user_id, "fields": refused})
+    created = await repo.insert_if_missing(session, event.user_id, profile, now=utcnow())
     if created is not None:
         log.info("customer created for new user", extra={"customer_id": created.id})
     return created is not None
