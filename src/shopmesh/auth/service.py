@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -11,7 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopmesh.auth import repository
 from shopmesh.auth.domain import (
+    EmailTaken,
     InvalidCredentials,
+    NewProfile,
     RefreshRefused,
     RefreshReused,
     RefreshState,
@@ -19,9 +22,10 @@ from shopmesh.auth.domain import (
     User,
     UsernameTaken,
     UserRegistered,
-    hash_refresh_token,
-    new_refresh_token,
+    hash_token,
+    new_token,
     refresh_expiry,
+    username_from_email,
 )
 from shopmesh.auth.passwords import PasswordHasher
 from shopmesh.auth.settings import Settings
@@ -43,6 +47,17 @@ class SignedIn:
     refresh_token: str
 
 
+_USERNAME_ATTEMPTS = 5
+
+
+async def _free_username(session: AsyncSession, email: str, attempt: int) -> str:
+    """A username made from ``email`` that nobody has yet (a random suffix when needed)."""
+    plain = username_from_email(email)
+    if attempt == 0 and not await repository.username_in_use(session, plain):
+        return plain
+    return username_from_email(email, suffix=secrets.token_hex(3))
+
+
 class AuthService:
     """The use cases; each state change is one transaction (outbox rows included)."""
 
@@ -53,22 +68,52 @@ class AuthService:
         self.settings = settings
         self._passwords = passwords
 
-    async def register(self, username: str, password: str) -> SignedIn:
-        """Create a user account and sign it in; ``user.registered`` goes out with it."""
-        password_hash = await self._passwords.hash(password)
-        now = utcnow()
-        async with self._runtime.transaction() as session:
-            user = await self._create_user(
-                session, username, password_hash, role=Role.USER, now=now
-            )
-            refresh_token = await self._open_refresh(session, user, family_id=None, now=now)
-        log.info("user registered", extra={"user_id": user.id})
-        return self._signed_in(user, refresh_token)
+    async def register(
+        self,
+        username: str | None,
+        password: str,
+        *,
+        email: str | None = None,
+        profile: NewProfile | None = None,
+    ) -> SignedIn:
+        """Create a user account and sign it in; ``user.registered`` goes out with it.
 
-    async def login(self, username: str, password: str) -> SignedIn:
-        """Check the credentials; unknown user and wrong password fail alike, in like time."""
+        Without a username, one is made from the email (made unique with a suffix).
+        """
+        if username is None and email is None:
+            raise ValueError("a username or an email is needed")
+        password_hash = await self._passwords.hash(password)
+        for attempt in range(_USERNAME_ATTEMPTS):
+            now = utcnow()
+            try:
+                async with self._runtime.transaction() as session:
+                    if email is not None and await repository.email_in_use(session, email):
+                        raise EmailTaken()
+                    name = username or await _free_username(session, str(email), attempt)
+                    user = await self._create_user(
+                        session,
+                        name,
+                        password_hash,
+                        role=Role.USER,
+                        now=now,
+                        email=email,
+                        profile=profile,
+                    )
+                    refresh_token = await self._open_refresh(session, user, family_id=None, now=now)
+            except UsernameTaken:
+                # A derived name taken a moment ago by someone else: derive another.
+                if username is not None or attempt == _USERNAME_ATTEMPTS - 1:
+                    raise
+                continue
+            log.info("user registered", extra={"user_id": user.id})
+            return self._signed_in(user, refresh_token)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def login(self, login: str, password: str) -> SignedIn:
+        """Check the credentials (``login`` is a username or an email, in any case); an
+        unknown login and a wrong password fail alike, in like time."""
         async with self._runtime.transaction() as session:
-            found = await repository.find_user_with_hash(session, username)
+            found = await repository.find_user_with_hash(session, login)
         # bcrypt runs outside any transaction: it must not hold the database for its duration.
         password_ok = await self._passwords.verify(password, found[1] if found else None)
         if found is None or not password_ok:
@@ -93,7 +138,7 @@ class AuthService:
             raise RefreshRefused("refresh token missing")
         now = utcnow()
         async with self._runtime.transaction() as session:
-            outcome = await self._rotate(session, hash_refresh_token(refresh_token), now=now)
+            outcome = await self._rotate(session, hash_token(refresh_token), now=now)
         # Raised after the commit: a detected reuse must revoke the family for good.
         if isinstance(outcome, RefreshRefused):
             raise outcome
@@ -105,7 +150,7 @@ class AuthService:
         if not refresh_token:
             return
         async with self._runtime.transaction() as session:
-            found = await repository.find_refresh_token(session, hash_refresh_token(refresh_token))
+            found = await repository.find_refresh_token(session, hash_token(refresh_token))
             if found is not None:
                 await repository.revoke_family(session, found.family_id, now=utcnow())
 
@@ -129,23 +174,37 @@ class AuthService:
         log.info("admin account created", extra={"user_id": user.id, "username": user.username})
 
     async def _create_user(
-        self, session: AsyncSession, username: str, password_hash: str, *, role: Role, now: datetime
+        self,
+        session: AsyncSession,
+        username: str,
+        password_hash: str,
+        *,
+        role: Role,
+        now: datetime,
+        email: str | None = None,
+        profile: NewProfile | None = None,
     ) -> User:
         user = await repository.add_user(
-            session, username, password_hash=password_hash, role=role.value, now=now
+            session,
+            username,
+            password_hash=password_hash,
+            role=role.value,
+            now=now,
+            email=email,
+            name=profile.name if profile else None,
         )
-        await add_events(session, UserRegistered.of(user))
+        await add_events(session, UserRegistered.of(user, profile))
         return user
 
     async def _open_refresh(
         self, session: AsyncSession, user: User, *, family_id: str | None, now: datetime
     ) -> str:
         """Store a new refresh token (a new family unless given) and return its clear value."""
-        token = new_refresh_token()
+        token = new_token()
         await repository.add_refresh_token(
             session,
             user.id,
-            token_hash=hash_refresh_token(token),
+            token_hash=hash_token(token),
             family_id=family_id or str(uuid.uuid4()),
             now=now,
             expires_at=refresh_expiry(now, ttl_seconds=self.settings.refresh_token_ttl_seconds),

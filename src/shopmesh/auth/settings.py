@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, StringConstraints
@@ -41,6 +42,19 @@ class Settings(ServiceSettings):
     expired_token_retention: Age = timedelta(0)
     admin_username: AdminUsername = shared("admin", "ADMIN_USERNAME")
     admin_password: AdminPassword = shared(DEV_ADMIN_PASSWORD, "ADMIN_PASSWORD")
+    # Password reset mail: SMTP when set (smtp://user:password@host:port, or smtps://),
+    # else .eml files in mail_dir (development).
+    smtp_url: str | None = shared(None, "SMTP_URL")
+    mail_from: str = "ShopMesh <no-reply@shopmesh.local>"
+    # The page of the web UI that takes a reset token (?token=...).
+    reset_url: str = "http://localhost:3000/reset-password"
+    reset_token_ttl_seconds: int = Field(30 * 60, gt=0)
+    reset_requests_per_hour: int = Field(3, ge=1)
+
+    @property
+    def mail_dir(self) -> Path:
+        """Where messages go as ``.eml`` files when no SMTP server is configured."""
+        return self.data_dir / "mail"
 
     def secrets(self) -> dict[str, str]:
         return {**super().secrets(), "SHOPMESH_ADMIN_PASSWORD": self.admin_password}
