@@ -65,8 +65,14 @@ class GatewaySettings(ServiceSettings):
     circuit_open_seconds: float = Field(10.0, gt=0)
     routes_file: Path = DEFAULT_ROUTES_FILE
     # Comma-separated or a JSON array; NoDecode lets the validator see the raw string.
+    # Development default: the web UI's port, and 4200, where the commerce seed's app runs.
     cors_origins: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: ["http://localhost:3000", "http://127.0.0.1:3000"]
+        default_factory=lambda: [
+            "http://localhost:3000",
+            "http://127.0.0.1:3000",
+            "http://localhost:4200",
+            "http://127.0.0.1:4200",
+        ]
     )
     cors_max_age: int = 600
 
