@@ -67,7 +67,7 @@ class Payments:
 
     async def list(self, caller: int, **params: Any) -> httpx.Response:
         return await self.client.get(
-            "/api/payments/transactions/list", params=params, headers=self.headers(caller)
+            "/api/payments/transactions", params=params, headers=self.headers(caller)
         )
 
     async def rows(self, sql: str, **params: Any) -> list[Any]:

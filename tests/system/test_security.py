@@ -346,7 +346,7 @@ async def test_oversized_and_deeply_nested_bodies_are_refused_cleanly(
             assert set(answer) >= {"error", "code", "request_id"}
             assert "Traceback" not in answer["error"]
     status, listed = await call(http, "GET", "/payment/transactions/list", token)
-    assert (status, listed) == (200, [])
+    assert (status, listed) == (200, {"transactions": []})
 
 
 @pytest.mark.parametrize(
