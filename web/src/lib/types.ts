@@ -65,6 +65,14 @@ export interface Order {
   product?: Partial<Product> | null;
 }
 
+/** The answer to an order of several lines (a cart). */
+export interface OrdersPlaced {
+  message: string;
+  order_ids: number[];
+  order_count: number;
+  orders: Order[];
+}
+
 export interface StatusEvent {
   order_id: number;
   status: OrderStatus;
