@@ -20,10 +20,13 @@ export interface Product {
   category: string | null;
   brand: string | null;
   model: string | null;
+  /** Country of origin. */
+  origin: string | null;
   sku: string | null;
   images: string[];
   tags: string[];
-  specifications: Record<string, string>;
+  /** Named details as lines to show ("Weight: 1.2 kg"). */
+  specifications: string[];
   additional_info: string;
   rating: number;
   rating_count: number;
