@@ -212,6 +212,8 @@ class LocalPlatform:
             urls=urls,
             credentials=credentials,
         )
+        # Files the services write (development mail) stay with this platform's state.
+        env["SHOPMESH_DATA_DIR"] = str(state_dir / "data")
         return cls(admin_url, prefix, Launcher(state_dir), urls, env, chosen, credentials)
 
     @property
