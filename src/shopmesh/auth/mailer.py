@@ -126,5 +126,6 @@ class Mailer:
         message["Subject"] = mail.subject
         message["Date"] = format_datetime(datetime.now(UTC))
         message["Message-ID"] = make_msgid(domain="shopmesh.local")
-        message.set_content(mail.text)
+        # Plain 7-bit when the text allows: a developer can read the link in the .eml file.
+        message.set_content(mail.text, cte="7bit" if mail.text.isascii() else "quoted-printable")
         return message
