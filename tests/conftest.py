@@ -17,6 +17,10 @@ from sqlalchemy.engine import make_url
 
 from shopmesh.kit.kafka import kafka_reachable
 
+# The platform fixtures (`platform`, `http`, `admin_token`...), shared by tests/system and
+# tests/contracts so a session starts the platform once.
+pytest_plugins = ["tests.platform_fixtures"]
+
 ADMIN_URL = os.environ.get(
     "SHOPMESH_TEST_DATABASE_ADMIN_URL", "postgresql+asyncpg://shopmesh@127.0.0.1:15432/postgres"
 )

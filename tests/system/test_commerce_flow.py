@@ -13,7 +13,7 @@ import pytest
 
 from tests.support import wait_for
 from tests.system.commerce import add_product, call, order_stream, register, stock_of
-from tests.system.conftest import WEBHOOK_SECRET, Platform
+from tests.platform_fixtures import WEBHOOK_SECRET, Platform
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 

@@ -6,7 +6,7 @@ import aiohttp
 import pytest
 
 from tests.support import wait_for
-from tests.system.conftest import REGISTRY_TOKEN, Platform
+from tests.platform_fixtures import REGISTRY_TOKEN, Platform
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 

@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 
 from tests.support import wait_for
-from tests.system.conftest import Platform
+from tests.platform_fixtures import Platform
 from tests.system.test_payments_flow import register
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]

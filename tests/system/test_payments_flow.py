@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 
 from tests.support import wait_for
-from tests.system.conftest import Platform
+from tests.platform_fixtures import Platform
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 

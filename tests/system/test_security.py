@@ -27,7 +27,7 @@ from shopmesh.kit.jwt import Principal, issue_token
 from shopmesh.launcher import SERVICES, ServiceSpec
 from tests.support import wait_for
 from tests.system.commerce import add_product
-from tests.system.conftest import ADMIN, JWT_SECRET, REGISTRY_TOKEN, Platform
+from tests.platform_fixtures import ADMIN, JWT_SECRET, REGISTRY_TOKEN, Platform
 from tests.system.test_payments_flow import call, register
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]

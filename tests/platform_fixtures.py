@@ -1,4 +1,6 @@
-"""The whole platform as real processes on the test PostgreSQL and Kafka.
+"""The whole platform as real processes on the test PostgreSQL and Kafka (a pytest plugin
+loaded by tests/conftest.py: the system tests and the seed clients' contract tests share
+one platform per session).
 
 Each service runs from its console script exactly as `make up` starts it,
 but on free ports, with one fresh PostgreSQL database per service, and with
