@@ -177,22 +177,17 @@ class UserRegistered(BaseModel):
 
     def profile(self) -> Profile:
         """The profile a new user starts with: what they typed at registration, if anything."""
-        accepted = _accepted_fields(self._sent())
+        accepted, _ = self._checked()
         return Profile(**{"name": self.username, "email": None, **accepted})
 
     def refused_fields(self) -> list[str]:
-        """The profile fields sent whose value customers' rules refuse (they are left out)."""
-        sent = self._sent()
-        return sorted(
-            name
-            for name, value in sent.items()
-            if value != "" and name not in _accepted_fields(sent)
-        )
+        """The typed profile values customers' rules refuse (they are left out)."""
+        _, refused = self._checked()
+        return refused
 
-    def _sent(self) -> dict[str, Any]:
-        return {
-            name: getattr(self, name) for name in PROFILE_FIELDS if getattr(self, name) is not None
-        }
+    def _checked(self) -> tuple[dict[str, Any], list[str]]:
+        typed = {name: getattr(self, name) for name in PROFILE_FIELDS}
+        return _check_fields({name: value for name, value in typed.items() if value is not None})
 
 
 PROFILE_FIELDS = (
@@ -222,17 +217,19 @@ class _ProfileValues(BaseModel):
     sex: OptionalSex = None
 
 
-def _accepted_fields(values: Mapping[str, Any]) -> dict[str, Any]:
-    """The values that pass customers' rules, validated; the others are dropped."""
+def _check_fields(values: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The values that pass customers' rules (validated), and the names of those that do not."""
     accepted: dict[str, Any] = {}
+    refused: list[str] = []
     for name, value in values.items():
         try:
             checked = getattr(_ProfileValues.model_validate({name: value}), name)
         except ValidationError:
+            refused.append(name)
             continue
         if checked is not None:
             accepted[name] = checked
-    return accepted
+    return accepted, refused
 
 
 class CustomerNotFound(NotFound):
