@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import ClassVar, Literal
@@ -102,7 +102,6 @@ class UserRegistered(Event):
 
     @classmethod
     def of(cls, user: User, profile: NewProfile | None = None) -> UserRegistered:
-        typed = profile or NewProfile()
         return cls(
             user_id=user.id,
             username=user.username,
@@ -111,14 +110,7 @@ class UserRegistered(Event):
             occurred_at=user.created_at,
             producer="auth",
             email=user.email,
-            name=typed.name,
-            address=typed.address,
-            city=typed.city,
-            mobile=typed.mobile,
-            location=typed.location,
-            sex=typed.sex,
-            preferences=typed.preferences,
-            interests=list(typed.interests),
+            **asdict(profile or NewProfile()),
         )
 
 

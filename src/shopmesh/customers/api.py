@@ -26,6 +26,7 @@ from shopmesh.customers.domain import (
     OptionalSex,
     Preferences,
     Profile,
+    ProfileFields,
     UserId,
     printable,
 )
@@ -89,20 +90,9 @@ class CustomerUpdate(_ProfileBody):
 REQUIRED_FIELDS = ("name", "email", "preferences", "interests")
 
 
-class CustomerPatch(BaseModel):
+class CustomerPatch(ProfileFields):
     """Some editable fields; only those sent change. Optional text fields accept null (cleared)."""
 
-    model_config = ConfigDict(extra="ignore")
-
-    name: Name | None = None
-    email: Email | None = None
-    address: OptionalAddress = None
-    city: OptionalCity = None
-    mobile: OptionalMobile = None
-    preferences: Preferences | None = None
-    location: OptionalLocation = None
-    interests: Interests | None = None
-    sex: OptionalSex = None
     user_id: UserId | None = Field(None, description="Optional; must be the profile's owner.")
 
     # Runs only for fields that were sent: leaving one out is fine, sending null is not.

@@ -186,25 +186,15 @@ class UserRegistered(BaseModel):
         return refused
 
     def _checked(self) -> tuple[dict[str, Any], list[str]]:
-        typed = {name: getattr(self, name) for name in PROFILE_FIELDS}
+        typed = {name: getattr(self, name) for name in EDITABLE_FIELDS}
         return _check_fields({name: value for name, value in typed.items() if value is not None})
 
 
-PROFILE_FIELDS = (
-    "name",
-    "email",
-    "address",
-    "city",
-    "mobile",
-    "preferences",
-    "location",
-    "interests",
-    "sex",
-)
+class ProfileFields(BaseModel):
+    """Every editable field, each optional (the base of partial updates; also checks one
+    value at a time)."""
 
-
-class _ProfileValues(BaseModel):
-    """Every profile field, each optional: a validator for one value at a time."""
+    model_config = ConfigDict(extra="ignore")
 
     name: Name | None = None
     email: Email | None = None
@@ -223,7 +213,7 @@ def _check_fields(values: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]
     refused: list[str] = []
     for name, value in values.items():
         try:
-            checked = getattr(_ProfileValues.model_validate({name: value}), name)
+            checked = getattr(ProfileFields.model_validate({name: value}), name)
         except ValidationError:
             refused.append(name)
             continue
