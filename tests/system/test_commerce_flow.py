@@ -11,9 +11,9 @@ from decimal import Decimal
 import aiohttp
 import pytest
 
+from tests.platform_fixtures import WEBHOOK_SECRET, Platform
 from tests.support import wait_for
 from tests.system.commerce import add_product, call, order_stream, register, stock_of
-from tests.platform_fixtures import WEBHOOK_SECRET, Platform
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 

@@ -11,8 +11,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.support import wait_for
 from tests.platform_fixtures import Platform
+from tests.support import wait_for
 from tests.system.test_payments_flow import register
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]

@@ -10,8 +10,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.support import wait_for
 from tests.platform_fixtures import Platform
+from tests.support import wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 

@@ -25,9 +25,9 @@ import pytest
 
 from shopmesh.kit.jwt import Principal, issue_token
 from shopmesh.launcher import SERVICES, ServiceSpec
+from tests.platform_fixtures import ADMIN, JWT_SECRET, REGISTRY_TOKEN, Platform
 from tests.support import wait_for
 from tests.system.commerce import add_product
-from tests.platform_fixtures import ADMIN, JWT_SECRET, REGISTRY_TOKEN, Platform
 from tests.system.test_payments_flow import call, register
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
