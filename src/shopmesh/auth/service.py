@@ -84,30 +84,38 @@ class AuthService:
             raise ValueError("a username or an email is needed")
         password_hash = await self._passwords.hash(password)
         for attempt in range(_USERNAME_ATTEMPTS):
-            now = utcnow()
             try:
-                async with self._runtime.transaction() as session:
-                    if email is not None and await repository.email_in_use(session, email):
-                        raise EmailTaken()
-                    name = username or await _free_username(session, str(email), attempt)
-                    user = await self._create_user(
-                        session,
-                        name,
-                        password_hash,
-                        role=Role.USER,
-                        now=now,
-                        email=email,
-                        profile=profile,
-                    )
-                    refresh_token = await self._open_refresh(session, user, family_id=None, now=now)
+                user, refresh_token = await self._open_account(
+                    username, password_hash, email=email, profile=profile, attempt=attempt
+                )
             except UsernameTaken:
-                # A derived name taken a moment ago by someone else: derive another.
+                # A name made from the email, taken a moment ago by someone else: make another.
                 if username is not None or attempt == _USERNAME_ATTEMPTS - 1:
                     raise
                 continue
             log.info("user registered", extra={"user_id": user.id})
             return self._signed_in(user, refresh_token)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _open_account(
+        self,
+        username: str | None,
+        password_hash: str,
+        *,
+        email: str | None,
+        profile: NewProfile | None,
+        attempt: int,
+    ) -> tuple[User, str]:
+        """One transaction: the account, its first refresh token, ``user.registered``."""
+        now = utcnow()
+        async with self._runtime.transaction() as session:
+            if email is not None and await repository.email_in_use(session, email):
+                raise EmailTaken()
+            name = username or await _free_username(session, str(email), attempt)
+            user = await self._create_user(
+                session, name, password_hash, role=Role.USER, now=now, email=email, profile=profile
+            )
+            return user, await self._open_refresh(session, user, family_id=None, now=now)
 
     async def login(self, login: str, password: str) -> SignedIn:
         """Check the credentials (``login`` is a username or an email, in any case); an
