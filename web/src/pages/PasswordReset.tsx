@@ -42,7 +42,7 @@ export function ForgotPasswordPage() {
         <h1>Forgot your password?</h1>
         <p className="muted">Enter the email of your account and we will send you a link to choose a new password.</p>
         {sent ? (
-          <Notice>{sent} The link works once, for 30 minutes.</Notice>
+          <Notice>{sent} The link in it works once.</Notice>
         ) : (
           <form onSubmit={(event) => void submit(event)}>
             <TextField
