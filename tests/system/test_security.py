@@ -155,13 +155,13 @@ async def _snapshot(
     http: aiohttp.ClientSession, world: dict[str, Any], admin_token: str
 ) -> dict[str, Any]:
     token = world["user"]["token"]
-    _, transactions = await call(http, "GET", "/payment/transactions/list", token)
+    _, listed = await call(http, "GET", "/payment/transactions/list", token)
     _, profile = await call(http, "GET", "/api/customers/me", token)
     _, product = await call(http, "GET", f"/api/products/{world['product']['id']}")
     _, customers = await call(http, "GET", "/api/customers?limit=1", admin_token)
     _, failed = await call(http, "GET", "/api/dispatcher/webhooks/failed", admin_token)
     return {
-        "transactions": transactions,
+        "transactions": listed["transactions"],
         "profile": profile,
         "product": product,
         "customer_count": len(customers) if isinstance(customers, list) else customers,
