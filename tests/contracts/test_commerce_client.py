@@ -171,7 +171,8 @@ async def test_the_profile_shows_what_was_typed_and_takes_back_its_edits(page: B
         "Old town",
         "Female",
     )
-    # Every value is rendered with `{{ customer[key] }}`: text, or a list of text.
+    # Every value is rendered with `{{ customer[key] }}`: an object would read "[object Object]".
+    assert not [key for key, value in shown.items() if isinstance(value, dict)]
     assert shown["preferences"] == "vegetarian, no calls"
     assert shown["interests"] == ["tea", "books"]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import cast
 
@@ -20,6 +21,8 @@ from shopmesh.kit.http import ASGIApp
 from shopmesh.kit.retention import RetentionRule
 from shopmesh.kit.runner import serve
 
+log = logging.getLogger(__name__)
+
 DESCRIPTION = (
     "Accounts and sign-in for ShopMesh: register (username or email), login, the caller's "
     "account, refresh-token rotation, logout, and password reset by mail. Access tokens are "
@@ -37,6 +40,8 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         await passwords.prepare()
         await auth.ensure_admin()
         runtime.state["auth"] = auth
+        if settings.is_production and not settings.smtp_url:
+            log.warning("SHOPMESH_SMTP_URL is not set: password reset mail goes to files only")
         mailer = Mailer(
             transport_for(settings.smtp_url, settings.mail_dir), sender=settings.mail_from
         )
