@@ -31,6 +31,15 @@ def _dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests on the whole platform (tests/contracts, tests/system) run after all the others.
+
+    The platform's consumers read the topics the per-service Kafka tests write to: started
+    before those tests, it would count their events and answer their orders.
+    """
+    items.sort(key=lambda item: "platform" in getattr(item, "fixturenames", ()))
+
+
 @pytest.fixture(scope="session")
 async def kafka_bootstrap() -> str:
     """The test broker; the suite fails loudly (never skips) when it is not there."""

@@ -79,9 +79,9 @@ async def test_an_existing_profile_is_left_untouched(db: Database) -> None:
     async with db.transaction() as session:
         await session.execute(
             text(
-                "INSERT INTO customer (user_id, name, email, email_key, city, preferences,"
-                " interests, search_key, created_at, updated_at) VALUES (:u, 'Edited', 'e@x.org',"
-                " 'e@x.org', 'Pune', '{}', '[\"tea\"]', 'edited', '2025-01-01 00:00:00',"
+                "INSERT INTO customer (id, user_id, name, email, email_key, city, preferences,"
+                " interests, search_key, created_at, updated_at) VALUES (:u, :u, 'Edited',"
+                " 'e@x.org', 'e@x.org', 'Pune', '{}', '[\"tea\"]', 'edited', '2025-01-01 00:00:00',"
                 " '2025-01-01 00:00:00')"
             ),
             {"u": user_id},

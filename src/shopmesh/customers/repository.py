@@ -152,7 +152,8 @@ async def insert_if_missing(
     statement = (
         insert_for(session, CustomerRow)
         .values(id=user_id, user_id=user_id, created_at=now, updated_at=now, **_values(profile))
-        .on_conflict_do_nothing(index_elements=["user_id"])
+        # Keyed by id (the user id): a concurrent insert of the same profile waits, then skips.
+        .on_conflict_do_nothing(index_elements=["id"])
         .returning(*_COLUMNS)
     )
     try:
