@@ -4,8 +4,8 @@ The commerce seed's app reads the caller's profile at ``/api/customers/{user id}
 so a profile takes its owner's id. Existing profiles are renumbered in two steps
 (through negative ids) so no two rows ever share an id on the way.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 Create Date: 2025-06-01 00:00:00
 """
 
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0002"
-down_revision: str | None = "0001"
+revision: str = "0003"
+down_revision: str | None = "0002"
 branch_labels: str | None = None
 depends_on: str | None = None
 
