@@ -16,10 +16,11 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import func, select, update
 
 from shopmesh.auth.domain import hash_token
+from shopmesh.auth.main import retention_rules
 from shopmesh.auth.repository import PasswordResetRow
 from tests.support import free_port, wait_for
 
-from .support import PASSWORD, Auth, refresh_token_of, running
+from .support import PASSWORD, Auth, make_settings, refresh_token_of, running
 
 NEW_PASSWORD = "a-brand-new-secret"
 FORGOT = "/api/auth/forgot-password"
@@ -229,3 +230,15 @@ async def test_with_an_smtp_url_the_link_goes_to_the_mail_server(
         reset = await auth.client.post(RESET, json={"token": token, "password": NEW_PASSWORD})
         assert reset.status_code == 200
         assert not auth.settings.mail_dir.exists()
+
+
+@pytest.mark.parametrize(("ttl", "kept"), [(1800, timedelta(hours=1)), (7200, timedelta(hours=2))])
+def test_reset_tokens_are_kept_while_they_count_or_work_then_deleted(
+    sqlite_url: str, ttl: int, kept: timedelta
+) -> None:
+    # The per-hour limit counts the last hour's tokens, and a link works for its lifetime:
+    # retention (kit.retention) deletes a token only once both are past.
+    settings = make_settings(sqlite_url, reset_token_ttl_seconds=ttl)
+    [rule] = [r for r in retention_rules(settings) if r.name == "password_reset"]
+    assert rule.column.name == "created_at"
+    assert rule.keep == kept
