@@ -89,6 +89,7 @@ async def seed_gateway(
     launcher = Launcher(tmp_path_factory.mktemp("seed-gateway"))
     spec = ServiceSpec("gateway", 8080, instance="seeds", database=False)
     env = {k: v for k, v in platform.env.items() if k != "GATEWAY_CORS_ORIGINS"}
+    env["GATEWAY_METRICS_PORT"] = str(free_port())  # the platform's gateway has its own
     running = launcher.start(spec, env=env, port=free_port())
     try:
         ready = await launcher.wait_ready([running], timeout=60)
