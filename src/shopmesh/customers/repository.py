@@ -187,15 +187,25 @@ async def remove(session: AsyncSession, customer_id: int) -> bool:
     return rowcount(await session.execute(statement)) == 1
 
 
-async def search(session: AsyncSession, *, q: str | None, limit: int, offset: int) -> Page:
-    """Customers by id, those whose name, email or city contain ``q`` (any case) when given."""
-    condition = None
+async def search(
+    session: AsyncSession,
+    *,
+    q: str | None,
+    limit: int,
+    offset: int,
+    user_ids: tuple[int, ...] | None = None,
+) -> Page:
+    """Customers by id: those whose name, email or city contain ``q`` (any case) and those
+    of the accounts ``user_ids``, when given."""
+    conditions = []
     if q:
-        condition = CustomerRow.search_key.contains(q.casefold(), autoescape=True)
+        conditions.append(CustomerRow.search_key.contains(q.casefold(), autoescape=True))
+    if user_ids is not None:
+        conditions.append(CustomerRow.user_id.in_(user_ids))
     query = select(*_COLUMNS).order_by(CustomerRow.id).limit(limit).offset(offset)
     count = select(func.count()).select_from(CustomerRow)
-    if condition is not None:
-        query, count = query.where(condition), count.where(condition)
+    if conditions:
+        query, count = query.where(*conditions), count.where(*conditions)
     rows = (await session.execute(query)).all()
     total = (await session.execute(count)).scalar_one()
     return Page(items=[_customer(row) for row in rows], total=int(total))
