@@ -1,7 +1,7 @@
 import react from "@vitejs/plugin-react";
 import { defineConfig } from "vitest/config";
 
-import { precompress } from "./tools/precompress";
+import { precompress } from "./tools/precompress.ts";
 
 // The API base URL is not baked in: the static server serves /config.js at run time.
 // Source maps stay out of the default build (they would publish the source); set
