@@ -16,6 +16,7 @@ import aiohttp
 from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, Request, Response
 from playwright.async_api import expect as expect
 
+from tests.system import commerce
 from tests.system.test_payments_flow import call
 
 REPO = Path(__file__).resolve().parents[3]
@@ -235,21 +236,16 @@ async def login(api: aiohttp.ClientSession, username: str, password: str) -> dic
 async def add_product(
     api: aiohttp.ClientSession, admin_token: str, *, name: str, stock: int, price: float = 24.5
 ) -> dict[str, Any]:
-    status, product = await call(
+    """A rated kitchen product named ``name``."""
+    return await commerce.add_product(
         api,
-        "POST",
-        "/api/products",
         admin_token,
-        json={
-            "name": name,
-            "description": "Hand-thrown stoneware, dishwasher safe.",
-            "price": price,
-            "stock_quantity": stock,
-            "category": "Kitchen",
-            "brand": "Loam & Co",
-            "rating": 4.5,
-            "rating_count": 12,
-        },
+        price=price,
+        stock=stock,
+        name=name,
+        description="Hand-thrown stoneware, dishwasher safe.",
+        category="Kitchen",
+        brand="Loam & Co",
+        rating=4.5,
+        rating_count=12,
     )
-    assert status == 201, product
-    return product

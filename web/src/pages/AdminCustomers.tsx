@@ -1,5 +1,6 @@
 import { useRef, useState, type SubmitEvent } from "react";
 
+import { CardTable } from "../components/CardTable";
 import { Empty, ErrorMessage, Spinner } from "../components/Feedback";
 import { TextField } from "../components/Field";
 import { Pager } from "../components/Pager";
@@ -15,6 +16,13 @@ import type { Customer } from "../lib/types";
 import { CustomerForm, toForm } from "./Profile";
 
 const PAGE = 20;
+const CUSTOMER_COLUMNS = [
+  { label: "Name" },
+  { label: "Email" },
+  { label: "City" },
+  { label: "User" },
+  { label: "Since" },
+];
 
 function CustomerEditor({ customer, onDone }: { customer: Customer | null; onDone: (saved: Customer | null) => void }) {
   const { api } = useAuth();
@@ -129,45 +137,31 @@ export function AdminCustomers() {
       {!customers.data && customers.loading && <Spinner />}
       {customers.data?.items.length === 0 && <Empty title={query.q ? "No customer matches" : "No customers yet"} level={3} />}
       {customers.data && customers.data.items.length > 0 && (
-        <table className="table table-cards">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Email</th>
-              <th scope="col">City</th>
-              <th scope="col">User</th>
-              <th scope="col">Since</th>
-              <th scope="col">
-                <span className="sr-only">Actions</span>
-              </th>
+        <CardTable columns={CUSTOMER_COLUMNS} actions>
+          {customers.data.items.map((customer) => (
+            <tr key={customer.id} data-testid="admin-customer">
+              <td className="strong card-title">{customer.name}</td>
+              <td className="wrap" data-label="Email">
+                {customer.email ?? <span className="muted">—</span>}
+              </td>
+              <td data-label="City">{customer.city ?? <span className="muted">—</span>}</td>
+              <td data-label="User">#{customer.user_id}</td>
+              <td className="muted" data-label="Since">
+                {formatDateTime(customer.created_at)}
+              </td>
+              <td className="actions">
+                <RowActions
+                  name={customer.name}
+                  confirming={confirming === customer.id}
+                  onEdit={() => setEditing(customer)}
+                  onAsk={() => setConfirming(customer.id)}
+                  onConfirm={() => void remove(customer)}
+                  onKeep={() => setConfirming(null)}
+                />
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {customers.data.items.map((customer) => (
-              <tr key={customer.id} data-testid="admin-customer">
-                <td className="strong card-title">{customer.name}</td>
-                <td className="wrap" data-label="Email">
-                  {customer.email ?? <span className="muted">—</span>}
-                </td>
-                <td data-label="City">{customer.city ?? <span className="muted">—</span>}</td>
-                <td data-label="User">#{customer.user_id}</td>
-                <td className="muted" data-label="Since">
-                  {formatDateTime(customer.created_at)}
-                </td>
-                <td className="actions">
-                  <RowActions
-                    name={customer.name}
-                    confirming={confirming === customer.id}
-                    onEdit={() => setEditing(customer)}
-                    onAsk={() => setConfirming(customer.id)}
-                    onConfirm={() => void remove(customer)}
-                    onKeep={() => setConfirming(null)}
-                  />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </CardTable>
       )}
       {customers.data && (
         <Pager

@@ -1,5 +1,6 @@
 import { useRef, useState, type SubmitEvent } from "react";
 
+import { CardTable } from "../components/CardTable";
 import { Empty, ErrorMessage, Spinner } from "../components/Feedback";
 import { TextArea, TextField } from "../components/Field";
 import { Pager } from "../components/Pager";
@@ -14,6 +15,13 @@ import { fieldErrors, humanMessage } from "../lib/messages";
 import type { Product } from "../lib/types";
 
 const PAGE = 20;
+const PRODUCT_COLUMNS = [
+  { label: "Name" },
+  { label: "Category" },
+  { label: "Price", numeric: true },
+  { label: "Stock", numeric: true },
+  { label: "State" },
+];
 
 interface ProductForm {
   name: string;
@@ -209,51 +217,33 @@ export function AdminProducts() {
       {!products.data && products.loading && <Spinner />}
       {products.data?.items.length === 0 && <Empty title="No products yet" level={3}>Create the first one with “New product”.</Empty>}
       {products.data && products.data.items.length > 0 && (
-        <table className="table table-cards">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Category</th>
-              <th scope="col" className="num">
-                Price
-              </th>
-              <th scope="col" className="num">
-                Stock
-              </th>
-              <th scope="col">State</th>
-              <th scope="col">
-                <span className="sr-only">Actions</span>
-              </th>
+        <CardTable columns={PRODUCT_COLUMNS} actions>
+          {products.data.items.map((product) => (
+            <tr key={product.id} data-testid="admin-product">
+              <td className="strong card-title">{product.name}</td>
+              <td data-label="Category">{product.category ?? <span className="muted">—</span>}</td>
+              <td className="num" data-label="Price">
+                {formatMoney(product.price, product.currency)}
+              </td>
+              <td className="num" data-label="Stock">
+                {product.stock_quantity}
+              </td>
+              <td data-label="State">
+                <span className={`badge ${product.is_active ? "badge-paid" : "badge-cancelled"}`}>{product.is_active ? "Active" : "Hidden"}</span>
+              </td>
+              <td className="actions">
+                <RowActions
+                  name={product.name}
+                  confirming={confirming === product.id}
+                  onEdit={() => setEditing(product)}
+                  onAsk={product.is_active ? () => setConfirming(product.id) : null}
+                  onConfirm={() => void remove(product)}
+                  onKeep={() => setConfirming(null)}
+                />
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {products.data.items.map((product) => (
-              <tr key={product.id} data-testid="admin-product">
-                <td className="strong card-title">{product.name}</td>
-                <td data-label="Category">{product.category ?? <span className="muted">—</span>}</td>
-                <td className="num" data-label="Price">
-                  {formatMoney(product.price, product.currency)}
-                </td>
-                <td className="num" data-label="Stock">
-                  {product.stock_quantity}
-                </td>
-                <td data-label="State">
-                  <span className={`badge ${product.is_active ? "badge-paid" : "badge-cancelled"}`}>{product.is_active ? "Active" : "Hidden"}</span>
-                </td>
-                <td className="actions">
-                  <RowActions
-                    name={product.name}
-                    confirming={confirming === product.id}
-                    onEdit={() => setEditing(product)}
-                    onAsk={product.is_active ? () => setConfirming(product.id) : null}
-                    onConfirm={() => void remove(product)}
-                    onKeep={() => setConfirming(null)}
-                  />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </CardTable>
       )}
       {products.data && <Pager offset={offset} limit={PAGE} shown={products.data.items.length} total={products.data.total} onPage={setOffset} />}
     </>

@@ -1,5 +1,6 @@
 import { useState } from "react";
 
+import { CardTable } from "../components/CardTable";
 import { Empty, ErrorMessage, Spinner } from "../components/Feedback";
 import { useAuth } from "../hooks/auth";
 import { useToast } from "../hooks/toast";
@@ -7,6 +8,15 @@ import { toApiError, useResource } from "../hooks/useResource";
 import { formatDateTime } from "../lib/format";
 import { humanMessage } from "../lib/messages";
 import type { WebhookDelivery } from "../lib/types";
+
+const DELIVERY_COLUMNS = [
+  { label: "Delivery" },
+  { label: "Order" },
+  { label: "Receiver" },
+  { label: "Attempts", numeric: true },
+  { label: "Last error" },
+  { label: "Since" },
+];
 
 export function AdminWebhooks() {
   const { api } = useAuth();
@@ -47,49 +57,32 @@ export function AdminWebhooks() {
         </Empty>
       )}
       {failed.data && failed.data.length > 0 && (
-        <table className="table table-cards">
-          <thead>
-            <tr>
-              <th scope="col">Delivery</th>
-              <th scope="col">Order</th>
-              <th scope="col">Receiver</th>
-              <th scope="col" className="num">
-                Attempts
-              </th>
-              <th scope="col">Last error</th>
-              <th scope="col">Since</th>
-              <th scope="col">
-                <span className="sr-only">Actions</span>
-              </th>
+        <CardTable columns={DELIVERY_COLUMNS} actions>
+          {failed.data.map((delivery) => (
+            <tr key={delivery.id} data-testid="failed-webhook">
+              <td className="card-title">Delivery #{delivery.id}</td>
+              <td data-label="Order">#{delivery.order_id}</td>
+              <td className="ellipsis" data-label="Receiver" title={delivery.url}>
+                {delivery.url}
+              </td>
+              <td className="num" data-label="Attempts">
+                {delivery.attempts}
+              </td>
+              <td className="ellipsis" data-label="Last error" title={delivery.last_error ?? ""}>
+                {delivery.last_error ?? "—"}
+              </td>
+              <td className="muted" data-label="Since">
+                {formatDateTime(delivery.created_at)}
+              </td>
+              <td className="actions">
+                <button type="button" className="btn btn-small" disabled={retrying === delivery.id} onClick={() => void retry(delivery)}>
+                  {retrying === delivery.id ? "Retrying…" : "Retry"}
+                  <span className="sr-only"> delivery #{delivery.id}</span>
+                </button>
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {failed.data.map((delivery) => (
-              <tr key={delivery.id} data-testid="failed-webhook">
-                <td className="card-title">Delivery #{delivery.id}</td>
-                <td data-label="Order">#{delivery.order_id}</td>
-                <td className="ellipsis" data-label="Receiver" title={delivery.url}>
-                  {delivery.url}
-                </td>
-                <td className="num" data-label="Attempts">
-                  {delivery.attempts}
-                </td>
-                <td className="ellipsis" data-label="Last error" title={delivery.last_error ?? ""}>
-                  {delivery.last_error ?? "—"}
-                </td>
-                <td className="muted" data-label="Since">
-                  {formatDateTime(delivery.created_at)}
-                </td>
-                <td className="actions">
-                  <button type="button" className="btn btn-small" disabled={retrying === delivery.id} onClick={() => void retry(delivery)}>
-                    {retrying === delivery.id ? "Retrying…" : "Retry"}
-                    <span className="sr-only"> delivery #{delivery.id}</span>
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </CardTable>
       )}
     </>
   );

@@ -1,5 +1,6 @@
 import { useState, type SubmitEvent } from "react";
 
+import { CardTable } from "../components/CardTable";
 import { Empty, ErrorMessage, Notice, Spinner } from "../components/Feedback";
 import { TextField } from "../components/Field";
 import { LimitBar } from "../components/LimitBar";
@@ -15,6 +16,13 @@ import { formatMoney, parseAmount, sumMoney } from "../lib/money";
 import type { PayResult, Transaction } from "../lib/types";
 
 type Filter = "all" | "unpaid" | "paid";
+
+const TRANSACTION_COLUMNS = [
+  { label: "Description" },
+  { label: "Date" },
+  { label: "Amount", numeric: true },
+  { label: "Status" },
+];
 
 /** The outcome of the last thing done on the page; the next one replaces it. */
 export type Outcome =
@@ -108,34 +116,22 @@ function NewTransaction({
 
 function TransactionRows({ shown }: { shown: readonly Transaction[] }) {
   return (
-    <table className="table table-cards" data-testid="transactions">
-      <thead>
-        <tr>
-          <th scope="col">Description</th>
-          <th scope="col">Date</th>
-          <th scope="col" className="num">
-            Amount
-          </th>
-          <th scope="col">Status</th>
+    <CardTable columns={TRANSACTION_COLUMNS} testId="transactions">
+      {shown.map((tx) => (
+        <tr key={tx.id} data-testid="transaction" data-paid={tx.is_paid}>
+          <td className="card-title">{tx.description || <span className="muted">No description</span>}</td>
+          <td className="muted" data-label="Date">
+            {formatDateTime(tx.created_at)}
+          </td>
+          <td className="num strong" data-label="Amount">
+            {formatMoney(tx.amount)}
+          </td>
+          <td data-label="Status">
+            <PaidBadge paid={tx.is_paid} />
+          </td>
         </tr>
-      </thead>
-      <tbody>
-        {shown.map((tx) => (
-          <tr key={tx.id} data-testid="transaction" data-paid={tx.is_paid}>
-            <td className="card-title">{tx.description || <span className="muted">No description</span>}</td>
-            <td className="muted" data-label="Date">
-              {formatDateTime(tx.created_at)}
-            </td>
-            <td className="num strong" data-label="Amount">
-              {formatMoney(tx.amount)}
-            </td>
-            <td data-label="Status">
-              <PaidBadge paid={tx.is_paid} />
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+      ))}
+    </CardTable>
   );
 }
 
