@@ -4,7 +4,7 @@
  * problems said once, next to their field.
  */
 
-import { ApiError, SESSION_ENDED } from "./api";
+import { ApiError, SESSION_ENDED } from "./errors";
 import { formatMoney } from "./money";
 
 const BY_CODE: Record<string, string> = {
