@@ -7,6 +7,7 @@ waits for what it expects to appear, never for a fixed time.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -149,6 +150,17 @@ async def axe_findings(page: Page) -> list[dict[str, Any]]:
     return findings
 
 
+# Emoji and pictographs need a font many systems lack (they show as empty boxes):
+# icons are inline SVG instead.
+FONT_DEPENDENT = re.compile("[\u2300-\u23ff\u25a0-\u27bf\u2b00-\u2bff\U0001f000-\U0001faff]")
+
+
+async def font_dependent_symbols(page: Page) -> list[str]:
+    """Emoji and pictographs in the page's text."""
+    text: str = await page.evaluate("document.body.innerText")
+    return sorted(set(FONT_DEPENDENT.findall(text)))
+
+
 async def sideways_overflow(page: Page) -> int:
     """How many pixels the page is wider than the window (0: no sideways scrolling)."""
     width: int = await page.evaluate(
@@ -179,6 +191,10 @@ class Audit:
             found["problems"] = problems
         if findings := await axe_findings(page):
             found["axe"] = findings
+        if not re.search(r". · ShopMesh$", title := await page.title()):
+            found["title"] = f"{title!r} does not name the page"
+        if symbols := await font_dependent_symbols(page):
+            found["symbols"] = symbols
         if self.device.width > NARROW.width:
             await shot(page, f"{self.device.name}-{state}")
             await page.set_viewport_size({"width": NARROW.width, "height": NARROW.height})
