@@ -93,7 +93,7 @@ class CustomerService:
     async def search(
         self, *, q: str | None, limit: int, offset: int, user_ids: tuple[int, ...] | None = None
     ) -> Page:
-        """A page of customers by id, optionally those matching ``q`` or of ``user_ids``."""
+        """A page of customers by id, optionally only those matching ``q`` and of ``user_ids``."""
         async with self._runtime.transaction() as session:
             return await repo.search(session, q=q, user_ids=user_ids, limit=limit, offset=offset)
 

@@ -176,8 +176,8 @@ class Audit:
 
     On a desktop each state is checked as it is (1280 px wide) and again in a
     window 360 px wide; a phone is 360 px wide already. Every check: no sideways
-    scrolling at 360 px, no critical/serious/moderate axe-core finding, and no
-    console error or failed request since the previous state.
+    scrolling, no critical/serious/moderate axe-core finding, a title naming the
+    page, no emoji, and no console error or failed request since the previous state.
     """
 
     device: Device
@@ -189,24 +189,21 @@ class Audit:
         problems = self.watch.take()
         if problems and not requests_may_fail:
             found["problems"] = problems
-        if findings := await axe_findings(page):
-            found["axe"] = findings
         if not re.search(r". · ShopMesh$", title := await page.title()):
             found["title"] = f"{title!r} does not name the page"
         if symbols := await font_dependent_symbols(page):
             found["symbols"] = symbols
+        found |= await self._look(page, state)
         if self.device.width > NARROW.width:
-            await shot(page, f"{self.device.name}-{state}")
             await page.set_viewport_size({"width": NARROW.width, "height": NARROW.height})
-            narrow = await self._narrow(page, f"{state}-360")
+            narrow = await self._look(page, f"{state}-360")
             found |= {f"narrow {k}": v for k, v in narrow.items()}
             await page.set_viewport_size({"width": self.device.width, "height": self.device.height})
-        else:
-            found |= await self._narrow(page, state)
         if found:
             self.failures[state] = found
 
-    async def _narrow(self, page: Page, name: str) -> dict[str, Any]:
+    async def _look(self, page: Page, name: str) -> dict[str, Any]:
+        """Sideways scrolling and axe-core findings at the window's present size."""
         found: dict[str, Any] = {}
         if extra := await sideways_overflow(page):
             found["overflow_px"] = extra

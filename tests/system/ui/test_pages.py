@@ -28,6 +28,7 @@ from tests.system.ui.support import (
     Watch,
     add_product,
     expect,
+    login,
     new_context,
     sign_in,
 )
@@ -162,10 +163,28 @@ async def test_a_shopper(
     audit.assert_clean()
 
 
+async def _long_words(api: aiohttp.ClientSession, admin_token: str) -> str:
+    """A product and a customer whose name is one long word, as pasted text can be."""
+    word = f"Extraordinarilylongunbrokenname{uuid.uuid4().hex}"
+    await add_product(api, admin_token, name=word, stock=1)
+    username = await _shopper(api)
+    token = (await login(api, username, PASSWORD))["token"]
+    profile = {"name": word, "email": f"{word.lower()}@example.org", "city": word}
+    status, body = await call(api, "PUT", "/api/customers/me", token, json=profile)
+    assert status == 200, body
+    return word
+
+
 async def test_an_administrator(
-    audited: tuple[Page, Audit], ui: UI, platform: Platform, product: dict[str, object]
+    audited: tuple[Page, Audit],
+    ui: UI,
+    platform: Platform,
+    api: aiohttp.ClientSession,
+    admin_token: str,
+    product: dict[str, object],
 ) -> None:
     page, audit = audited
+    word = await _long_words(api, admin_token)
     await sign_in(page, ui, *platform.admin)
     await visit(page, ui, "/admin/products", "Administration")
     await expect(page.get_by_test_id("admin-product").first).to_be_visible()
@@ -184,6 +203,10 @@ async def test_an_administrator(
     await visit(page, ui, "/admin/customers", "Administration")
     await expect(page.get_by_test_id("admin-customer").first).to_be_visible()
     await audit.check(page, "admin-customers")
+    await page.get_by_label("Search customers").fill(word)
+    await page.get_by_role("button", name="Search", exact=True).click()
+    await expect(page.get_by_test_id("admin-customer")).to_have_count(1)
+    await audit.check(page, "admin-customers-long-words")
     await page.get_by_role("button", name="New customer").click()
     await expect(page.get_by_role("heading", name="New customer")).to_be_visible()
     await audit.check(page, "admin-customer-editor")

@@ -141,7 +141,7 @@ export function AdminCustomers() {
           {customers.data.items.map((customer) => (
             <tr key={customer.id} data-testid="admin-customer">
               <td className="strong card-title">{customer.name}</td>
-              <td className="wrap" data-label="Email">
+              <td data-label="Email">
                 {customer.email ?? <span className="muted">—</span>}
               </td>
               <td data-label="City">{customer.city ?? <span className="muted">—</span>}</td>
