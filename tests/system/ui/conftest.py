@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
-from tests.system.conftest import Platform
+from tests.platform_fixtures import Platform
 from tests.system.ui.support import AXE, CHROMIUM, CHROMIUM_ARGS, DIST, REPO, UI, Watch, new_context
 
 

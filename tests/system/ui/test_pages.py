@@ -15,8 +15,8 @@ import aiohttp
 import pytest
 from playwright.async_api import Browser, Page
 
+from tests.platform_fixtures import Platform
 from tests.support import wait_for
-from tests.system.conftest import Platform
 from tests.system.test_payments_flow import call
 from tests.system.ui.support import (
     DESKTOP,
@@ -93,6 +93,20 @@ async def test_a_visitor(audited: tuple[Page, Audit], ui: UI, product: dict[str,
     await audit.check(page, "signin")
     await page.get_by_role("tab", name="Create account").click()
     await audit.check(page, "register")
+    await visit(page, ui, "/forgot-password", "Forgot your password?")
+    await audit.check(page, "forgot-password")
+    await page.get_by_label("Email").fill(f"nobody.{uuid.uuid4().hex[:8]}@example.org")
+    await page.get_by_role("button", name="Send the link").click()
+    await expect(page.get_by_role("status").filter(has_text="reset link")).to_be_visible()
+    await audit.check(page, "forgot-password-sent")
+    await visit(page, ui, "/reset-password", "Choose a new password")
+    await audit.check(page, "reset-password-no-link")
+    await visit(page, ui, "/reset-password?token=made-up", "Choose a new password")
+    for label in ("New password", "New password, again"):
+        await page.get_by_label(label, exact=True).fill("new-password-2")
+    await page.get_by_role("button", name="Set the new password").click()
+    await expect(page.get_by_role("alert")).to_be_visible()
+    await audit.check(page, "reset-password-refused", requests_may_fail=True)  # the 400
     await visit(page, ui, "/analytics", "Analytics")
     await expect(page.get_by_test_id("tile-transactions")).to_be_visible()
     await audit.check(page, "analytics")

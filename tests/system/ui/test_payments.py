@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 from playwright.async_api import Browser, Locator, Page
 
-from tests.system.conftest import Platform
+from tests.platform_fixtures import Platform
 from tests.system.test_payments_flow import call
 from tests.system.ui.support import (
     PASSWORD,

@@ -11,7 +11,7 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Page, Route
 
 from shopmesh.kit.jwt import Principal, issue_token
-from tests.system.conftest import JWT_SECRET
+from tests.platform_fixtures import JWT_SECRET
 from tests.system.ui.support import (
     PASSWORD,
     UI,

@@ -11,6 +11,7 @@ const BY_CODE: Record<string, string> = {
   network_error: "Cannot reach ShopMesh. Check your connection; we will try again.",
   invalid_credentials: "That username and password do not match. Check them and try again.",
   username_taken: "That username is taken. Choose another one.",
+  invalid_reset_token: "This password reset link is invalid, used or expired. Ask for a new one below.",
   email_taken: "Another profile already uses that email address.",
   email_required: "Add an email address to your profile.",
   customer_exists: "That account already has a profile.",
