@@ -7,6 +7,7 @@ user's browser and curl would: the gateway for the API, the web container for th
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
@@ -124,7 +125,19 @@ async def test_the_web_container_serves_the_ui_that_talks_to_the_gateway(stack: 
             assert stack.url("gateway") in await response.text()
         async with web.get("/orders/42") as response:  # a client-side route: the app
             assert response.status == 200
-            assert '<div id="root">' in await response.text()
+            index = await response.text()
+            assert '<div id="root">' in index
+            assert response.headers["Cache-Control"] == "no-cache"
+            assert response.headers["X-Content-Type-Options"] == "nosniff"
+        script = re.search(r'src="(/assets/[^"]+\.js)"', index)
+        assert script is not None, index
+        async with web.get(script[1], headers={"Accept-Encoding": "gzip"}) as response:
+            assert response.status == 200
+            assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+            # Locations that set their own headers used to drop the server's security ones.
+            assert response.headers["X-Content-Type-Options"] == "nosniff"
+            assert response.headers["X-Frame-Options"] == "DENY"
+            assert "Accept-Encoding" in response.headers["Vary"]
 
     username = f"ct_{uuid.uuid4().hex[:10]}"
     async with async_playwright() as playwright:
