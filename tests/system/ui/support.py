@@ -82,7 +82,20 @@ async def new_context(browser: Browser, device: Device = DESKTOP) -> BrowserCont
         await route.continue_(headers={**route.request.headers, "x-forwarded-for": address})
 
     await context.route("**/auth/login", from_own_address)
+    await context.route(ELSEWHERE, _stand_in_picture)
     return context
+
+
+# Anything not on this machine: product pictures other tests (and shop owners)
+# link from the web. The test machine has no internet, so such a request
+# would fail for reasons that are not the UI's; the browser gets a plain
+# picture instead, and failures of our own requests are still seen.
+ELSEWHERE = re.compile(r"^https?://(?!(127\.0\.0\.1|localhost)[:/])")
+PICTURE = b'<svg xmlns="http://www.w3.org/2000/svg" width="4" height="3"/>'
+
+
+async def _stand_in_picture(route: Any) -> None:
+    await route.fulfill(status=200, content_type="image/svg+xml", body=PICTURE)
 
 
 @dataclass
