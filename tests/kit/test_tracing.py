@@ -40,7 +40,7 @@ def exporter() -> Iterator[InMemorySpanExporter]:
 
 
 async def outbox_traceparents(client) -> list[str | None]:
-    runtime = client._transport.app.fastapi.state.runtime
+    runtime = client._transport.app.runtime
     async with runtime.db.transaction() as session:
         rows = await session.execute(text("SELECT traceparent FROM outbox_message ORDER BY id"))
         return [row[0] for row in rows]

@@ -71,7 +71,7 @@ class Payments:
         )
 
     async def rows(self, sql: str, **params: Any) -> list[Any]:
-        db = self.app.fastapi.state.runtime.db
+        db = self.app.runtime.db
         async with db.engine.connect() as connection:
             return list((await connection.execute(text(sql), params)).all())
 

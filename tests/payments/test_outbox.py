@@ -8,7 +8,7 @@ from uuid import UUID
 import pytest
 
 from shopmesh.payments.domain import TransactionCreated
-from shopmesh.payments.repository import _cut_payload
+from shopmesh.payments.repository import cut_payload
 
 from .support import ALICE, Payments, running
 
@@ -66,7 +66,7 @@ async def test_a_charge_refused_on_either_database_writes_nothing(database_url: 
 )
 def test_a_payload_without_one_top_level_placeholder_id_is_not_cut(payload: bytes) -> None:
     with pytest.raises(ValueError, match="transaction_id"):
-        _cut_payload(payload)
+        cut_payload(payload)
 
 
 async def test_pay_writes_one_transaction_paid_event(payments: Payments) -> None:

@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, DateTime, Dialect, Integer, MetaData, TypeDecorator, event, text
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    DateTime,
+    Dialect,
+    Integer,
+    MetaData,
+    TypeDecorator,
+    event,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import CursorResult, make_url
+from sqlalchemy.engine import CursorResult, Result, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -21,6 +31,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.sql import Executable
 
 # One naming convention for constraints, so migrations name them predictably.
 NAMING_CONVENTION = {
@@ -63,6 +74,39 @@ def insert_for(on: Executor | str, table: Any) -> Any:
     else:
         name = on
     return postgresql.insert(table) if name == "postgresql" else sqlite.insert(table)
+
+
+async def execute_alone(
+    connection: AsyncConnection, statement: Executable, params: Mapping[str, Any] | None = None
+) -> Result[Any]:
+    """Run ``statement`` so that it commits by itself when ``connection`` has no transaction
+    yet (PostgreSQL autocommit: no BEGIN and COMMIT round trips); in the transaction otherwise.
+
+    Only for a statement that is right on its own whatever follows it (it writes all its
+    change needs, events included). A statement after it begins a transaction as usual.
+    On SQLite it is an ordinary statement.
+    """
+    if connection.in_transaction() or connection.dialect.name != "postgresql":
+        return await connection.execute(statement, params)
+    result: Result[Any] = await connection.run_sync(_execute_in_autocommit, statement, params)
+    return result
+
+
+def _execute_in_autocommit(
+    connection: Connection, statement: Executable, params: Mapping[str, Any] | None
+) -> Result[Any]:
+    # One trip into SQLAlchemy's sync layer for the four steps, not one each.
+    level = connection.default_isolation_level
+    connection.execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        result = connection.execute(statement, params)  # asyncpg's rows: already fetched
+        connection.commit()  # ends SQLAlchemy's own record of it: no round trip
+    except BaseException:
+        connection.rollback()
+        raise
+    finally:
+        connection.execution_options(isolation_level=level)
+    return result
 
 
 def rowcount(result: Any) -> int:
@@ -230,6 +274,13 @@ class Database:
             return
         async with self._turn(), self.engine.connect() as connection:
             await connection.execution_options(isolation_level="AUTOCOMMIT")
+            yield connection
+
+    @asynccontextmanager
+    async def checkout(self) -> AsyncIterator[AsyncConnection]:
+        """A pooled connection without a transaction yet: its first statement begins one
+        (SQLAlchemy's autobegin). Whoever holds it commits; what is left is rolled back."""
+        async with self._turn(), self.engine.connect() as connection:
             yield connection
 
     async def ping(self) -> None:

@@ -1,12 +1,13 @@
-"""Wiring of the payments service: settings, app, start-up."""
+"""Wiring of the payments service: settings, runtime, use cases, app."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from shopmesh.kit.app import ServiceRuntime, create_service_app
+from shopmesh.kit.app import ServiceApp, create_service_app
 from shopmesh.kit.runner import serve
-from shopmesh.payments.api import router
+from shopmesh.kit.runtime import ServiceRuntime
+from shopmesh.payments.api import PaymentsDependency, router
+from shopmesh.payments.domain import TransactionCreated
+from shopmesh.payments.repository import PaymentsUnitOfWork
 from shopmesh.payments.service import PaymentService
 from shopmesh.payments.settings import Settings
 
@@ -16,21 +17,19 @@ DESCRIPTION = (
 )
 
 
-def create_app(settings: Settings | None = None) -> Any:
+def create_app(settings: Settings | None = None) -> ServiceApp:
     """The payments ASGI app; nothing connects until its lifespan starts."""
     settings = settings or Settings()
-
-    async def on_startup(runtime: ServiceRuntime) -> None:
-        runtime.state["payments"] = PaymentService(runtime, policy=settings.limit_policy())
-
+    runtime = ServiceRuntime(
+        settings, migrations="shopmesh.payments:migrations", produces=[TransactionCreated.topic]
+    )
+    payments = PaymentService(runtime.units(PaymentsUnitOfWork), policy=settings.limit_policy())
     return create_service_app(
-        settings,
+        runtime,
         title="ShopMesh payments",
         description=DESCRIPTION,
         routers=[router],
-        migrations="shopmesh.payments:migrations",
-        produces=["transactions"],
-        on_startup=on_startup,
+        dependencies=[PaymentsDependency.given(payments)],
     )
 
 

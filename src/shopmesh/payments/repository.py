@@ -1,20 +1,20 @@
-"""Payments tables and queries. Functions run in the caller's transaction; none commits.
+"""Payments tables and queries, and the payments unit of work. Nothing here commits.
 
-SQLAlchemy Core on a connection, not ORM objects: a charge is the hot path, and
-its statements are built once per dialect (and limit scope) and reused, so
-SQLAlchemy's compiled cache serves them without rebuilding a statement per request.
+A charge is the hot path: its statements are built once per dialect (and
+limit scope) and reused, so SQLAlchemy's compiled cache serves them without
+rebuilding a statement per request, and on PostgreSQL a charge is one
+statement that commits by itself (see :meth:`Transactions.charge`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import (
-    JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -32,9 +32,18 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shopmesh.kit.db import IdType, UTCDateTime, insert_for, new_metadata, rowcount
-from shopmesh.kit.outbox import mark_outbox_written, outbox_row
+from shopmesh.kit.db import (
+    IdType,
+    UTCDateTime,
+    execute_alone,
+    insert_for,
+    new_metadata,
+    rowcount,
+)
+from shopmesh.kit.idempotency import IdempotencyRecords, idempotency_table
+from shopmesh.kit.outbox import Outbox
 from shopmesh.kit.tables import outbox_message
+from shopmesh.kit.uow import UnitOfWork
 from shopmesh.payments.domain import (
     Balance,
     LimitPolicy,
@@ -77,21 +86,9 @@ class AccountRow(Base):
     unpaid_amount: Mapped[Decimal] = mapped_column(TotalType, nullable=False)
 
 
-class IdempotencyRecordRow(Base):
-    """A request made with an Idempotency-Key and the result it produced."""
-
-    __tablename__ = "idempotency_record"
-
-    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    key: Mapped[str] = mapped_column(String(200), primary_key=True)
-    request_hash: Mapped[str] = mapped_column(String(64), nullable=False)
-    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
-
-
 transaction_table = cast(Table, TransactionRow.__table__)
 account = cast(Table, AccountRow.__table__)
-idempotency_record = cast(Table, IdempotencyRecordRow.__table__)
+idempotency_record = idempotency_table(Base.metadata)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,55 +145,16 @@ def _charge_statements(dialect: str, scope: LimitScope) -> _ChargeStatements:
     return _ChargeStatements(charge=both, add=None)
 
 
-async def charge(
-    connection: AsyncConnection,
-    user_id: int,
-    *,
-    amount: Decimal,
-    policy: LimitPolicy,
-    description: str,
-    created_at: datetime,
-) -> Transaction | None:
-    """Record a transaction of ``amount`` if the user's account (created when missing) stays
-    within the limit; ``None`` when the limit refused it. Atomic: one conditional upsert.
-
-    The account's row lock, taken here, serialises a user's charges until commit.
-    A new account takes the amount without the check: call only when ``amount``
-    alone is within the limit.
-    """
-    statements = _charge_statements(connection.dialect.name, policy.scope)
-    params = {
-        "user_id": user_id,
-        "amount": amount,
-        "limit": policy.limit,
-        "description": description,
-        "created_at": created_at,
-    }
-    new_id = (await connection.execute(statements.charge, params)).scalar_one_or_none()
-    if new_id is None:
-        return None
-    if statements.add is not None:
-        new_id = (await connection.execute(statements.add, params)).scalar_one()
-    return Transaction(
-        id=int(new_id),
-        user_id=user_id,
-        amount=amount,
-        description=description,
-        is_paid=False,
-        created_at=created_at,
-    )
-
-
-# The event's payload is made by Python before the id exists: made with this id, then
-# cut around it, and the statement puts the real id between the two parts. In JSON the
-# key with its quotes and colon cannot occur inside a string value (quotes there are
+# PostgreSQL: the charge's event is made by Python before the id exists: made with this id,
+# then cut around it, and the statement puts the real id between the two parts. In JSON
+# the key with its quotes and colon cannot occur inside a string value (quotes there are
 # escaped), so the cut is at the field itself.
 _ID_PLACEHOLDER = 0
 _ID_FIELD = b'"transaction_id":'
 
 
 @cache
-def _announced_charge_statement(scope: LimitScope) -> Any:
+def _announced_charge(scope: LimitScope) -> Any:
     """PostgreSQL: the charge, the transaction row and its outbox row in one statement."""
     charged_tx = _charge_statements("postgresql", scope).charge.cte("tx")
     payload = (
@@ -218,7 +176,7 @@ def _announced_charge_statement(scope: LimitScope) -> Any:
     return select(charged_tx.c.id).add_cte(announced)
 
 
-def _cut_payload(payload: bytes) -> tuple[bytes, bytes]:
+def cut_payload(payload: bytes) -> tuple[bytes, bytes]:
     """``payload`` (made with the placeholder id) as the parts before and after the id."""
     head, found, tail = payload.partition(_ID_FIELD + str(_ID_PLACEHOLDER).encode())
     if not found or tail[:1] not in (b",", b"}") or _ID_FIELD in tail:
@@ -226,136 +184,131 @@ def _cut_payload(payload: bytes) -> tuple[bytes, bytes]:
     return head + _ID_FIELD, tail
 
 
-async def charge_and_announce(
-    connection: AsyncConnection,
-    event: TransactionCreated,
-    *,
-    policy: LimitPolicy,
-) -> Transaction | None:
-    """PostgreSQL only: :func:`charge` and the ``transaction.created`` outbox row, in one
-    statement (atomic by itself: it may run outside an explicit transaction).
-
-    ``event`` describes the charge, made with transaction_id 0: the statement writes it
-    with the new transaction's id. ``None`` when the limit refused it (nothing written).
-    """
-    if event.transaction_id != _ID_PLACEHOLDER:
-        raise ValueError("the event must carry the placeholder transaction id")
-    row = outbox_row(event)
-    head, tail = _cut_payload(row.pop("payload"))
-    params = {
-        **{f"outbox_{column}": value for column, value in row.items()},
-        "payload_head": head,
-        "payload_tail": tail,
-        "user_id": event.user_id,
-        "amount": event.amount,
-        "limit": policy.limit,
-        "description": event.description,
-        "created_at": event.timestamp,
-    }
-    statement = _announced_charge_statement(policy.scope)
-    new_id = (await connection.execute(statement, params)).scalar_one_or_none()
-    if new_id is None:
-        return None
-    mark_outbox_written(connection)
-    return Transaction(
-        id=int(new_id),
-        user_id=event.user_id,
-        amount=event.amount,
-        description=event.description,
-        is_paid=False,
-        created_at=event.timestamp,
-    )
-
-
 _BALANCE = select(account.c.total_amount, account.c.unpaid_amount).where(
     account.c.user_id == bindparam("user_id")
 )
 
 
-async def get_balance(connection: AsyncConnection, user_id: int) -> Balance:
-    row = (await connection.execute(_BALANCE, {"user_id": user_id})).first()
-    if row is None:
-        return Balance()
-    return Balance(total=row.total_amount, unpaid=row.unpaid_amount)
+class Transactions:
+    """The transactions and accounts of one unit of work (on its connection)."""
 
+    def __init__(self, connection: AsyncConnection, *, outbox: Outbox) -> None:
+        self._connection = connection
+        self._outbox = outbox
+        self._dialect = connection.dialect.name
 
-async def list_transactions(
-    connection: AsyncConnection, user_id: int, *, limit: int, offset: int
-) -> list[Transaction]:
-    """The user's transactions, newest first (ids grow with time)."""
-    query = (
-        select(
-            transaction_table.c.id,
-            transaction_table.c.user_id,
-            transaction_table.c.amount,
-            transaction_table.c.description,
-            transaction_table.c.is_paid,
-            transaction_table.c.created_at,
+    async def charge(
+        self,
+        user_id: int,
+        *,
+        amount: Decimal,
+        policy: LimitPolicy,
+        description: str,
+        created_at: datetime,
+    ) -> Transaction | None:
+        """Record a transaction of ``amount`` and its ``transaction.created`` if the user's
+        account (created when missing) stays within the limit; ``None`` when the limit
+        refused it (nothing written). Atomic: one conditional upsert decides.
+
+        The account's row lock, taken here, serialises a user's charges until commit.
+        A new account takes the amount without the check: call only when ``amount``
+        alone is within the limit. On PostgreSQL the account, the transaction and its
+        outbox row are one statement, which commits by itself when it is the unit's first
+        (no BEGIN and COMMIT round trips: it is the whole of a charge without a key).
+        """
+        pending = Transaction(
+            id=_ID_PLACEHOLDER,
+            user_id=user_id,
+            amount=amount,
+            description=description,
+            is_paid=False,
+            created_at=created_at,
         )
-        .where(transaction_table.c.user_id == user_id)
-        .order_by(transaction_table.c.id.desc())
-        .limit(limit)
-        .offset(offset)
-    )
-    return [Transaction(*row) for row in (await connection.execute(query)).all()]
+        params: dict[str, Any] = {
+            "user_id": user_id,
+            "amount": amount,
+            "limit": policy.limit,
+            "description": description,
+            "created_at": created_at,
+        }
+        if self._dialect == "postgresql":
+            new_id = await self._charge_and_announce(pending, params, policy.scope)
+        else:
+            new_id = await self._charge_then_add(params, policy.scope)
+        if new_id is None:
+            return None
+        tx = replace(pending, id=new_id)
+        if self._dialect != "postgresql":
+            self._outbox.add(TransactionCreated.of(tx))
+        return tx
+
+    async def _charge_and_announce(
+        self, pending: Transaction, params: dict[str, Any], scope: LimitScope
+    ) -> int | None:
+        row = self._outbox.hand_over(TransactionCreated.of(pending))
+        head, tail = cut_payload(row.pop("payload"))
+        params |= {f"outbox_{column}": value for column, value in row.items()}
+        params |= {"payload_head": head, "payload_tail": tail}
+        result = await execute_alone(self._connection, _announced_charge(scope), params)
+        new_id = result.scalar_one_or_none()
+        return None if new_id is None else int(new_id)
+
+    async def _charge_then_add(self, params: dict[str, Any], scope: LimitScope) -> int | None:
+        statements = _charge_statements(self._dialect, scope)
+        if (await self._connection.execute(statements.charge, params)).first() is None:
+            return None
+        assert statements.add is not None
+        return int((await self._connection.execute(statements.add, params)).scalar_one())
+
+    async def balance(self, user_id: int) -> Balance:
+        row = (await self._connection.execute(_BALANCE, {"user_id": user_id})).first()
+        if row is None:
+            return Balance()
+        return Balance(total=row.total_amount, unpaid=row.unpaid_amount)
+
+    async def of_user(self, user_id: int, *, limit: int, offset: int) -> list[Transaction]:
+        """The user's transactions, newest first (ids grow with time)."""
+        query = (
+            select(
+                transaction_table.c.id,
+                transaction_table.c.user_id,
+                transaction_table.c.amount,
+                transaction_table.c.description,
+                transaction_table.c.is_paid,
+                transaction_table.c.created_at,
+            )
+            .where(transaction_table.c.user_id == user_id)
+            .order_by(transaction_table.c.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        return [Transaction(*row) for row in (await self._connection.execute(query)).all()]
+
+    async def clear_unpaid(self, user_id: int) -> None:
+        """Zero the unpaid balance; it also locks the account so no charge slips in meanwhile."""
+        statement = (
+            update(account)
+            .where(account.c.user_id == user_id)
+            .values(unpaid_amount=Decimal("0.00"))
+        )
+        await self._connection.execute(statement)
+
+    async def mark_all_paid(self, user_id: int, *, paid_at: datetime) -> int:
+        """Mark every unpaid transaction of the user paid; returns how many."""
+        statement = (
+            update(transaction_table)
+            .where(transaction_table.c.user_id == user_id, transaction_table.c.is_paid.is_(False))
+            .values(is_paid=True, paid_at=paid_at)
+        )
+        return rowcount(await self._connection.execute(statement))
 
 
-async def clear_unpaid(connection: AsyncConnection, user_id: int) -> None:
-    """Zero the unpaid balance; it also locks the account so no charge slips in meanwhile."""
-    statement = (
-        update(account).where(account.c.user_id == user_id).values(unpaid_amount=Decimal("0.00"))
-    )
-    await connection.execute(statement)
+class PaymentsUnitOfWork(UnitOfWork):
+    """A payments use case's transaction: its transactions, idempotency records and outbox."""
 
+    transactions: Transactions
+    idempotency: IdempotencyRecords
 
-async def mark_all_paid(connection: AsyncConnection, user_id: int, *, paid_at: datetime) -> int:
-    """Mark every unpaid transaction of the user paid; returns how many."""
-    statement = (
-        update(transaction_table)
-        .where(transaction_table.c.user_id == user_id, transaction_table.c.is_paid.is_(False))
-        .values(is_paid=True, paid_at=paid_at)
-    )
-    return rowcount(await connection.execute(statement))
-
-
-@dataclass(frozen=True, slots=True)
-class IdempotencyRecord:
-    """A request made with an Idempotency-Key and the result it produced (None: in progress)."""
-
-    request_hash: str
-    result: dict[str, Any] | None
-
-
-async def claim_idempotency_key(
-    connection: AsyncConnection, user_id: int, *, key: str, request_hash: str, now: datetime
-) -> IdempotencyRecord | None:
-    """Reserve ``key`` for this request; returns the earlier record if it was taken.
-
-    On PostgreSQL a concurrent claim of the same key waits here until the
-    first request's transaction ends, then sees its record (or claims the key
-    if that transaction rolled back).
-    """
-    statement = (
-        insert_for(connection, idempotency_record)
-        .values(user_id=user_id, key=key, request_hash=request_hash, created_at=now)
-        .on_conflict_do_nothing(index_elements=["user_id", "key"])
-        .returning(idempotency_record.c.key)
-    )
-    if (await connection.execute(statement)).first() is not None:
-        return None
-    query = select(idempotency_record.c.request_hash, idempotency_record.c.result).where(
-        idempotency_record.c.user_id == user_id, idempotency_record.c.key == key
-    )
-    row = (await connection.execute(query)).one()
-    return IdempotencyRecord(request_hash=row.request_hash, result=row.result)
-
-
-async def store_idempotent_result(
-    connection: AsyncConnection, user_id: int, *, key: str, result: dict[str, Any]
-) -> None:
-    statement = (
-        update(idempotency_record)
-        .where(idempotency_record.c.user_id == user_id, idempotency_record.c.key == key)
-        .values(result=result)
-    )
-    await connection.execute(statement)
+    def open_repositories(self, connection: AsyncConnection) -> None:
+        self.transactions = Transactions(connection, outbox=self.outbox)
+        self.idempotency = IdempotencyRecords(connection, idempotency_record)

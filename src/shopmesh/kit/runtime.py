@@ -1,0 +1,128 @@
+"""What a service runs on: its settings, database, token verifier, client and outbox relay.
+
+``main.py`` builds a :class:`ServiceRuntime` first (nothing connects yet), then
+the service's units of work, use cases and consumers on it, then the app;
+the app's lifespan opens the runtime (migrations), runs its background work
+and closes it. An app object runs one lifespan: build another to restart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from shopmesh.kit import legacy
+from shopmesh.kit.client import Resolver, ServiceClient, StaticResolver
+from shopmesh.kit.db import Database
+from shopmesh.kit.jwt import CACHED_TOKENS, TokenVerifier
+from shopmesh.kit.migrations import migrate
+from shopmesh.kit.outbox import OutboxRelay
+from shopmesh.kit.registry import RegistryAgent
+from shopmesh.kit.settings import ServiceSettings
+from shopmesh.kit.uow import UnitOfWork
+
+U = TypeVar("U", bound=UnitOfWork)
+Work = Callable[[], Coroutine[Any, Any, None]]
+
+
+class ServiceRuntime:
+    """A service's shared plumbing, built once per app.
+
+    ``migrations`` (``"pkg:dir"``) gives the service a database, migrated when
+    the app starts; ``None`` is a service without one. ``produces`` names the
+    topics its outbox relay publishes to (no relay without Kafka). With
+    ``settings.registry_url`` set, the instance registers itself (unless
+    ``register`` is false: the registry itself) and finds the others there.
+    """
+
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        *,
+        migrations: str | None,
+        produces: Sequence[str] = (),
+        register: bool = True,
+    ) -> None:
+        self.settings = settings
+        self._migrations = migrations
+        self.database = None if migrations is None else _database(settings)
+        self.verifier = TokenVerifier(
+            secret=settings.jwt_secret, issuer=settings.jwt_issuer, cache_size=CACHED_TOKENS
+        )
+        self.relay = _relay(settings, self.database, produces)
+        self.agent = RegistryAgent(settings, register=register) if settings.registry_url else None
+        resolver: Resolver = (
+            self.agent.resolver if self.agent else StaticResolver(settings.service_urls)
+        )
+        self.client = ServiceClient(settings, resolver)
+        # Transitional (issue 19): what the former wiring hung on the runtime (kit.legacy).
+        self.state: dict[str, Any] = {}
+        self.background: list[Work] = []
+
+    def transaction(self) -> AbstractAsyncContextManager[AsyncSession]:
+        """Transitional (issue 19): the former ORM transaction (see kit.legacy)."""
+        return legacy.transaction(self)
+
+    def connection(
+        self, *, autocommit: bool = False
+    ) -> AbstractAsyncContextManager[AsyncConnection]:
+        """Transitional (issue 19): the former Core transaction (see kit.legacy)."""
+        return legacy.connection(self, autocommit=autocommit)
+
+    @property
+    def db(self) -> Database:
+        if self.database is None:
+            raise RuntimeError(f"{self.settings.service_name} has no database")
+        return self.database
+
+    def units(self, kind: type[U]) -> Callable[[], U]:
+        """The service's units of work of type ``kind``: each call gives a new one, on this
+        database, that wakes this relay after committing events."""
+        database, relay = self.db, self.relay
+        return lambda: kind(database, relay=relay)
+
+    def works(self) -> list[Work]:
+        """The runtime's own background work: the outbox relay, the registry agent."""
+        works: list[Work] = []
+        if self.relay is not None:
+            works.append(self.relay.run)
+        if self.agent is not None:
+            works.append(self.agent.run)
+        return works
+
+    async def open(self) -> None:
+        """Migrate the database (when the service has one) to the newest revision."""
+        if self.database is not None and self._migrations is not None:
+            await migrate(self.database, self._migrations)
+
+    async def close(self) -> None:
+        await self.client.close()
+        if self.database is not None:
+            await self.database.close()
+
+
+def _database(settings: ServiceSettings) -> Database:
+    return Database(
+        settings.db_url,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+    )
+
+
+def _relay(
+    settings: ServiceSettings, database: Database | None, produces: Sequence[str]
+) -> OutboxRelay | None:
+    if database is None or not produces or not settings.kafka_enabled:
+        return None
+    return OutboxRelay(
+        database,
+        service=settings.service_name,
+        bootstrap=settings.kafka_bootstrap,
+        batch_size=settings.outbox_batch_size,
+        poll_interval=settings.outbox_poll_interval,
+        topics=produces,
+        replication=settings.kafka_replication,
+    )
