@@ -14,14 +14,17 @@ import httpx
 import orjson
 from sqlalchemy import text
 
+from shopmesh.dispatcher.api import DispatcherDependency, WebhooksDependency
 from shopmesh.dispatcher.consumers import order_handlers
 from shopmesh.dispatcher.main import create_app
+from shopmesh.dispatcher.repository import DispatcherUnitOfWork
 from shopmesh.dispatcher.service import DispatchService
 from shopmesh.dispatcher.settings import Settings
 from shopmesh.dispatcher.webhooks import WebhookNotifier
-from shopmesh.kit.app import ServiceRuntime
+from shopmesh.kit.app import ServiceApp
 from shopmesh.kit.events import EventEnvelope
 from shopmesh.kit.jwt import Principal, issue_token
+from shopmesh.kit.runtime import ServiceRuntime
 from tests.support import serve_in_process, wait_for
 
 SECRET = "test-secret-0123456789-0123456789-abcdef"
@@ -101,22 +104,19 @@ class Dispatcher:
 
     client: httpx.AsyncClient
     settings: Settings
-    app: Any
+    app: ServiceApp
 
     @property
     def runtime(self) -> ServiceRuntime:
-        runtime: ServiceRuntime = self.app.fastapi.state.runtime
-        return runtime
+        return self.app.runtime
 
     @property
     def service(self) -> DispatchService:
-        service: DispatchService = self.runtime.state["dispatcher"]
-        return service
+        return self.app.provided(DispatcherDependency)
 
     @property
     def webhooks(self) -> WebhookNotifier:
-        notifier: WebhookNotifier = self.runtime.state["webhooks"]
-        return notifier
+        return self.app.provided(WebhooksDependency)
 
     def headers(self, *, role: str = "admin") -> dict[str, str]:
         return {"Authorization": f"Bearer {token_for(self.settings, role=role)}"}
@@ -124,10 +124,10 @@ class Dispatcher:
     async def apply(self, *payloads: dict[str, Any]) -> None:
         """Run the consumer's handlers on ``payloads`` in one transaction, as the consumer does."""
         handlers = order_handlers(self.service)
-        async with self.runtime.db.transaction() as session:
+        async with self.runtime.units(DispatcherUnitOfWork)() as uow:
             for payload in payloads:
                 envelope = EventEnvelope.parse(orjson.dumps(payload), topic="order-events")
-                await handlers[envelope.event_type](session, envelope)
+                await handlers[envelope.event_type](uow, envelope)
 
     async def rows(self, sql: str, **params: Any) -> list[Any]:
         async with self.runtime.db.engine.connect() as connection:

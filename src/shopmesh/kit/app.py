@@ -101,6 +101,11 @@ class ServiceApp(RequestContextMiddleware):
         self.fastapi = fastapi
         self.runtime = runtime
 
+    def provided(self, dependency: Dependency[T]) -> T:
+        """What ``dependency`` is in this app (as its routes get it)."""
+        value: T = self.fastapi.state.provisions[dependency]
+        return value
+
 
 @overload
 def create_service_app(
