@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import httpx
 import uvicorn
 
+from harness.resources import free_port
 from shopmesh.kit.aio import poll
 from shopmesh.kit.db import Database
 from shopmesh.kit.migrations import migrate
@@ -19,6 +20,7 @@ from shopmesh.kit.runner import server_config
 from shopmesh.kit.settings import ServiceSettings
 
 T = TypeVar("T")
+__all__ = ["free_port"]  # from the harness, for the tests that import it from here
 
 
 @asynccontextmanager
@@ -109,11 +111,3 @@ async def serve(
             raise RuntimeError("server stopped during start-up")
         await asyncio.sleep(0.005)  # polling a condition, not waiting out a guess
     return Running(server, task, f"http://127.0.0.1:{port}", port)
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on (bound, then released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
