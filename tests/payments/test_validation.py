@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from shopmesh.kit.jwt import Principal, issue_token
+from tests.support import SECRET
 
-from .support import ALICE, BOB, SECRET, Payments, running
+from .support import ALICE, BOB, Payments, running
 
 CREATE = "/api/payments/transactions"
 LIST = "/api/payments/transactions/list"

@@ -47,7 +47,7 @@ class ServiceRuntime:
         register: bool = True,
     ) -> None:
         self.settings = settings
-        self._migrations = migrations
+        self.migrations = migrations
         self.database = None if migrations is None else _database(settings)
         self.verifier = TokenVerifier(
             secret=settings.jwt_secret, issuer=settings.jwt_issuer, cache_size=CACHED_TOKENS
@@ -95,8 +95,8 @@ class ServiceRuntime:
 
     async def open(self) -> None:
         """Migrate the database (when the service has one) to the newest revision."""
-        if self.database is not None and self._migrations is not None:
-            await migrate(self.database, self._migrations)
+        if self.database is not None and self.migrations is not None:
+            await migrate(self.database, self.migrations)
 
     async def close(self) -> None:
         await self.client.close()
