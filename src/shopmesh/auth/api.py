@@ -18,7 +18,7 @@ from shopmesh.auth.domain import (
     RefreshRefused,
 )
 from shopmesh.auth.service import AuthService, SignedIn
-from shopmesh.kit.app import CurrentUser, Runtime, error_responses
+from shopmesh.kit.app import CurrentUser, Dependency, error_responses
 
 REFRESH_COOKIE = "shopmesh_refresh"
 
@@ -63,12 +63,8 @@ class UserPublic(BaseModel):
     created_at: datetime
 
 
-async def get_auth(runtime: Runtime) -> AuthService:
-    auth: AuthService = runtime.state["auth"]
-    return auth
-
-
-Auth = Annotated[AuthService, Depends(get_auth)]
+AuthDependency = Dependency[AuthService]("auth")
+Auth = Annotated[AuthService, Depends(AuthDependency)]
 RefreshCookie = Annotated[
     str | None, Cookie(alias=REFRESH_COOKIE, description="set by register, login and refresh")
 ]

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from shopmesh.auth.api import router
+from shopmesh.auth.api import AuthDependency, router
 from shopmesh.auth.domain import UserRegistered
 from shopmesh.auth.passwords import PasswordHasher
+from shopmesh.auth.repository import AuthUnitOfWork
 from shopmesh.auth.service import AuthService
 from shopmesh.auth.settings import Settings
-from shopmesh.kit.app import ServiceRuntime, create_service_app
-from shopmesh.kit.http import ASGIApp
+from shopmesh.kit.app import ServiceApp, create_service_app
 from shopmesh.kit.runner import serve
+from shopmesh.kit.runtime import ServiceRuntime
 
 DESCRIPTION = (
     "Accounts and sign-in for ShopMesh: register, login, the caller's account, "
@@ -17,27 +18,27 @@ DESCRIPTION = (
 )
 
 
-def create_app(settings: Settings | None = None) -> ASGIApp:
-    """The auth service's ASGI app."""
+def create_app(settings: Settings | None = None) -> ServiceApp:
+    """The auth service's ASGI app; nothing connects until its lifespan starts."""
     settings = settings or Settings()
+    runtime = ServiceRuntime(
+        settings, migrations="shopmesh.auth:migrations", produces=[UserRegistered.topic]
+    )
     passwords = PasswordHasher(rounds=settings.bcrypt_rounds)
+    auth = AuthService(runtime.units(AuthUnitOfWork), settings, passwords=passwords)
 
-    async def on_startup(runtime: ServiceRuntime) -> None:
-        auth = AuthService(runtime, settings, passwords=passwords)
+    async def on_startup() -> None:
         await passwords.prepare()
         await auth.ensure_admin()
-        runtime.state["auth"] = auth
 
-    app: ASGIApp = create_service_app(
-        settings,
+    return create_service_app(
+        runtime,
         title="ShopMesh auth",
         description=DESCRIPTION,
         routers=[router],
-        migrations="shopmesh.auth:migrations",
-        produces=[UserRegistered.topic],
+        dependencies=[AuthDependency.given(auth)],
         on_startup=on_startup,
     )
-    return app
 
 
 def run() -> None:

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from shopmesh.auth import repository
 from shopmesh.auth.domain import (
     InvalidCredentials,
     RefreshRefused,
@@ -24,12 +22,11 @@ from shopmesh.auth.domain import (
     refresh_expiry,
 )
 from shopmesh.auth.passwords import PasswordHasher
+from shopmesh.auth.repository import AuthUnitOfWork
 from shopmesh.auth.settings import Settings
-from shopmesh.kit.app import ServiceRuntime
+from shopmesh.kit.clock import utcnow
 from shopmesh.kit.errors import Unauthorized
-from shopmesh.kit.events import utcnow
 from shopmesh.kit.jwt import Principal, issue_token
-from shopmesh.kit.outbox import add_events
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +41,16 @@ class SignedIn:
 
 
 class AuthService:
-    """The use cases; each state change is one transaction (outbox rows included)."""
+    """The use cases, each in a unit of work from ``units`` (outbox events included)."""
 
     def __init__(
-        self, runtime: ServiceRuntime, settings: Settings, *, passwords: PasswordHasher
+        self,
+        units: Callable[[], AuthUnitOfWork],
+        settings: Settings,
+        *,
+        passwords: PasswordHasher,
     ) -> None:
-        self._runtime = runtime
+        self._units = units
         self.settings = settings
         self._passwords = passwords
 
@@ -57,32 +58,30 @@ class AuthService:
         """Create a user account and sign it in; ``user.registered`` goes out with it."""
         password_hash = await self._passwords.hash(password)
         now = utcnow()
-        async with self._runtime.transaction() as session:
-            user = await self._create_user(
-                session, username, password_hash, role=Role.USER, now=now
-            )
-            refresh_token = await self._open_refresh(session, user, family_id=None, now=now)
+        async with self._units() as uow:
+            user = await self._create_user(uow, username, password_hash, role=Role.USER, now=now)
+            refresh_token = await self._open_refresh(uow, user, family_id=None, now=now)
         log.info("user registered", extra={"user_id": user.id})
         return self._signed_in(user, refresh_token)
 
     async def login(self, username: str, password: str) -> SignedIn:
         """Check the credentials; unknown user and wrong password fail alike, in like time."""
-        async with self._runtime.transaction() as session:
-            found = await repository.find_user_with_hash(session, username)
+        async with self._units() as uow:
+            found = await uow.users.with_hash(username)
         # bcrypt runs outside any transaction: it must not hold the database for its duration.
         password_ok = await self._passwords.verify(password, found[1] if found else None)
         if found is None or not password_ok:
             raise InvalidCredentials()
         user = found[0]
         now = utcnow()
-        async with self._runtime.transaction() as session:
-            refresh_token = await self._open_refresh(session, user, family_id=None, now=now)
+        async with self._units() as uow:
+            refresh_token = await self._open_refresh(uow, user, family_id=None, now=now)
         return self._signed_in(user, refresh_token)
 
     async def current_user(self, principal: Principal) -> User:
         """The account behind a verified access token."""
-        async with self._runtime.transaction() as session:
-            user = await repository.get_user(session, principal.user_id)
+        async with self._units() as uow:
+            user = await uow.users.get(principal.user_id)
         if user is None:
             raise Unauthorized("the token's user no longer exists", code="invalid_token")
         return user
@@ -92,8 +91,8 @@ class AuthService:
         if not refresh_token:
             raise RefreshRefused("refresh token missing")
         now = utcnow()
-        async with self._runtime.transaction() as session:
-            outcome = await self._rotate(session, hash_refresh_token(refresh_token), now=now)
+        async with self._units() as uow:
+            outcome = await self._rotate(uow, hash_refresh_token(refresh_token), now=now)
         # Raised after the commit: a detected reuse must revoke the family for good.
         if isinstance(outcome, RefreshRefused):
             raise outcome
@@ -104,46 +103,43 @@ class AuthService:
         """End the refresh session of ``refresh_token``; nothing to do without one."""
         if not refresh_token:
             return
-        async with self._runtime.transaction() as session:
-            found = await repository.find_refresh_token(session, hash_refresh_token(refresh_token))
+        async with self._units() as uow:
+            found = await uow.refresh_tokens.find(hash_refresh_token(refresh_token))
             if found is not None:
-                await repository.revoke_family(session, found.family_id, now=utcnow())
+                await uow.refresh_tokens.revoke_family(found.family_id, now=utcnow())
 
     async def ensure_admin(self) -> None:
         """Create the configured admin account unless it exists (safe on concurrent starts)."""
         username = self.settings.admin_username
-        async with self._runtime.transaction() as session:
-            found = await repository.find_user_with_hash(session, username)
+        async with self._units() as uow:
+            found = await uow.users.with_hash(username)
         if found is not None:
             if found[0].role != Role.ADMIN:
                 log.warning("admin username belongs to a non-admin account; left unchanged")
             return
         password_hash = await self._passwords.hash(self.settings.admin_password)
         try:
-            async with self._runtime.transaction() as session:
+            async with self._units() as uow:
                 user = await self._create_user(
-                    session, username, password_hash, role=Role.ADMIN, now=utcnow()
+                    uow, username, password_hash, role=Role.ADMIN, now=utcnow()
                 )
         except UsernameTaken:
             return  # another instance created it a moment ago
         log.info("admin account created", extra={"user_id": user.id, "username": user.username})
 
     async def _create_user(
-        self, session: AsyncSession, username: str, password_hash: str, *, role: Role, now: datetime
+        self, uow: AuthUnitOfWork, username: str, password_hash: str, *, role: Role, now: datetime
     ) -> User:
-        user = await repository.add_user(
-            session, username, password_hash=password_hash, role=role.value, now=now
-        )
-        await add_events(session, UserRegistered.of(user))
+        user = await uow.users.add(username, password_hash=password_hash, role=role.value, now=now)
+        uow.outbox.add(UserRegistered.of(user))
         return user
 
     async def _open_refresh(
-        self, session: AsyncSession, user: User, *, family_id: str | None, now: datetime
+        self, uow: AuthUnitOfWork, user: User, *, family_id: str | None, now: datetime
     ) -> str:
         """Store a new refresh token (a new family unless given) and return its clear value."""
         token = new_refresh_token()
-        await repository.add_refresh_token(
-            session,
+        await uow.refresh_tokens.add(
             user.id,
             token_hash=hash_refresh_token(token),
             family_id=family_id or str(uuid.uuid4()),
@@ -153,22 +149,22 @@ class AuthService:
         return token
 
     async def _rotate(
-        self, session: AsyncSession, token_hash: str, *, now: datetime
+        self, uow: AuthUnitOfWork, token_hash: str, *, now: datetime
     ) -> tuple[User, str] | RefreshRefused:
-        found = await repository.find_refresh_token(session, token_hash)
+        found = await uow.refresh_tokens.find(token_hash)
         if found is None:
             return RefreshRefused()
         state = found.state(now)
         if state is RefreshState.REUSED:
             # A rotated token came back: whoever holds the family may be a thief; end it.
-            await repository.revoke_family(session, found.family_id, now=now)
+            await uow.refresh_tokens.revoke_family(found.family_id, now=now)
             log.warning("refresh token reuse detected", extra={"user_id": found.user_id})
             return RefreshReused()
-        user = await repository.get_user(session, found.user_id)
+        user = await uow.users.get(found.user_id)
         if state is not RefreshState.VALID or user is None:
             return RefreshRefused()
-        await repository.mark_refresh_token_used(session, found.id, now=now)
-        return user, await self._open_refresh(session, user, family_id=found.family_id, now=now)
+        await uow.refresh_tokens.mark_used(found.id, now=now)
+        return user, await self._open_refresh(uow, user, family_id=found.family_id, now=now)
 
     def _signed_in(self, user: User, refresh_token: str) -> SignedIn:
         principal = Principal(user_id=user.id, username=user.username, role=user.role)
