@@ -149,11 +149,9 @@ async def check_orders(
 
     orders = await query(platform, "orders", "SELECT id, status FROM customer_order")
     order_ids = {int(r["id"]) for r in orders}
-    records = await query(platform, "orders", "SELECT key, order_ids FROM idempotency_record")
+    records = await query(platform, "orders", "SELECT key, result FROM idempotency_record")
     by_key = {
-        r["key"]: orjson.loads(r["order_ids"])
-        if isinstance(r["order_ids"], str)
-        else r["order_ids"]
+        r["key"]: orjson.loads(r["result"]) if isinstance(r["result"], str) else r["result"]
         for r in records
     }
     missing = [k for k, oid in acked.items() if oid not in order_ids or by_key.get(k) != [oid]]
