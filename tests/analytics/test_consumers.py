@@ -51,7 +51,7 @@ async def test_amounts_add_up_exactly_in_decimal(db: Database) -> None:
     [row] = await stats_of(db).users(limit=10, offset=0)
     assert str(row.amount) == "0.30"
     # SQLite stores NUMERIC as a float: the stored sum itself must be 0.3, not 0.30000000000000004.
-    async with db.transaction() as session:
+    async with db.engine.begin() as session:
         raw = (
             await session.execute(text("SELECT total_amount, amount FROM stats, user_stats"))
         ).one()
@@ -225,7 +225,7 @@ async def test_missing_timestamp_is_refused(db: Database) -> None:
 
 
 async def test_a_lost_stats_row_is_recreated_on_the_next_event(db: Database) -> None:
-    async with db.transaction() as session:
+    async with db.engine.begin() as session:
         await session.execute(delete(stats))
 
     await apply(db, created(user_id=new_user_id(), amount=3.5, at=T0))

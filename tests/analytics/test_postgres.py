@@ -136,7 +136,7 @@ async def test_concurrent_batches_lose_no_increment(db: Database) -> None:
 
 
 async def test_a_batch_recreates_a_lost_stats_row(db: Database) -> None:
-    async with db.transaction() as session:
+    async with db.engine.begin() as session:
         await session.execute(delete(stats))
 
     await apply_batch(db, [envelope(created(user_id=new_user_id(), amount=3.5))])

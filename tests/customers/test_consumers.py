@@ -77,7 +77,7 @@ async def test_a_replay_under_a_new_event_id_creates_nothing(db: Database) -> No
 
 async def test_an_existing_profile_is_left_untouched(db: Database) -> None:
     user_id = new_user_id()
-    async with db.transaction() as session:
+    async with db.engine.begin() as session:
         await session.execute(
             text(
                 "INSERT INTO customer (user_id, name, email, email_key, city, preferences,"

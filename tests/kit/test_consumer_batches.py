@@ -39,12 +39,12 @@ def envelope_of(body: str, offset: int) -> EventEnvelope:
 
 
 async def notes(db: Database) -> list[str]:
-    async with db.transaction() as session:
+    async with db.engine.begin() as session:
         return list((await session.execute(text("SELECT body FROM note ORDER BY body"))).scalars())
 
 
 async def processed_ids(db: Database) -> set[str]:
-    async with db.transaction() as session:
+    async with db.engine.begin() as session:
         rows = await session.execute(text("SELECT event_id FROM processed_event"))
         return set(rows.scalars())
 

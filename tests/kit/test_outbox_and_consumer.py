@@ -38,7 +38,7 @@ async def write_notes(db: Database, *bodies: str) -> list[NoteWritten]:
 
 
 async def notes_applied(db: Database, bodies: list[str]) -> dict[str, int]:
-    async with db.transaction() as session:
+    async with db.engine.begin() as session:
         rows = await session.execute(
             text("SELECT body, count(*) FROM note WHERE body = ANY(:b) GROUP BY body"),
             {"b": bodies},
@@ -176,7 +176,7 @@ async def test_events_without_a_handler_are_consumed_without_a_processed_event_r
         await wait_for(
             lambda: notes_applied(db, [body]), until=lambda r: r == {body: 1}, what="note applied"
         )
-    async with db.transaction() as session:
+    async with db.engine.begin() as session:
         rows = await session.execute(
             text("SELECT event_id FROM processed_event WHERE event_id = ANY(:ids)"),
             {"ids": [str(read.event_id), str(written.event_id)]},

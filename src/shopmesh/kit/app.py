@@ -22,13 +22,12 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Annotated, Any, Generic, TypeVar, overload
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
-from shopmesh.kit import legacy
 from shopmesh.kit.consumer import EventConsumer
 from shopmesh.kit.db import Database
 from shopmesh.kit.error_handlers import install_error_handlers
@@ -38,9 +37,7 @@ from shopmesh.kit.idempotency import MAX_KEY_LENGTH, Outcome
 from shopmesh.kit.jwt import Principal, TokenVerifier
 from shopmesh.kit.kafka import kafka_reachable
 from shopmesh.kit.metrics import render
-from shopmesh.kit.runtime import ServiceRuntime as ServiceRuntime  # transitional re-export
-from shopmesh.kit.runtime import Work
-from shopmesh.kit.settings import ServiceSettings
+from shopmesh.kit.runtime import ServiceRuntime, Work
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -82,10 +79,6 @@ class Provision(Generic[T]):
     value: T
 
 
-# Transitional (issue 19): the former apps' runtime as a dependency (kit.legacy).
-RuntimeDependency = Dependency[ServiceRuntime]("runtime")
-Runtime = Annotated[ServiceRuntime, Depends(RuntimeDependency)]
-
 # The token verifier of the app serving the request: every app is given its runtime's.
 VerifierDependency = Dependency[TokenVerifier]("token verifier")
 Verifier = Annotated[TokenVerifier, Depends(VerifierDependency)]
@@ -107,44 +100,7 @@ class ServiceApp(RequestContextMiddleware):
         return value
 
 
-@overload
 def create_service_app(
-    runtime: ServiceRuntime,
-    *,
-    title: str,
-    routers: Sequence[APIRouter],
-    description: str = "",
-    dependencies: Sequence[Provision[Any]] = (),
-    consumers: Sequence[EventConsumer[Any]] = (),
-    background: Sequence[Work] = (),
-    on_startup: Callable[[], Awaitable[None]] | None = None,
-) -> ServiceApp: ...
-
-
-@overload
-def create_service_app(
-    runtime: ServiceSettings,
-    *,
-    title: str,
-    routers: Sequence[APIRouter],
-    migrations: str | None,
-    produces: Sequence[str] = (),
-    consumers: Callable[[ServiceRuntime], Sequence[EventConsumer[Any]]] | None = None,
-    on_startup: Callable[[ServiceRuntime], Awaitable[None]] | None = None,
-    description: str = "",
-    register: bool = True,
-) -> ServiceApp: ...
-
-
-def create_service_app(runtime: ServiceRuntime | ServiceSettings, **options: Any) -> ServiceApp:
-    """Build a service's app on ``runtime`` (see :func:`_create`). Transitional (issue 19):
-    given settings instead, the former way (kit.legacy), for services not moved yet."""
-    if isinstance(runtime, ServiceSettings):
-        return legacy.create_app(runtime, **options)
-    return _create(runtime, **options)
-
-
-def _create(
     runtime: ServiceRuntime,
     *,
     title: str,

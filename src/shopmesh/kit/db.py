@@ -27,8 +27,6 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, Opera
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
-    AsyncSession,
-    async_sessionmaker,
     create_async_engine,
 )
 from sqlalchemy.sql import Executable
@@ -59,20 +57,10 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value
 
 
-# What a use case's statements run on: an ORM session, or a Core connection (cheaper per
-# statement: the hot paths use one).
-Executor = AsyncSession | AsyncConnection
-
-
-def insert_for(on: Executor | str, table: Any) -> Any:
-    """An INSERT for the dialect of ``on`` (an executor, or a dialect name), so it supports
+def insert_for(on: AsyncConnection | str, table: Any) -> Any:
+    """An INSERT for the dialect of ``on`` (a connection, or a dialect name), so it supports
     ``ON CONFLICT`` (``on_conflict_do_nothing`` / ``on_conflict_do_update``)."""
-    if isinstance(on, AsyncConnection):
-        name = on.dialect.name
-    elif isinstance(on, AsyncSession):
-        name = on.get_bind().dialect.name
-    else:
-        name = on
+    name = on.dialect.name if isinstance(on, AsyncConnection) else on
     return postgresql.insert(table) if name == "postgresql" else sqlite.insert(table)
 
 
@@ -212,7 +200,7 @@ def _make_sqlite_transactions_immediate(engine: AsyncEngine) -> None:
 
 
 class Database:
-    """An engine and its session factory, opened in a service's lifespan."""
+    """A service's engine and its pool, shared in arrival order; opened in its lifespan."""
 
     def __init__(
         self,
@@ -227,7 +215,6 @@ class Database:
         self.engine = create_engine(
             url, pool_size=pool_size, max_overflow=max_overflow, ping_idle_after=ping_idle_after
         )
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # The pool's own queue lets a newcomer take a connection that was just returned
         # ahead of the tasks already waiting, and a task passed over goes to the back:
         # under load some requests wait many turns. Tasks queue here instead, first come
@@ -252,12 +239,6 @@ class Database:
             yield
         finally:
             self._turns.release()
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A session inside one transaction: committed on success, rolled back on error."""
-        async with self._turn(), self.sessions() as session, session.begin():
-            yield session
 
     @asynccontextmanager
     async def connection(self, *, autocommit: bool = False) -> AsyncIterator[AsyncConnection]:

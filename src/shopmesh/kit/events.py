@@ -15,7 +15,7 @@ from uuid import UUID, uuid4
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
-from shopmesh.kit.clock import utcnow as utcnow  # transitional re-export (issue 19)
+from shopmesh.kit.clock import utcnow
 
 
 class Event(BaseModel):

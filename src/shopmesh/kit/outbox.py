@@ -23,7 +23,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import BigInteger, Row, all_, any_, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shopmesh.kit.aio import Alarm, describe, retrying
 from shopmesh.kit.db import Database
@@ -71,16 +71,6 @@ class Outbox:
         rows, self._rows = self._rows, []
         await connection.execute(outbox_message.insert(), rows)
         return True
-
-
-async def add_events(session: AsyncSession | AsyncConnection, *events: Event) -> None:
-    """Transitional (issue 19): the former way to write events (kit.legacy's transactions
-    wake the relay after it), for the services not moved to units of work yet."""
-    if not events:
-        return
-    traceparent = traceparent_var.get()
-    await session.execute(outbox_message.insert(), [_row(e, traceparent) for e in events])
-    session.info["outbox_written"] = True
 
 
 def _row(event: Event, traceparent: str | None) -> dict[str, Any]:

@@ -9,12 +9,8 @@ and closes it. An app object runs one lifespan: build another to restart.
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Sequence
-from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-
-from shopmesh.kit import legacy
 from shopmesh.kit.client import Resolver, ServiceClient, StaticResolver
 from shopmesh.kit.db import Database
 from shopmesh.kit.jwt import CACHED_TOKENS, TokenVerifier
@@ -58,19 +54,6 @@ class ServiceRuntime:
             self.agent.resolver if self.agent else StaticResolver(settings.service_urls)
         )
         self.client = ServiceClient(settings, resolver)
-        # Transitional (issue 19): what the former wiring hung on the runtime (kit.legacy).
-        self.state: dict[str, Any] = {}
-        self.background: list[Work] = []
-
-    def transaction(self) -> AbstractAsyncContextManager[AsyncSession]:
-        """Transitional (issue 19): the former ORM transaction (see kit.legacy)."""
-        return legacy.transaction(self)
-
-    def connection(
-        self, *, autocommit: bool = False
-    ) -> AbstractAsyncContextManager[AsyncConnection]:
-        """Transitional (issue 19): the former Core transaction (see kit.legacy)."""
-        return legacy.connection(self, autocommit=autocommit)
 
     @property
     def db(self) -> Database:

@@ -12,9 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, Generic
-
-from typing_extensions import TypeVar
+from typing import Generic, TypeVar
 
 from shopmesh.kit import tracing
 from shopmesh.kit.consumer.processed import distinct, record_new
@@ -25,8 +23,7 @@ from shopmesh.kit.uow import UnitOfWork
 
 log = logging.getLogger("shopmesh.kit.consumer")
 
-# Transitional (issue 19): the default lets the former consumers name Handler bare.
-U = TypeVar("U", bound=UnitOfWork, default=Any)
+U = TypeVar("U", bound=UnitOfWork)
 # One event's effect, in the consumer's unit of work.
 Handler = Callable[[U, EventEnvelope], Awaitable[None]]
 # The new events of one batch (of the handled types) at once: an effect that folds many

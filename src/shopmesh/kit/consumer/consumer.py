@@ -17,24 +17,21 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Generic
+from typing import Generic, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError
-from typing_extensions import TypeVar
 
-from shopmesh.kit import legacy
 from shopmesh.kit.aio import describe, retrying
 from shopmesh.kit.consumer.applier import BatchApplier, BatchHandler, Handler
-from shopmesh.kit.db import Database, is_transient_db_error
+from shopmesh.kit.db import is_transient_db_error
 from shopmesh.kit.events import EventEnvelope, MalformedEvent
 from shopmesh.kit.kafka import ensure_topics, idempotent_producer
 from shopmesh.kit.metrics import CONSUMER_LAG, EVENTS_CONSUMED
 from shopmesh.kit.uow import UnitOfWork
 
 log = logging.getLogger("shopmesh.kit.consumer")
-# Transitional (issue 19): the default lets the former consumers name Handler bare.
-U = TypeVar("U", bound=UnitOfWork, default=Any)
+U = TypeVar("U", bound=UnitOfWork)
 
 # Seconds between offset commits while messages keep coming. Each commit is a Kafka
 # request and a write to its offsets log; committing after every fetch cost that once
@@ -57,28 +54,22 @@ class EventConsumer(Generic[U]):
 
     def __init__(
         self,
-        units: Callable[[], U] | Database | Callable[[], UnitOfWork],
+        units: Callable[[], U],
         *,
         service: str,
         bootstrap: str,
         group_id: str,
-        handlers: Mapping[str, Handler[U]] | Mapping[str, Any],
+        handlers: Mapping[str, Handler[U]],
         topics: Sequence[str],
         max_attempts: int = 3,
         retry_backoff: float = 0.2,
         batch_size: int = 500,
         applied_log_level: int = logging.INFO,
-        batch_handler: BatchHandler[U] | Any = None,
+        batch_handler: BatchHandler[U] | None = None,
         replication: int = 1,
         commit_interval: float = COMMIT_INTERVAL,
     ) -> None:
-        if isinstance(units, Database):  # transitional (issue 19): a former consumer
-            units, handlers, batch_handler = legacy.session_consumer_parts(
-                units,
-                handlers,  # type: ignore[arg-type]
-                batch_handler,
-            )
-        self._applier: BatchApplier[Any] = BatchApplier(
+        self._applier = BatchApplier(
             units,
             service=service,
             group_id=group_id,
