@@ -1,6 +1,5 @@
-"""The orders use cases on their ports in memory (unit of work, products, customers): placing
-(stock reserved first, given back whenever no order is recorded), idempotency, reading with
-what the other services say, cancelling, dispatches applied, and the reaper."""
+"""The orders use cases on their ports in memory (unit of work, products, customers): placing,
+idempotency, reading with what the other services say, cancelling, dispatches, the reaper."""
 
 from __future__ import annotations
 
@@ -230,9 +229,7 @@ async def test_an_empty_list_asks_nobody(world: World) -> None:
 
 
 @pytest.mark.parametrize("away", ["down", "slow"])
-async def test_an_unavailable_or_slow_service_leaves_only_its_part_empty(
-    away: str,
-) -> None:
+async def test_an_unavailable_or_slow_service_leaves_only_its_part_empty(away: str) -> None:
     world = World(lookup_timeout=0.05)
     tea = world.products.add("Tea", "1.00")
     await world.place(ALICE, (tea, 1))
