@@ -6,7 +6,7 @@ UV := scripts/uv.sh
 STATE_DIR := .data/up
 RUN := $(UV) run --frozen
 
-.PHONY: help install web up down reset status test check format kafka-up kafka-down test-infra-down bench chaos
+.PHONY: help install web up down reset status test test-containers check format kafka-up kafka-down test-infra-down bench chaos
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -45,6 +45,12 @@ test: install ## run every test (starts the test PostgreSQL and Kafka on their o
 	@scripts/web.sh build && scripts/web.sh browser && scripts/web.sh check && scripts/web.sh unit
 	@exports="$$(scripts/test-infra.sh up)" && eval "$$exports" && \
 		$(RUN) pytest $(PYTEST_ARGS)
+
+test-containers: install ## build the images with podman and run docker-compose.yml for real (see tests/containers/README.md)
+	@scripts/containers.sh install
+	@scripts/web.sh browser
+	@scripts/containers.sh images
+	@$(RUN) pytest --containers tests/containers $(PYTEST_ARGS)
 
 bench: install ## benchmarks on PostgreSQL + Kafka -> bench/results/latest.md (SCENARIO=gateway, BENCH_QUICK=1)
 	@bench/install-tools.sh

@@ -135,7 +135,7 @@ class Forwarding(asyncio.Protocol):
                 response.close()
         except (UpstreamError, TimeoutError):
             return _answer(HTTPStatus.BAD_GATEWAY, [], b"")
-        kept = [(n, v) for n, v in response.headers if n.lower() not in _RESPONSE_DROP]
+        kept = [(n, v) for n, v in response.headers if n not in _RESPONSE_DROP]
         return _answer(response.status, kept, body)
 
     def _write(self, data: bytes, *, keep_alive: bool) -> None:

@@ -73,7 +73,7 @@ class Shopper(HttpUser):
             if response.status_code != 201:
                 stream.success()
                 return
-            waiting = {int(order["id"]) for order in response.json()}
+            waiting = set(response.json()["order_ids"])
             self._wait_dispatched(stream, waiting)
         self.client.get("/api/orders", headers=self.auth)
 

@@ -27,6 +27,7 @@ CHAOS_ENV = {
     # The load is one client and a few users: the gateway's rate limits are not under test.
     "GATEWAY_RATE_LIMIT_IP": "100000/second",
     "GATEWAY_RATE_LIMIT_USER": "100000/second",
+    "GATEWAY_RATE_LIMIT_REGISTER": "100000/hour",
     "DISPATCHER_HANDLING_DELAY": "0.3",
     # Stock of an order never recorded (its process killed) comes back within the ledger's wait.
     "ORDERS_RESERVATION_GRACE": "20",

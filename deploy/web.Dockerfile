@@ -3,7 +3,12 @@
 # client-side routes' fallback and a run-time /config.js written from WEB_API_BASE.
 # Build from the repository root: docker build -f deploy/web.Dockerfile -t shopmesh-web .
 
-FROM node:20-bookworm-slim AS build
+# The two bases (CI builds stand-ins from Debian's packages where these cannot be
+# pulled: tests/containers/).
+ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NGINX_IMAGE=nginxinc/nginx-unprivileged:1.27-alpine
+
+FROM ${NODE_IMAGE} AS build
 WORKDIR /web
 COPY web/package.json web/package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
@@ -11,7 +16,7 @@ COPY web/ ./
 RUN npm run build
 
 # nginx-unprivileged runs as uid 101 and needs no root to bind 3000.
-FROM nginxinc/nginx-unprivileged:1.27-alpine AS runtime
+FROM ${NGINX_IMAGE} AS runtime
 COPY --chown=root:root deploy/web/nginx.conf /etc/nginx/nginx.conf
 COPY --chown=root:root --chmod=0755 deploy/web/40-shopmesh-config.sh /docker-entrypoint.d/40-shopmesh-config.sh
 COPY --from=build --chown=root:root /web/dist /usr/share/nginx/html

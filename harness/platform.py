@@ -66,7 +66,7 @@ def platform_environment(
     ``database_template`` holds ``{service}``; ``urls`` maps service names to
     their base URLs (the registry's and the web UI's included when started).
     """
-    backends = {n: u for n, u in urls.items() if n not in {"gateway", "web"}}
+    backends = {n: u for n, u in urls.items() if n not in {"gateway", "gateway-metrics", "web"}}
     env = {
         "SHOPMESH_DATABASE_URL_TEMPLATE": database_template,
         "SHOPMESH_KAFKA_BOOTSTRAP": kafka_bootstrap,
@@ -80,6 +80,8 @@ def platform_environment(
         "REGISTRY_TTL": "4",
         "GATEWAY_UPSTREAMS": json.dumps({n: [u] for n, u in backends.items()}),
     }
+    if "gateway-metrics" in urls:
+        env["GATEWAY_METRICS_PORT"] = urls["gateway-metrics"].rsplit(":", 1)[1]
     if "registry" in urls:
         env["SHOPMESH_REGISTRY_URL"] = urls["registry"]
     if "web" in urls:
@@ -124,6 +126,8 @@ class LocalPlatform:
         """Choose ports and build the environment; nothing is started yet."""
         chosen = tuple(specs)
         urls = {spec.name: f"http://127.0.0.1:{free_port()}" for spec in chosen}
+        if "gateway" in urls:  # the gateway serves /metrics on a port of its own
+            urls["gateway-metrics"] = f"http://127.0.0.1:{free_port()}"
         server = make_url(admin_url).set(database="").render_as_string(hide_password=False)
         # Built as text: rendering a URL would percent-encode the template's braces.
         template = f"{server.rstrip('/')}/{prefix}_{{service}}"
@@ -133,11 +137,18 @@ class LocalPlatform:
             urls=urls,
             credentials=credentials,
         )
+        # Files the services write (development mail) stay with this platform's state.
+        env["SHOPMESH_DATA_DIR"] = str(state_dir / "data")
         return cls(admin_url, prefix, Launcher(state_dir), urls, env, chosen, credentials)
 
     @property
     def gateway(self) -> str:
         return self.urls["gateway"]
+
+    @property
+    def gateway_metrics(self) -> str:
+        """Where the gateway serves ``/metrics`` (not on its public port)."""
+        return self.urls["gateway-metrics"]
 
     @property
     def database_urls(self) -> dict[str, str]:
@@ -209,7 +220,7 @@ class LocalPlatform:
         """How many instances of ``service`` the gateway routes to (its own metric)."""
         async with (
             aiohttp.ClientSession() as session,
-            session.get(f"{self.gateway}/metrics") as response,
+            session.get(f"{self.gateway_metrics}/metrics") as response,
         ):
             text = await response.text()
         pattern = rf'shopmesh_gateway_upstream_instances{{service="{service}"}} (\d+)'

@@ -17,6 +17,10 @@ from sqlalchemy.engine import make_url
 
 from shopmesh.kit.kafka import kafka_reachable
 
+# The platform fixtures (`platform`, `http`, `admin_token`...), shared by tests/system and
+# tests/contracts so a session starts the platform once.
+pytest_plugins = ["tests.platform_fixtures"]
+
 ADMIN_URL = os.environ.get(
     "SHOPMESH_TEST_DATABASE_ADMIN_URL", "postgresql+asyncpg://shopmesh@127.0.0.1:15432/postgres"
 )
@@ -25,6 +29,15 @@ KAFKA_BOOTSTRAP = os.environ.get("SHOPMESH_TEST_KAFKA_BOOTSTRAP", "127.0.0.1:190
 
 def _dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests on the whole platform (tests/contracts, tests/system) run after all the others.
+
+    The platform's consumers read the topics the per-service Kafka tests write to: started
+    before those tests, it would count their events and answer their orders.
+    """
+    items.sort(key=lambda item: "platform" in getattr(item, "fixturenames", ()))
 
 
 @pytest.fixture(scope="session")
@@ -71,3 +84,21 @@ def database_url(request: pytest.FixtureRequest) -> str:
 def unique() -> Callable[[str], str]:
     """Random names so tests never depend on each other's data."""
     return lambda prefix="t": f"{prefix}{uuid.uuid4().hex[:10]}"
+
+
+CONTAINERS = Path(__file__).resolve().parent / "containers"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--containers",
+        action="store_true",
+        help="run tests/containers (images and the compose stack: `make test-containers`)",
+    )
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """tests/containers needs the images `make test-containers` builds: only it runs them."""
+    if collection_path == CONTAINERS and not config.getoption("--containers"):
+        return True
+    return None

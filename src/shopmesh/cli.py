@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def up_command(launcher: Launcher, *, timeout: float) -> int:
     env = {
-        "SHOPMESH_DATA_DIR": str(launcher.state_dir / "db"),
+        "SHOPMESH_DATA_DIR": str(_data_dir(launcher)),
         # Every service registers itself and finds the others through the local registry.
         "SHOPMESH_REGISTRY_URL": os.environ.get("SHOPMESH_REGISTRY_URL", "http://127.0.0.1:9999"),
     }
@@ -89,7 +89,19 @@ def _print_welcome(launcher: Launcher) -> None:
     print("  API (gateway):   http://localhost:8080   e.g. POST /auth/register")
     print("  Analytics stats: http://127.0.0.1:8083/stats")
     print(f"  Admin login:     {admin} / {password}   (development default; set SHOPMESH_ADMIN_*)")
+    print(f"  Mail:            {_mail_where(launcher)}")
     print(f"  Logs:            {launcher.log_dir}/\n  Stop with:       make down\n")
+
+
+def _mail_where(launcher: Launcher) -> str:
+    """Where password reset mail goes: the SMTP server, or .eml files (auth's data dir)."""
+    if os.environ.get("SHOPMESH_SMTP_URL"):
+        return "sent through SHOPMESH_SMTP_URL"
+    return f"{_data_dir(launcher) / 'mail'}/   (password reset links, as .eml files)"
+
+
+def _data_dir(launcher: Launcher) -> Path:
+    return launcher.state_dir / "db"
 
 
 def _tail(path: Path, lines: int = 30) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import pytest
 
@@ -10,9 +11,10 @@ from .support import Auth, running
 
 
 @pytest.fixture
-async def auth(sqlite_url: str) -> AsyncIterator[Auth]:
-    """The auth service on a fresh SQLite database (bcrypt cost 4, no Kafka)."""
-    async with running(sqlite_url) as service:
+async def auth(sqlite_url: str, tmp_path: Path) -> AsyncIterator[Auth]:
+    """The auth service on a fresh SQLite database (bcrypt cost 4, no Kafka); its mail is
+    written under ``tmp_path/mail``."""
+    async with running(sqlite_url, data_dir=tmp_path) as service:
         yield service
 
 

@@ -11,7 +11,7 @@ import httpx
 import orjson
 from sqlalchemy import func, select, update
 
-from shopmesh.auth.domain import hash_refresh_token
+from shopmesh.auth.domain import hash_token
 from shopmesh.auth.main import create_app
 from shopmesh.auth.repository import RefreshTokenRow, UserAccount
 from shopmesh.auth.settings import Settings
@@ -93,7 +93,7 @@ class Auth(ServiceUnderTest):
         async with self.runtime.db.engine.begin() as connection:
             await connection.execute(
                 update(RefreshTokenRow)
-                .where(RefreshTokenRow.token_hash == hash_refresh_token(refresh_token))
+                .where(RefreshTokenRow.token_hash == hash_token(refresh_token))
                 .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
             )
 

@@ -11,8 +11,8 @@ from shopmesh.auth.domain import (
     RefreshToken,
     User,
     UserRegistered,
-    hash_refresh_token,
-    new_refresh_token,
+    hash_token,
+    new_token,
     username_key,
 )
 from shopmesh.auth.passwords import PasswordHasher, hash_password, password_matches
@@ -50,14 +50,14 @@ def test_username_key_ignores_case() -> None:
 
 
 def test_refresh_tokens_are_random_and_hashed_with_sha256() -> None:
-    tokens = {new_refresh_token() for _ in range(100)}
+    tokens = {new_token() for _ in range(100)}
 
     assert len(tokens) == 100
     token = tokens.pop()
     assert len(token) >= 43
-    assert hash_refresh_token(token) == hash_refresh_token(token)
-    assert len(hash_refresh_token(token)) == 64
-    assert hash_refresh_token(token) != hash_refresh_token(token + "x")
+    assert hash_token(token) == hash_token(token)
+    assert len(hash_token(token)) == 64
+    assert hash_token(token) != hash_token(token + "x")
 
 
 def test_user_registered_carries_the_account_and_is_keyed_by_user_id() -> None:

@@ -38,6 +38,19 @@ async def test_register_and_login_set_an_httponly_strict_refresh_cookie_for_ever
     assert "domain" not in attributes
 
 
+@pytest.mark.parametrize("how", ["register", "login", "refresh"])
+async def test_answers_carrying_tokens_are_never_cached(
+    auth: Auth, username: str, how: str
+) -> None:
+    response = await auth.register(username)
+    if how == "login":
+        response = await auth.login(username)
+    elif how == "refresh":
+        response = await auth.with_cookie(REFRESH, refresh_token_of(response))
+    assert response.status_code in (200, 201), response.text
+    assert response.headers["cache-control"] == "no-store"
+
+
 async def test_refresh_cookie_max_age_follows_the_setting(sqlite_url: str, username: str) -> None:
     async with running(sqlite_url, refresh_token_ttl_seconds=3600) as auth:
         _, attributes = set_cookie(await auth.register(username))

@@ -42,10 +42,18 @@ async def test_register_answers_201_with_id_username_role_and_a_signed_token(
 
     assert response.status_code == 201, response.text
     body = response.json()
-    assert set(body) == {"id", "username", "token", "role"}
+    assert set(body) == {"id", "username", "token", "role", "user", "message"}
     assert isinstance(body["id"], int)
     assert body["username"] == username
     assert body["role"] == "user"
+    assert body["user"] == {
+        "id": body["id"],
+        "username": username,
+        "name": username,
+        "email": None,
+        "role": "user",
+    }
+    assert body["message"] == "User registered successfully"
     claims = jwt.decode(
         body["token"], JWT_SECRET, algorithms=["HS256"], issuer=auth.settings.jwt_issuer
     )
@@ -165,7 +173,7 @@ async def test_unknown_user_and_wrong_password_get_the_same_401(auth: Auth, user
     for response in (wrong_password, unknown_user):
         assert response.status_code == 401
         assert response.json()["code"] == "invalid_credentials"
-        assert response.json()["error"] == "invalid username or password"
+        assert response.json()["error"] == "invalid username, email or password"
         assert "set-cookie" not in response.headers
     assert {k: v for k, v in wrong_password.json().items() if k != "request_id"} == {
         k: v for k, v in unknown_user.json().items() if k != "request_id"

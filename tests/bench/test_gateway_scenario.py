@@ -6,7 +6,8 @@ import os
 import time
 from typing import Any
 
-from bench.scenarios.gateway import _ProxyCpu, _report
+from bench.scenarios.gateway import _ProxyCpu
+from bench.scenarios.gateway_report import report
 
 
 def _spin_cpu(seconds: float) -> None:
@@ -47,25 +48,29 @@ def _open(p99: float, cpu: float | None = None, busy: float | None = None) -> di
     return run
 
 
-def test_report_gives_each_proxys_cost_in_both_loops_and_the_gateways_busy_share() -> None:
+def test_report_gives_each_proxys_cost_and_the_targets_ratios() -> None:
     closed = {
         "direct": [_closed(100_000)],
-        "nginx": [_closed(50_000)],
+        "nginx": [_closed(50_000, cpu=20)],
         "forwarder": [_closed(30_000, cpu=30)],
-        "gateway": [_closed(10_000, cpu=90)],
+        "gateway": [_closed(20_000, cpu=70)],
+        "nginx_new_connection": [_closed(10_000, cpu=60)],
+        "gateway_new_connection": [_closed(4_000, cpu=200)],
     }
     open_runs = {
         "direct": [_open(1.0)],
         "forwarder": [_open(2.0, cpu=60, busy=0.3)],
-        "gateway": [_open(6.0, cpu=140, busy=0.7)],
-        "direct_quarter": [_open(1.0)],
-        "gateway_quarter": [_open(2.0, cpu=180, busy=0.45)],
+        "gateway": [_open(2.5, cpu=140, busy=0.45)],
     }
-    derived = _report(closed, open_runs, 5_000)["derived"]
-    assert derived["gateway_cpu_us_per_req_wrk"]["median"] == 90
+    result = report(closed, open_runs, 5_000)
+    derived = result["derived"]
+    assert derived["gateway_over_nginx_req_ratio"]["median"] == 0.4
+    assert derived["gateway_over_nginx_cpu_ratio"]["median"] == 3.5
+    assert derived["gateway_new_connection_over_keepalive_req_ratio"]["median"] == 0.2
+    assert derived["nginx_new_connection_over_keepalive_req_ratio"]["median"] == 0.2
+    assert derived["gateway_cpu_us_per_req_wrk"]["median"] == 70
+    assert derived["nginx_cpu_us_per_req_wrk"]["median"] == 20
     assert derived["gateway_cpu_us_per_req_open_loop"]["median"] == 140
-    assert derived["forwarder_cpu_us_per_req_wrk"]["median"] == 30
-    assert derived["forwarder_cpu_us_per_req_open_loop"]["median"] == 60
-    assert derived["gateway_busy_at_half"]["median"] == 0.7
     assert derived["gateway_busy_at_quarter"]["median"] == 0.45
-    assert derived["p99_added_by_gateway_ms"]["median"] == 5.0
+    assert derived["p99_added_by_gateway_at_quarter_ms"]["median"] == 1.5
+    assert [target["met"] for target in result["targets"]] == [True, True, True]

@@ -10,17 +10,16 @@ from shopmesh.customers.domain import (
     EmailTaken,
     Page,
     Profile,
-    email_key,
     search_key,
 )
+from shopmesh.kit.validation import email_key
 from tests.fakes import FakeStore, FakeUnitOfWork
 
 
 class CustomersStore(FakeStore):
     def __init__(self) -> None:
         super().__init__()
-        self.customers: dict[int, Customer] = {}  # by id
-        self.next_id = 1
+        self.customers: dict[int, Customer] = {}  # by id (the owner's user id)
 
 
 class FakeCustomers:
@@ -47,12 +46,11 @@ class FakeCustomers:
     async def add_if_missing(
         self, user_id: int, profile: Profile, *, now: datetime
     ) -> Customer | None:
-        if await self.of_user(user_id) is not None:
+        if user_id in self._store.customers:
             return None
         self._check_unique(profile, owner=None)
-        customer = Customer(self._store.next_id, user_id, profile, now, now)
+        customer = Customer(user_id, user_id, profile, now, now)
         self._store.customers[customer.id] = customer
-        self._store.next_id += 1
         return customer
 
     async def save(self, customer_id: int, profile: Profile, *, now: datetime) -> Customer:

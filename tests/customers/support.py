@@ -50,6 +50,7 @@ def profile(**overrides: Any) -> dict[str, Any]:
         "preferences": {"newsletter": "weekly", "language": "en"},
         "location": "17.385,78.486",
         "interests": ["tea", "books"],
+        "sex": "Female",
     }
     return {**body, **overrides}
 

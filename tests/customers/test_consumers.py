@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import text
 
-from shopmesh.auth.domain import User
+from shopmesh.auth.domain import NewProfile, User
 from shopmesh.auth.domain import UserRegistered as AuthUserRegistered
 from shopmesh.customers.consumers import HANDLERS
 from shopmesh.customers.domain import UserRegistered
@@ -80,9 +80,9 @@ async def test_an_existing_profile_is_left_untouched(db: Database) -> None:
     async with db.engine.begin() as session:
         await session.execute(
             text(
-                "INSERT INTO customer (user_id, name, email, email_key, city, preferences,"
-                " interests, search_key, created_at, updated_at) VALUES (:u, 'Edited', 'e@x.org',"
-                " 'e@x.org', 'Pune', '{}', '[\"tea\"]', 'edited', '2025-01-01 00:00:00',"
+                "INSERT INTO customer (id, user_id, name, email, email_key, city, preferences,"
+                " interests, search_key, created_at, updated_at) VALUES (:u, :u, 'Edited',"
+                " 'e@x.org', 'e@x.org', 'Pune', '{}', '[\"tea\"]', 'edited', '2025-01-01 00:00:00',"
                 " '2025-01-01 00:00:00')"
             ),
             {"u": user_id},
@@ -150,3 +150,74 @@ def test_customers_reads_user_registered_as_auth_sends_it() -> None:
 
     assert (read.user_id, read.username) == (77, "alice")
     assert (read.profile().name, read.profile().email) == ("alice", None)
+
+
+PROFILE_FIELDS = {
+    "email": "Ann.Lee@Example.org",
+    "name": "Ann Lee",
+    "address": "1 Main Street",
+    "city": "Pune",
+    "mobile": "+91 98765 43210",
+    "location": "Old town",
+    "sex": "Female",
+    "preferences": "vegetarian, no calls",
+    "interests": ["tea", "books"],
+}
+
+
+async def test_the_profile_holds_what_the_person_typed_and_takes_their_user_id(
+    db: Database,
+) -> None:
+    user_id = new_user_id()
+
+    await apply(db, registered(user_id=user_id, username="ann.lee", **PROFILE_FIELDS))
+
+    [row] = await rows(db)
+    assert row.id == row.user_id == user_id
+    assert (row.name, row.email, row.email_key) == (
+        "Ann Lee",
+        "Ann.Lee@Example.org",
+        "ann.lee@example.org",
+    )
+    assert (row.address, row.city, row.mobile, row.location, row.sex) == (
+        "1 Main Street",
+        "Pune",
+        "+91 98765 43210",
+        "Old town",
+        "Female",
+    )
+    assert orjson.loads(row.preferences) == "vegetarian, no calls"
+    assert orjson.loads(row.interests) == ["tea", "books"]
+
+
+async def test_a_value_customers_refuses_is_left_out_and_the_rest_applies(db: Database) -> None:
+    fields = {**PROFILE_FIELDS, "mobile": "call me", "city": "x" * 101, "interests": [""]}
+
+    await apply(db, registered(user_id=new_user_id(), username="ann", **fields))
+
+    [row] = await rows(db)
+    assert (row.name, row.mobile, row.city) == ("Ann Lee", None, None)
+    assert orjson.loads(row.interests) == []
+
+
+async def test_an_email_another_customer_uses_is_left_out(db: Database) -> None:
+    first, second = new_user_id(), new_user_id()
+    await apply(db, registered(user_id=first, username="ann", **PROFILE_FIELDS))
+
+    await apply(db, registered(user_id=second, username="ann2", **PROFILE_FIELDS))
+
+    by_user = {r.user_id: r for r in await rows(db)}
+    assert by_user[first].email == "Ann.Lee@Example.org"
+    assert (by_user[second].email, by_user[second].name) == (None, "Ann Lee")
+
+
+def test_customers_reads_the_profile_fields_auth_sends() -> None:
+    moment = datetime.now(UTC)
+    user = User(id=78, username="ann", role="user", created_at=moment, email="ann@example.org")
+    typed = NewProfile(name="Ann", city="Pune", preferences={"tea": "green"}, interests=["x"])
+    sent = AuthUserRegistered.of(user, typed)
+
+    profile = UserRegistered.model_validate(orjson.loads(sent.to_bytes())).profile()
+
+    assert (profile.name, profile.email, profile.city) == ("Ann", "ann@example.org", "Pune")
+    assert (profile.preferences, profile.interests) == ({"tea": "green"}, ["x"])

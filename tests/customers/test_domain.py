@@ -13,9 +13,9 @@ from shopmesh.customers.domain import (
     EmailRequired,
     Mobile,
     Profile,
-    email_key,
     search_key,
 )
+from shopmesh.kit.validation import email_key
 
 EMAIL: TypeAdapter[str] = TypeAdapter(Email)
 MOBILE: TypeAdapter[str] = TypeAdapter(Mobile)

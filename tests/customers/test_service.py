@@ -105,6 +105,28 @@ async def test_a_new_user_starts_with_their_username_as_name_once(
     assert (await customers.get_mine(ALICE)).profile.name == "ann"
 
 
+async def test_a_new_users_typed_profile_is_taken_without_what_customers_refuses(
+    customers: CustomerService, store: CustomersStore
+) -> None:
+    await customers.put_mine(BOB, ann(email="taken@example.org"))
+    registered = UserRegistered(
+        user_id=ALICE,
+        username="ann",
+        email="TAKEN@example.org",
+        name="Ann Lee",
+        city="Pune",
+        mobile="not a phone",
+        interests=["tea"],
+    )
+    async with FakeCustomersUnitOfWork(store) as uow:
+        assert await create_profile_for_new_user(uow, registered)
+    created = await customers.get_mine(ALICE)
+    assert created.id == ALICE  # a profile's id is its owner's user id
+    profile = created.profile
+    assert (profile.name, profile.city, profile.interests) == ("Ann Lee", "Pune", ["tea"])
+    assert (profile.email, profile.mobile) == (None, None)
+
+
 async def test_put_mine_after_the_consumer_made_the_profile_replaces_it(
     customers: CustomerService, store: CustomersStore
 ) -> None:

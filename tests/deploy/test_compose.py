@@ -40,12 +40,15 @@ def _environment(service: dict[str, Any]) -> dict[str, str]:
     return {str(key): str(value) for key, value in env.items()}
 
 
-def _published_ports(service: dict[str, Any]) -> set[tuple[int, int]]:
-    pairs = set()
+def _published_ports(service: dict[str, Any]) -> dict[int, tuple[str, int]]:
+    """Container port -> (the variable that moves it on the host, its default host port)."""
+    published = {}
     for port in service.get("ports", []):
         host, _, container = str(port).rpartition(":")
-        pairs.add((int(host), int(container)))
-    return pairs
+        match = re.fullmatch(r"\$\{(\w+):-(\d+)\}", host)
+        assert match, f"host port {host!r} must be a ${{VARIABLE:-default}}"
+        published[int(container)] = (match.group(1), int(match.group(2)))
+    return published
 
 
 def test_every_launcher_service_is_in_compose_with_its_port(
@@ -53,7 +56,22 @@ def test_every_launcher_service_is_in_compose_with_its_port(
 ) -> None:
     assert set(SPECS) | INFRASTRUCTURE == set(services)
     for name, spec in SPECS.items():
-        assert (spec.port, spec.port) in _published_ports(services[name]), name
+        variable = f"SHOPMESH_{name.upper()}_PORT"
+        assert _published_ports(services[name]) == {spec.port: (variable, spec.port)}, name
+
+
+def test_every_published_port_moves_with_a_variable_of_its_own(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    variables = [
+        variable
+        for service in services.values()
+        for variable, _default in _published_ports(service).values()
+    ]
+    assert len(variables) == len(set(variables))
+    kafka = _environment(services["kafka"])
+    # Tools on the host reach Kafka where it is published: the advertised port moves with it.
+    assert "HOST://localhost:${SHOPMESH_KAFKA_PORT:-29092}" in kafka["KAFKA_ADVERTISED_LISTENERS"]
 
 
 def test_python_services_run_their_own_command_from_the_one_image(

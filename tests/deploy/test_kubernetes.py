@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from typing import Any
 
 import kubernetes_validate
 import pytest
+import yaml
 
 from tests.deploy.manifests import (
     OVERLAYS,
     PYTHON_SERVICES,
+    REPO,
     SPECS,
     consumed_topics,
     env_names,
@@ -261,3 +264,25 @@ def test_dev_secrets_point_the_services_at_the_postgres_cluster() -> None:
     assert template == (
         f"postgresql+asyncpg://{user}:{password}@{cluster_name}-rw:5432/{{service}}"
     )
+
+
+def test_the_dev_overlay_runs_the_images_make_test_containers_builds_and_runs() -> None:
+    built = dict(
+        re.findall(
+            r'^\s*build (shopmesh(?:-web)?:dev) "\$REPO/deploy/([\w.]+)"',
+            (REPO / "scripts" / "containers.sh").read_text(),
+            re.MULTILINE,
+        )
+    )
+    assert built == {"shopmesh:dev": "Dockerfile", "shopmesh-web:dev": "web.Dockerfile"}
+    images = {
+        container["image"]
+        for deployment in of_kind(kustomize("dev"), "Deployment").values()
+        for container in deployment["spec"]["template"]["spec"]["containers"]
+    }
+    assert images == set(built)
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]
+    for service in compose.values():
+        if "build" in service:
+            image = re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", service["image"])
+            assert built[image] == service["build"]["dockerfile"].removeprefix("deploy/")

@@ -1,4 +1,4 @@
-"""Real sockets on loopback: fake backends and the gateway under uvicorn, in this process."""
+"""Real sockets on loopback: fake backends and the gateway on its own server, in this process."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ from typing import Any
 import aiohttp
 import pytest
 
-from shopmesh.gateway.main import create_app
+from shopmesh.gateway.main import RunningGateway, start
 from shopmesh.gateway.settings import GatewaySettings
 from shopmesh.kit.jwt import Principal, issue_token
 
-from .support import MakeToken, Running, StartGateway, serve
+from .recorder import RecordingUpstream
+from .support import METRICS_URLS, MakeToken, Running, StartGateway, serve
 from .upstream import Upstream
 
 SECRET = "gateway-test-secret-0123456789-abcdefghijk"
@@ -47,6 +48,9 @@ def gateway_settings(backends: dict[str, Upstream], **overrides: Any) -> Gateway
         "redis_url": None,
         "registry_url": None,  # static upstreams unless a test brings a registry
         "trust_forwarded": False,
+        "host": "127.0.0.1",
+        "port": 0,
+        "metrics_port": 0,
     }
     values.update(overrides)
     return GatewaySettings(**values)
@@ -55,14 +59,15 @@ def gateway_settings(backends: dict[str, Upstream], **overrides: Any) -> Gateway
 @pytest.fixture
 async def start_gateway(backends: dict[str, Upstream]) -> AsyncIterator[StartGateway]:
     """Start a gateway of its own (fresh rate-limit counters) with some settings changed."""
-    started: list[Running] = []
+    started: list[RunningGateway] = []
 
-    async def start(**overrides: Any) -> str:
-        running = await serve(create_app(gateway_settings(backends, **overrides)))
+    async def start_one(**overrides: Any) -> str:
+        running = await start(gateway_settings(backends, **overrides))
         started.append(running)
+        METRICS_URLS[running.url] = running.metrics_url
         return running.url
 
-    yield start
+    yield start_one
     for running in started:
         await running.stop()
 
@@ -70,7 +75,8 @@ async def start_gateway(backends: dict[str, Upstream]) -> AsyncIterator[StartGat
 @pytest.fixture(scope="session")
 async def gateway(backends: dict[str, Upstream]) -> AsyncIterator[str]:
     """The gateway with default settings, shared by the tests that need nothing special."""
-    running = await serve(create_app(gateway_settings(backends)))
+    running = await start(gateway_settings(backends))
+    METRICS_URLS[running.url] = running.metrics_url
     yield running.url
     await running.stop()
 
@@ -82,6 +88,14 @@ async def client() -> AsyncIterator[aiohttp.ClientSession]:
         cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False
     ) as session:
         yield session
+
+
+@pytest.fixture(scope="module")
+async def upstream() -> AsyncIterator[RecordingUpstream]:
+    """A raw-socket upstream recording what reaches it (for the gateway-process tests)."""
+    recorder = await RecordingUpstream().start()
+    yield recorder
+    await recorder.stop()
 
 
 @pytest.fixture

@@ -7,10 +7,20 @@ from collections.abc import Awaitable, Callable
 
 from tests.support import Running, free_port, serve
 
-__all__ = ["MakeToken", "Running", "StartGateway", "free_port", "serve", "unique"]
+__all__ = [
+    "METRICS_URLS",
+    "MakeToken",
+    "Running",
+    "StartGateway",
+    "free_port",
+    "serve",
+    "unique",
+]
 
 StartGateway = Callable[..., Awaitable[str]]
 MakeToken = Callable[..., str]
+# Each gateway's metrics endpoint (not on its public port), by the gateway's URL.
+METRICS_URLS: dict[str, str] = {}
 
 
 def unique() -> str:

@@ -102,3 +102,17 @@ async def test_login_with_a_body_that_is_not_json_is_still_forwarded(
         assert resp.status == 200
         assert resp.headers["RateLimit-Limit"] == "5"
     assert backends["auth"].seen[-1].body == b"{not json"
+
+
+async def test_a_login_body_larger_than_the_buffer_is_read_whole_and_forwarded(
+    start_gateway: StartGateway, client: aiohttp.ClientSession, backends: dict[str, Upstream]
+) -> None:
+    # Login and register bodies are read whole (their limits look inside), past the
+    # 64 KiB the gateway otherwise holds before it streams.
+    gateway = await start_gateway(rate_limit_login="5/minute", buffer_body_bytes=1024)
+    name = unique()
+    body = b'{"username": "%s", "padding": "%s"}' % (name.encode(), b"p" * 200_000)
+    async with client.post(f"{gateway}/auth/login?{name}", data=body) as resp:
+        assert resp.status == 200
+    [seen] = [s for s in backends["auth"].seen if s.query == name]
+    assert seen.body == body

@@ -12,7 +12,7 @@ import pytest
 from shopmesh.gateway.breaker import CircuitBreaker
 from shopmesh.kit.logging import JsonFormatter
 
-from .support import StartGateway, free_port, unique
+from .support import METRICS_URLS, StartGateway, free_port, unique
 from .upstream import Upstream
 
 TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-[0-9a-f]{16}-01")
@@ -74,7 +74,7 @@ async def test_metrics_expose_circuit_state_instances_and_ejections(
     for _ in range(2):  # one of the two goes to the dead instance first, then is retried
         async with client.get(f"{gateway}/auth/{unique()}") as resp:
             assert resp.status == 200
-    async with client.get(f"{gateway}/metrics") as resp:
+    async with client.get(f"{METRICS_URLS[gateway]}/metrics") as resp:
         metrics = await resp.text()
     assert 'shopmesh_gateway_circuit_state{service="auth"} 0.0' in metrics
     assert 'shopmesh_gateway_upstream_instances{service="auth"} 2.0' in metrics

@@ -10,7 +10,7 @@ from pathlib import Path
 import aiohttp
 from yarl import URL
 
-from .support import MakeToken, StartGateway, free_port, unique
+from .support import METRICS_URLS, MakeToken, StartGateway, free_port, unique
 from .upstream import Upstream
 
 STREAM_WAIT = 10  # seconds; a safety net so a broken stream fails the test instead of hanging it
@@ -270,7 +270,7 @@ async def test_probes_and_metrics(gateway: str, client: aiohttp.ClientSession) -
         assert resp.status == 200
     async with client.get(f"{gateway}/auth/{unique()}") as resp:
         assert resp.status == 200
-    async with client.get(f"{gateway}/metrics") as resp:
+    async with client.get(f"{METRICS_URLS[gateway]}/metrics") as resp:
         text = await resp.text()
     assert 'shopmesh_gateway_upstream_requests_total{outcome="2xx",service="auth"}' in text
     assert 'route="/auth/"' in text

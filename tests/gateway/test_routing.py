@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from shopmesh.gateway.routing import Policy, Route, RouteConfigError, RouteTable, has_dot_segment
+from shopmesh.gateway.routing import (
+    Policy,
+    Route,
+    RouteConfigError,
+    RouteTable,
+    has_dot_segment,
+)
 from shopmesh.gateway.settings import DEFAULT_ROUTES_FILE, GatewaySettings
 from shopmesh.gateway.upstreams import Upstreams
 from shopmesh.kit.settings import DEFAULT_SERVICE_URLS
@@ -24,7 +30,11 @@ def table() -> RouteTable:
         ("/auth/me/sessions", "/auth/me", "/api/auth/me/sessions"),
         ("/auth/meow", "/auth/", "/api/auth/meow"),
         ("/auth/login", "/auth/login", "/api/auth/login"),
-        ("/auth/register", "/auth/", "/api/auth/register"),
+        ("/auth/register", "/auth/register", "/api/auth/register"),
+        ("/api/auth/register", "/api/auth/register", "/api/auth/register"),
+        ("/auth/forgot-password", "/auth/forgot-password", "/api/auth/forgot-password"),
+        ("/api/forgot-password", "/api/forgot-password", "/api/auth/forgot-password"),
+        ("/api/auth/reset-password", "/api/auth/reset-password", "/api/auth/reset-password"),
         ("/api/auth/me", "/api/auth/me", "/api/auth/me"),
         ("/api/auth/login", "/api/auth/login", "/api/auth/login"),
         ("/payment/transactions/list", "/payment/", "/api/payments/transactions/list"),
@@ -89,6 +99,13 @@ def test_policies_come_from_the_table(table: RouteTable) -> None:
     login = table.match("/auth/login")
     assert login is not None
     assert login.limit == "login"
+
+
+def test_password_reset_routes_have_the_login_limit(table: RouteTable) -> None:
+    for path in ("/api/forgot-password", "/api/auth/forgot-password", "/auth/reset-password"):
+        route = table.match(path)
+        assert route is not None
+        assert route.limit == "login"
 
 
 def test_route_without_trailing_slash_respects_segment_boundaries() -> None:
@@ -173,7 +190,13 @@ def test_settings_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.upstreams == expected
     assert settings.upstreams["payments"] == ["http://127.0.0.1:8082"]
     assert settings.registry_url is None
-    assert settings.cors_origins == ["http://localhost:3000", "http://127.0.0.1:3000"]
+    # The web UI's port, and 4200 where the commerce seed's app is served.
+    assert settings.cors_origins == [
+        "http://localhost:3000",
+        "http://127.0.0.1:3000",
+        "http://localhost:4200",
+        "http://127.0.0.1:4200",
+    ]
     assert settings.redis_url is None
     assert settings.max_body_bytes == 1024 * 1024
     assert settings.routes_file == DEFAULT_ROUTES_FILE

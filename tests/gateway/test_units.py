@@ -1,10 +1,10 @@
-"""Rate-limit counters and the login-name parser, with fake clocks (no sockets)."""
+"""Rate-limit counters and the login-identity parser, with fake clocks (no sockets)."""
 
 from __future__ import annotations
 
 import pytest
 
-from shopmesh.gateway.body import login_username
+from shopmesh.gateway.login import login_identities
 from shopmesh.gateway.ratelimit import Decision, LocalCounters, RateLimiter, tightest
 
 SECRET = "unit-test-secret-0123456789-abcdefghijkl"
@@ -78,15 +78,24 @@ def test_the_tightest_decision_is_shown() -> None:
 
 
 @pytest.mark.parametrize(
-    ("body", "username"),
+    ("body", "identities"),
     [
-        (b'{"username": " Ann ", "password": "x"}', "ann"),
-        (b'{"username": 5}', None),
-        (b'{"username": ""}', None),
-        (b"[1, 2]", None),
-        (b"{not json", None),
-        (b"", None),
+        (b'{"username": " Ann ", "password": "x"}', ["ann"]),
+        (b'{"email": "Ann@Example.COM", "password": "x"}', ["ann@example.com"]),
+        (b'{"username": "ann", "email": "ann@example.com"}', ["ann", "ann@example.com"]),
+        # What the standard library's json.loads (auth's parse) accepts, the key follows.
+        (b'\xef\xbb\xbf{"username": "Ann"}', ["ann"]),
+        (b'{"username": "Ann", "amount": NaN}', ["ann"]),
+        (b'{"username": "x", "username": "Victim"}', ["victim"]),
+        (b'{"username": "\\u0041nn"}', ["ann"]),
+        (b'{"username": "Stra\xc3\x9fe"}', ["strasse"]),
+        (b'{"username": 5}', []),
+        (b'{"username": ""}', []),
+        (b"[1, 2]", []),
+        (b"{not json", []),
+        (b"[" * 100_000, []),
+        (b"", []),
     ],
 )
-def test_login_username_is_read_leniently(body: bytes, username: str | None) -> None:
-    assert login_username(body) == username
+def test_login_identities_are_read_as_auth_reads_them(body: bytes, identities: list[str]) -> None:
+    assert login_identities(body) == identities

@@ -7,13 +7,17 @@ import logging
 import os
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
 import pytest
+from prometheus_client import REGISTRY
 
 from shopmesh.kit import logging as kit_logging
-from shopmesh.kit.logging import configure_logging, log_fields, request_id_var
+from shopmesh.kit.access import RequestRecorder
+from shopmesh.kit.logging import JsonFormatter, configure_logging, log_fields, request_id_var
+from shopmesh.kit.metrics import LATENCY_BUCKETS
 from shopmesh.kit.runner import _CorkedTransport
 from shopmesh.kit.tracing import random_hex
 
@@ -147,3 +151,48 @@ def test_another_listener_gets_an_ordinary_record(
     finally:
         log.setLevel(logging.NOTSET)
     assert [line["status"] for line in _lines(json_log_file)] == [201]
+
+
+def test_a_batched_recorder_reaches_the_same_series_once_flushed() -> None:
+    observations = [0.0004, 0.001, 0.0011, 0.003, 0.2, 7.5, 42.0]
+    direct = RequestRecorder("hot-path-direct")
+    batched = RequestRecorder("hot-path-batched", batched=True)
+    for recorder in (direct, batched):
+        for elapsed in observations:
+            recorder.record(
+                method="GET",
+                route="/r",
+                path="/r/1",
+                status=200,
+                elapsed=elapsed,
+                client="127.0.0.1",
+                user_id=None,
+            )
+
+    def samples(service: str) -> dict[str, float]:
+        found = {}
+        for family in REGISTRY.collect():
+            for sample in family.samples:
+                if sample.labels.get("service") == service and not sample.name.endswith("created"):
+                    key = sample.name + str(
+                        sorted((k, v) for k, v in sample.labels.items() if k != "service")
+                    )
+                    found[key] = sample.value
+        return found
+
+    assert samples("hot-path-batched") == {}  # nothing reaches Prometheus before the flush
+    batched.flush()
+    assert samples("hot-path-batched") == samples("hot-path-direct")
+    assert len(samples("hot-path-direct")) > len(LATENCY_BUCKETS)
+
+
+@pytest.mark.parametrize(
+    "created",
+    [1719368401.0, 1719368401.6229997, 1719368401.9995, 1719368401.9999996, 1719368402.0000004]
+    + [1.6e9 + index * 7777.123457 for index in range(200)],
+)
+def test_the_cached_timestamp_is_what_datetime_would_write(created: float) -> None:
+    expected = datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
+    assert (
+        JsonFormatter("svc").line(created, "info", "l", "m", {}).startswith(f'{{"ts":"{expected}"')
+    )

@@ -24,7 +24,7 @@ def test_the_gateway_keeps_idle_client_connections_longer_than_its_pools_do() ->
     service = ServiceSettings()
 
     # Browsers and client pools keep idle connections for a minute or more.
-    assert server_config(_ok, gateway).timeout_keep_alive >= 60
+    assert gateway.limits().keepalive_timeout >= 60
     # The gateway's pools drop an idle connection before the service closes it.
     assert server_config(_ok, service).timeout_keep_alive > gateway.upstream_keepalive
 

@@ -32,27 +32,56 @@ async def test_one_line_becomes_one_order_priced_by_products(orders: Orders, fak
     assert fakes.products.callers == ["service"]
 
 
-async def test_a_list_body_is_a_cart_answered_with_an_array(orders: Orders, fakes: Fakes) -> None:
+async def test_a_list_body_is_a_cart_answered_with_message_ids_count_and_orders(
+    orders: Orders, fakes: Fakes
+) -> None:
     tea, cup = fakes.products.add("Tea", "2.50"), fakes.products.add("Cup", "7.00")
 
+    # As the commerce seed's app sends its cart: its prices, totals and status are ignored.
     response = await orders.place(
-        ALICE, [{"product_id": tea, "quantity": 2}, {"product_id": cup, "quantity": 1}]
+        ALICE,
+        [
+            {
+                "customer_id": ALICE,
+                "product_id": tea,
+                "quantity": 2,
+                "per_cost": 0.01,
+                "total_cost": 0.02,
+                "status": "Pending",
+            },
+            {
+                "customer_id": ALICE,
+                "product_id": cup,
+                "quantity": 1,
+                "per_cost": 7,
+                "total_cost": 7,
+                "status": "Pending",
+            },
+        ],
     )
 
     assert response.status_code == 201, response.text
-    placed = response.json()
+    body = response.json()
+    assert set(body) == {"message", "order_ids", "order_count", "orders"}
+    placed = body["orders"]
+    assert body["message"] == "Orders placed successfully"
+    assert body["order_ids"] == [o["id"] for o in placed]
+    assert body["order_count"] == 2
     assert [(o["product_id"], o["total_cost"]) for o in placed] == [(tea, 5.0), (cup, 7.0)]
+    assert {o["status"] for o in placed} == {"Created"}
     assert len({o["reference"] for o in placed}) == 2
     assert fakes.products.calls["reserve"] == 1  # all lines in one reservation call
 
 
-async def test_an_items_body_is_answered_with_an_array(orders: Orders, fakes: Fakes) -> None:
+async def test_an_items_body_is_answered_like_a_list(orders: Orders, fakes: Fakes) -> None:
     tea = fakes.products.add("Tea", "2.50")
 
     response = await orders.place(ALICE, {"items": [{"product_id": tea, "quantity": 4}]})
 
     assert response.status_code == 201, response.text
-    [order] = response.json()
+    body = response.json()
+    [order] = body["orders"]
+    assert (body["order_ids"], body["order_count"]) == ([order["id"]], 1)
     assert (order["product_id"], order["quantity"], order["total_cost"]) == (tea, 4, 10.0)
 
 
@@ -85,7 +114,7 @@ async def test_each_order_is_announced_in_the_outbox(orders: Orders, fakes: Fake
         await orders.place(
             ALICE, [{"product_id": tea, "quantity": 1}, {"product_id": cup, "quantity": 3}]
         )
-    ).json()
+    ).json()["orders"]
 
     events = await orders.events()
     assert [e["event_type"] for e in events] == ["order.created", "order.created"]

@@ -41,7 +41,7 @@ class Payments(ServiceUnderTest):
 
     async def list(self, caller: int, **params: Any) -> httpx.Response:
         return await self.client.get(
-            "/api/payments/transactions/list", params=params, headers=self.headers(caller)
+            "/api/payments/transactions", params=params, headers=self.headers(caller)
         )
 
     async def counts(self, *tables: str) -> dict[str, int]:

@@ -147,3 +147,26 @@ async def test_openapi_documents_the_routes(payments: Payments) -> None:
         "/api/payments/transactions/pay",
         "/api/payments/summary",
     } <= set(schema["paths"])
+
+
+async def test_the_seed_list_path_answers_an_object_with_transactions(
+    payments: Payments,
+) -> None:
+    # The payments seed's client does `setTransactions(data.transactions)` then `.reduce`.
+    empty = await payments.client.get(
+        "/api/payments/transactions/list", headers=payments.headers(ALICE)
+    )
+    assert (empty.status_code, empty.json()) == (200, {"transactions": []})
+    await payments.create(ALICE, "12.50")
+    await payments.create(ALICE, "3.00")
+
+    seed = await payments.client.get(
+        "/api/payments/transactions/list",
+        params={"user_id": ALICE},
+        headers=payments.headers(ALICE),
+    )
+    canonical = await payments.list(ALICE)
+
+    assert seed.status_code == 200
+    assert seed.json() == {"transactions": canonical.json()}
+    assert [t["amount"] for t in seed.json()["transactions"]] == [3.0, 12.5]

@@ -72,6 +72,12 @@ def test_valid_amounts_become_two_decimal_decimals(value: object, expected: Deci
         D("10000000000.00"),
         1e11,
         "1e400",
+        # Decimal() reads these as 10; an amount is written in ASCII digits.
+        "1_0",
+        "\u0661\u0660",  # Arabic-Indic
+        "\u06f1\u06f0",  # Extended Arabic-Indic
+        "\uff11\uff10",  # full-width
+        "1\u0660",
     ],
 )
 def test_invalid_amounts_are_refused(value: object) -> None:

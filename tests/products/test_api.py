@@ -23,6 +23,7 @@ async def test_admin_creates_a_product_with_every_field(products: Products) -> N
         currency="EUR",
         stock_quantity=7,
         model="TS-2",
+        origin=" Portugal ",
         specifications={"size": "42", "colour": "red"},
         additional_info="Ships in 2 days",
         rating=4.5,
@@ -35,7 +36,9 @@ async def test_admin_creates_a_product_with_every_field(products: Products) -> N
     assert created["name"] == "Trail shoe"
     assert created["price"] == 89.9
     assert (created["currency"], created["stock_quantity"]) == ("EUR", 7)
-    assert created["specifications"] == {"size": "42", "colour": "red"}
+    # Lines, as the commerce seed's app lists them (`*ngFor` over them).
+    assert created["specifications"] == ["size: 42", "colour: red"]
+    assert created["origin"] == "Portugal"
     assert (created["rating"], created["rating_count"]) == (4.5, 12)
     assert created["is_active"] is True
     assert created["created_at"] == created["updated_at"]
@@ -55,9 +58,28 @@ async def test_defaults_of_a_minimal_product(products: Products) -> None:
     assert body["stock_quantity"] == 0
     assert body["description"] == body["additional_info"] == ""
     assert body["category"] is body["brand"] is body["model"] is body["sku"] is None
-    assert body["images"] == body["tags"] == []
-    assert body["specifications"] == {}
+    assert body["origin"] is None
+    assert body["images"] == body["tags"] == body["specifications"] == []
     assert (body["rating"], body["rating_count"], body["is_active"]) == (0, 0, True)
+
+
+async def test_specifications_sent_back_as_lines_are_read_as_written(
+    products: Products,
+) -> None:
+    created = await products.new(specifications={"Weight": "1.2 kg", "Plug": "EU: type F"})
+    url = f"{PRODUCTS}/{created['id']}"
+    assert created["specifications"] == ["Weight: 1.2 kg", "Plug: EU: type F"]
+
+    # An edit form sends back the product it read, lines and all.
+    edited = {k: v for k, v in created.items() if k not in READ_ONLY}
+    edited["specifications"] = [*created["specifications"], "Boxed"]
+    response = await products.client.put(url, json=edited, headers=products.headers(ADMIN))
+
+    assert response.status_code == 200, response.text
+    assert response.json()["specifications"] == ["Weight: 1.2 kg", "Plug: EU: type F", "Boxed"]
+
+
+READ_ONLY = {"id", "created_at", "updated_at"}
 
 
 async def test_product_is_public(products: Products) -> None:

@@ -11,9 +11,9 @@ from decimal import Decimal
 import aiohttp
 import pytest
 
+from tests.platform_fixtures import WEBHOOK_SECRET, Platform
 from tests.support import wait_for
 from tests.system.commerce import add_product, call, order_stream, register, stock_of
-from tests.system.conftest import WEBHOOK_SECRET, Platform
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
@@ -71,15 +71,18 @@ async def test_cancel_before_dispatch_restores_stock(
         json=[{"product_id": product["id"], "quantity": 3}],
     )
     assert status == 201, orders
+    assert orders["order_count"] == 1
     assert await stock_of(http, product["id"]) == 0
     status, cancelled = await call(
-        http, "POST", f"/api/orders/{orders[0]['id']}/cancel", user["token"]
+        http, "POST", f"/api/orders/{orders['order_ids'][0]}/cancel", user["token"]
     )
     assert (status, cancelled["status"]) == (200, "Cancelled")
     await wait_for(
         lambda: stock_of(http, product["id"]), until=lambda s: s == 3, what="stock released"
     )
-    status, body = await call(http, "POST", f"/api/orders/{orders[0]['id']}/cancel", user["token"])
+    status, body = await call(
+        http, "POST", f"/api/orders/{orders['order_ids'][0]}/cancel", user["token"]
+    )
     assert (status, body["status"]) == (200, "Cancelled")
 
 

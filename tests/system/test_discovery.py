@@ -5,8 +5,8 @@ from __future__ import annotations
 import aiohttp
 import pytest
 
+from tests.platform_fixtures import REGISTRY_TOKEN, Platform
 from tests.support import wait_for
-from tests.system.conftest import REGISTRY_TOKEN, Platform
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 

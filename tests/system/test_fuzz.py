@@ -21,8 +21,8 @@ import aiohttp
 import asyncpg
 import pytest
 
+from tests.platform_fixtures import Platform
 from tests.support import wait_for
-from tests.system.conftest import Platform
 from tests.system.test_payments_flow import stats
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]

@@ -11,8 +11,8 @@ from typing import Any
 import aiohttp
 import pytest
 
+from tests.platform_fixtures import Platform
 from tests.support import wait_for
-from tests.system.conftest import Platform
 from tests.system.test_payments_flow import register
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
@@ -51,7 +51,7 @@ async def routable(platform: Platform, *services: str) -> None:
     """Wait until the gateway has discovered an instance of each of ``services``."""
 
     async def instances() -> dict[str, float]:
-        found = metric_totals_by_service(await metrics_of(platform.gateway))
+        found = metric_totals_by_service(await metrics_of(platform.gateway_metrics))
         return {s: found.get(s, 0.0) for s in services}
 
     await wait_for(
@@ -125,7 +125,7 @@ async def metrics_of(url: str) -> str:
 
 
 async def test_gateway_and_services_expose_the_observability_series(platform: Platform) -> None:
-    gateway = await metrics_of(platform.gateway)
+    gateway = await metrics_of(platform.gateway_metrics)
     declared = [line for line in gateway.splitlines() if line.startswith("# TYPE")]
     for series in GATEWAY_SERIES:
         assert f"# TYPE {series} " in gateway, (series, declared)

@@ -25,9 +25,9 @@ import pytest
 
 from shopmesh.kit.jwt import Principal, issue_token
 from shopmesh.launcher import SERVICES, ServiceSpec
+from tests.platform_fixtures import ADMIN, JWT_SECRET, REGISTRY_TOKEN, Platform
 from tests.support import wait_for
 from tests.system.commerce import add_product
-from tests.system.conftest import ADMIN, JWT_SECRET, REGISTRY_TOKEN, Platform
 from tests.system.test_payments_flow import call, register
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
@@ -155,13 +155,13 @@ async def _snapshot(
     http: aiohttp.ClientSession, world: dict[str, Any], admin_token: str
 ) -> dict[str, Any]:
     token = world["user"]["token"]
-    _, transactions = await call(http, "GET", "/payment/transactions/list", token)
+    _, listed = await call(http, "GET", "/payment/transactions/list", token)
     _, profile = await call(http, "GET", "/api/customers/me", token)
     _, product = await call(http, "GET", f"/api/products/{world['product']['id']}")
     _, customers = await call(http, "GET", "/api/customers?limit=1", admin_token)
     _, failed = await call(http, "GET", "/api/dispatcher/webhooks/failed", admin_token)
     return {
-        "transactions": transactions,
+        "transactions": listed["transactions"],
         "profile": profile,
         "product": product,
         "customer_count": len(customers) if isinstance(customers, list) else customers,
@@ -346,7 +346,7 @@ async def test_oversized_and_deeply_nested_bodies_are_refused_cleanly(
             assert set(answer) >= {"error", "code", "request_id"}
             assert "Traceback" not in answer["error"]
     status, listed = await call(http, "GET", "/payment/transactions/list", token)
-    assert (status, listed) == (200, [])
+    assert (status, listed) == (200, {"transactions": []})
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
 from shopmesh.launcher import Launcher, RunningService, ServiceSpec
-from tests.system.conftest import Platform, free_port
+from tests.platform_fixtures import Platform, free_port
 from tests.system.test_payments_flow import call
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]

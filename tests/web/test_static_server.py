@@ -122,8 +122,19 @@ async def test_config_js_leaves_the_default_to_the_page_when_unset(dist: Path) -
         response = await client.get("/config.js")
         assert response.text == "window.SHOPMESH_CONFIG = {};\n"
         page = await client.get("/")
-        # The app then calls the page's own host on port 8080: the policy must allow it.
-        assert "connect-src 'self' http://127.0.0.1:8080" in page.headers["content-security-policy"]
+        # The app then calls the page's own host on port 8080 (the gateway's CORS default
+        # admits localhost and 127.0.0.1): the policy allows both.
+        policy = page.headers["content-security-policy"]
+        assert "connect-src 'self' http://localhost:8080 http://127.0.0.1:8080;" in policy
+
+
+@pytest.mark.parametrize("host", ["evil.example;script-src *", "evil.example", "[::1]"])
+async def test_the_policy_never_copies_the_host_header(dist: Path, host: str) -> None:
+    async for client in client_for(Settings(dist_dir=dist)):
+        policy = (await client.get("/", headers={"Host": host})).headers["content-security-policy"]
+        assert "evil" not in policy
+        assert "[::1]" not in policy
+        assert policy.count("script-src") == 1
 
 
 async def test_the_page_may_call_the_configured_gateway(web: httpx.AsyncClient) -> None:

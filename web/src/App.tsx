@@ -11,6 +11,7 @@ import { AnalyticsPage } from "./pages/Analytics";
 import { CartPage } from "./pages/Cart";
 import { CataloguePage } from "./pages/Catalogue";
 import { OrdersPage } from "./pages/Orders";
+import { ForgotPasswordPage, ResetPasswordPage } from "./pages/PasswordReset";
 import { PaymentsPage } from "./pages/Payments";
 import { ProductPage } from "./pages/Product";
 import { ProfilePage } from "./pages/Profile";
@@ -66,6 +67,10 @@ function Page({ pathname }: { pathname: string }) {
       return <CartPage />;
     case "/signin":
       return <SignInPage />;
+    case "/forgot-password":
+      return <ForgotPasswordPage />;
+    case "/reset-password":
+      return <ResetPasswordPage />;
     case "/analytics":
       return <AnalyticsPage />;
     case "/orders":

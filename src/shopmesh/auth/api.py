@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from http.cookies import SimpleCookie
-from typing import Annotated
+from typing import Annotated, Self
 
 from fastapi import APIRouter, Cookie, Depends, Response
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field, model_validator
 
 from shopmesh.auth.domain import (
     PASSWORD_MAX,
@@ -16,7 +16,10 @@ from shopmesh.auth.domain import (
     USERNAME_MIN,
     USERNAME_PATTERN,
     RefreshRefused,
+    User,
 )
+from shopmesh.auth.profile import Email, NewProfileFields
+from shopmesh.auth.recovery import PasswordRecovery
 from shopmesh.auth.service import AuthService, SignedIn
 from shopmesh.kit.app import CurrentUser, Dependency, error_responses
 
@@ -37,23 +40,108 @@ Password = Annotated[
 ]
 
 
-class UserCreate(BaseModel):
-    username: Username
+ConfirmPassword = Annotated[
+    str | None,
+    Field(
+        validation_alias=AliasChoices("confirm_password", "confirmPassword"),
+        description="Optional; when sent it must equal `password` (also `confirmPassword`).",
+    ),
+]
+
+
+def _passwords_match(password: str, confirm: str | None) -> None:
+    if confirm is not None and confirm != password:
+        raise ValueError("confirm_password: the two passwords differ")
+
+
+class UserCreate(NewProfileFields):
+    """A new account: a username, an email, or both (a username is made from the email
+    when there is none), a password, and optionally what the person says about themselves
+    (it becomes their customer profile)."""
+
+    username: Username | None = None
+    email: Email | None = Field(None, description="Unique in any case; also a login name.")
     password: Password
+    confirm_password: ConfirmPassword = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if self.username is None and self.email is None:
+            raise ValueError("username or email: at least one is needed")
+        _passwords_match(self.password, self.confirm_password)
+        return self
 
 
 class UserLogin(BaseModel):
-    username: Username
+    """A username or an email (either field; any case) and the password."""
+
+    username: Username | None = None
+    email: Annotated[str, Field(min_length=3, max_length=254)] | None = None
     password: Password
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if self.username is None and self.email is None:
+            raise ValueError("username or email: one is needed")
+        return self
+
+    @property
+    def login(self) -> str:
+        return self.email if self.email is not None else str(self.username)
+
+
+class AccountPublic(BaseModel):
+    """Who signed in, as the commerce seed's app keeps it."""
+
+    id: int
+    username: str
+    name: str
+    email: str | None
+    role: str
+
+    @classmethod
+    def of(cls, user: User) -> AccountPublic:
+        return cls(
+            id=user.id,
+            username=user.username,
+            name=user.display_name,
+            email=user.email,
+            role=user.role,
+        )
 
 
 class SessionPublic(BaseModel):
-    """The signed-in user and an access token (send it as ``Authorization: Bearer <token>``)."""
+    """The signed-in user and an access token (send it as ``Authorization: Bearer <token>``).
+
+    ``id``/``username``/``token`` are what the payments seed's client reads; ``user`` and
+    ``message`` what the commerce seed's app reads.
+    """
 
     id: int
     username: str
     role: str
     token: str
+    user: AccountPublic
+    message: str
+
+
+class ForgotPassword(BaseModel):
+    email: Email
+
+
+class ResetPassword(BaseModel):
+    token: Annotated[str, Field(min_length=1, max_length=200)]
+    password: Password
+    confirm_password: ConfirmPassword = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        _passwords_match(self.password, self.confirm_password)
+        return self
+
+
+class MessagePublic(BaseModel):
+    message: str
 
 
 class UserPublic(BaseModel):
@@ -65,6 +153,8 @@ class UserPublic(BaseModel):
 
 AuthDependency = Dependency[AuthService]("auth")
 Auth = Annotated[AuthService, Depends(AuthDependency)]
+RecoveryDependency = Dependency[PasswordRecovery]("password recovery")
+Recovery = Annotated[PasswordRecovery, Depends(RecoveryDependency)]
 RefreshCookie = Annotated[
     str | None, Cookie(alias=REFRESH_COOKIE, description="set by register, login and refresh")
 ]
@@ -75,22 +165,50 @@ router = APIRouter(prefix="/api/auth", tags=["auth"])
 @router.post(
     "/register",
     status_code=201,
-    responses=error_responses({409: "username_taken: the name exists (in any case)"}),
+    responses=error_responses(
+        {409: "username_taken or email_taken: the name or the email exists (in any case)"}
+    ),
 )
 async def register(body: UserCreate, auth: Auth, response: Response) -> SessionPublic:
     """Create an account and sign it in: an access token, and a refresh cookie."""
-    signed_in = await auth.register(body.username, body.password)
-    return _signed_in(signed_in, response, auth)
+    signed_in = await auth.register(
+        body.username, body.password, email=body.email, profile=body.new_profile()
+    )
+    return _signed_in(signed_in, response, auth, message="User registered successfully")
 
 
 @router.post(
     "/login",
-    responses=error_responses({401: "invalid_credentials: unknown user or wrong password (alike)"}),
+    responses=error_responses(
+        {401: "invalid_credentials: unknown username or email, or wrong password (alike)"}
+    ),
 )
 async def login(body: UserLogin, auth: Auth, response: Response) -> SessionPublic:
-    """Sign in (username in any case): an access token, and a refresh cookie."""
-    signed_in = await auth.login(body.username, body.password)
-    return _signed_in(signed_in, response, auth)
+    """Sign in with a username or an email (any case): an access token, and a refresh cookie."""
+    signed_in = await auth.login(body.login, body.password)
+    return _signed_in(signed_in, response, auth, message="Login successful")
+
+
+@router.post("/forgot-password", status_code=202)
+async def forgot_password(body: ForgotPassword, recovery: Recovery) -> MessagePublic:
+    """Mail a password reset link to this address if an account has it. The answer is the
+    same either way, so it tells nobody which addresses have accounts."""
+    await recovery.request_reset(body.email)
+    return MessagePublic(message=RESET_REQUESTED)
+
+
+@router.post(
+    "/reset-password",
+    responses=error_responses({400: "invalid_reset_token: unknown, used or expired"}),
+)
+async def reset_password(body: ResetPassword, recovery: Recovery) -> MessagePublic:
+    """Set a new password with the token of a reset link (it works once); every refresh
+    session of the account ends, so other devices sign in again."""
+    await recovery.reset(body.token, body.password)
+    return MessagePublic(message="Your password has been changed; sign in with the new one.")
+
+
+RESET_REQUESTED = "If an account uses this email, a password reset link is on its way."
 
 
 @router.get("/me", responses=error_responses({401: "no, invalid or expired access token"}))
@@ -118,7 +236,7 @@ async def refresh(auth: Auth, response: Response, token: RefreshCookie = None) -
     except RefreshRefused as exc:
         exc.headers["set-cookie"] = _cookie("", max_age=0, secure=auth.settings.is_production)
         raise
-    return _signed_in(signed_in, response, auth)
+    return _signed_in(signed_in, response, auth, message="Session refreshed")
 
 
 @router.post("/logout", status_code=204, response_class=Response)
@@ -130,7 +248,11 @@ async def logout(auth: Auth, token: RefreshCookie = None) -> Response:
     return response
 
 
-def _signed_in(signed_in: SignedIn, response: Response, auth: AuthService) -> SessionPublic:
+def _signed_in(
+    signed_in: SignedIn, response: Response, auth: AuthService, *, message: str
+) -> SessionPublic:
+    # The answer carries an access token and sets a refresh cookie: no cache may keep it.
+    response.headers["cache-control"] = "no-store"
     response.headers.append(
         "set-cookie",
         _cookie(
@@ -141,7 +263,12 @@ def _signed_in(signed_in: SignedIn, response: Response, auth: AuthService) -> Se
     )
     user = signed_in.user
     return SessionPublic(
-        id=user.id, username=user.username, role=user.role, token=signed_in.access_token
+        id=user.id,
+        username=user.username,
+        role=user.role,
+        token=signed_in.access_token,
+        user=AccountPublic.of(user),
+        message=message,
     )
 
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from shopmesh.auth.domain import (
+    EmailTaken,
     InvalidCredentials,
+    NewProfile,
     RefreshRefused,
     RefreshReused,
     RefreshState,
@@ -17,9 +20,10 @@ from shopmesh.auth.domain import (
     User,
     UsernameTaken,
     UserRegistered,
-    hash_refresh_token,
-    new_refresh_token,
+    hash_token,
+    new_token,
     refresh_expiry,
+    username_from_email,
 )
 from shopmesh.auth.passwords import PasswordHasher
 from shopmesh.auth.repository import AuthUnitOfWork
@@ -40,6 +44,17 @@ class SignedIn:
     refresh_token: str
 
 
+_USERNAME_ATTEMPTS = 5
+
+
+async def _free_username(uow: AuthUnitOfWork, email: str, attempt: int) -> str:
+    """A username made from ``email`` that nobody has yet (a random suffix when needed)."""
+    plain = username_from_email(email)
+    if attempt == 0 and not await uow.users.username_in_use(plain):
+        return plain
+    return username_from_email(email, suffix=secrets.token_hex(3))
+
+
 class AuthService:
     """The use cases, each in a unit of work from ``units`` (outbox events included)."""
 
@@ -54,20 +69,60 @@ class AuthService:
         self.settings = settings
         self._passwords = passwords
 
-    async def register(self, username: str, password: str) -> SignedIn:
-        """Create a user account and sign it in; ``user.registered`` goes out with it."""
+    async def register(
+        self,
+        username: str | None,
+        password: str,
+        *,
+        email: str | None = None,
+        profile: NewProfile | None = None,
+    ) -> SignedIn:
+        """Create a user account and sign it in; ``user.registered`` goes out with it.
+
+        Without a username, one is made from the email (made unique with a suffix).
+        """
+        if username is None and email is None:
+            raise ValueError("a username or an email is needed")
         password_hash = await self._passwords.hash(password)
+        for attempt in range(_USERNAME_ATTEMPTS):
+            try:
+                user, refresh_token = await self._open_account(
+                    username, password_hash, email=email, profile=profile, attempt=attempt
+                )
+            except UsernameTaken:
+                # A name made from the email, taken a moment ago by someone else: make another.
+                if username is not None or attempt == _USERNAME_ATTEMPTS - 1:
+                    raise
+                continue
+            log.info("user registered", extra={"user_id": user.id})
+            return self._signed_in(user, refresh_token)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _open_account(
+        self,
+        username: str | None,
+        password_hash: str,
+        *,
+        email: str | None,
+        profile: NewProfile | None,
+        attempt: int,
+    ) -> tuple[User, str]:
+        """One unit of work: the account, its first refresh token, ``user.registered``."""
         now = utcnow()
         async with self._units() as uow:
-            user = await self._create_user(uow, username, password_hash, role=Role.USER, now=now)
-            refresh_token = await self._open_refresh(uow, user, family_id=None, now=now)
-        log.info("user registered", extra={"user_id": user.id})
-        return self._signed_in(user, refresh_token)
+            if email is not None and await uow.users.email_in_use(email):
+                raise EmailTaken()
+            name = username or await _free_username(uow, str(email), attempt)
+            user = await self._create_user(
+                uow, name, password_hash, role=Role.USER, now=now, email=email, profile=profile
+            )
+            return user, await self._open_refresh(uow, user, family_id=None, now=now)
 
-    async def login(self, username: str, password: str) -> SignedIn:
-        """Check the credentials; unknown user and wrong password fail alike, in like time."""
+    async def login(self, login: str, password: str) -> SignedIn:
+        """Check the credentials (``login`` is a username or an email, in any case); an
+        unknown login and a wrong password fail alike, in like time."""
         async with self._units() as uow:
-            found = await uow.users.with_hash(username)
+            found = await uow.users.with_hash(login)
         # bcrypt runs outside any transaction: it must not hold the database for its duration.
         password_ok = await self._passwords.verify(password, found[1] if found else None)
         if found is None or not password_ok:
@@ -92,19 +147,19 @@ class AuthService:
             raise RefreshRefused("refresh token missing")
         now = utcnow()
         async with self._units() as uow:
-            outcome = await self._rotate(uow, hash_refresh_token(refresh_token), now=now)
+            outcome = await self._rotate(uow, hash_token(refresh_token), now=now)
         # Raised after the commit: a detected reuse must revoke the family for good.
         if isinstance(outcome, RefreshRefused):
             raise outcome
-        user, new_token = outcome
-        return self._signed_in(user, new_token)
+        user, new_refresh = outcome
+        return self._signed_in(user, new_refresh)
 
     async def logout(self, refresh_token: str | None) -> None:
         """End the refresh session of ``refresh_token``; nothing to do without one."""
         if not refresh_token:
             return
         async with self._units() as uow:
-            found = await uow.refresh_tokens.find(hash_refresh_token(refresh_token))
+            found = await uow.refresh_tokens.find(hash_token(refresh_token))
             if found is not None:
                 await uow.refresh_tokens.revoke_family(found.family_id, now=utcnow())
 
@@ -128,20 +183,35 @@ class AuthService:
         log.info("admin account created", extra={"user_id": user.id, "username": user.username})
 
     async def _create_user(
-        self, uow: AuthUnitOfWork, username: str, password_hash: str, *, role: Role, now: datetime
+        self,
+        uow: AuthUnitOfWork,
+        username: str,
+        password_hash: str,
+        *,
+        role: Role,
+        now: datetime,
+        email: str | None = None,
+        profile: NewProfile | None = None,
     ) -> User:
-        user = await uow.users.add(username, password_hash=password_hash, role=role.value, now=now)
-        uow.outbox.add(UserRegistered.of(user))
+        user = await uow.users.add(
+            username,
+            password_hash=password_hash,
+            role=role.value,
+            now=now,
+            email=email,
+            name=profile.name if profile else None,
+        )
+        uow.outbox.add(UserRegistered.of(user, profile))
         return user
 
     async def _open_refresh(
         self, uow: AuthUnitOfWork, user: User, *, family_id: str | None, now: datetime
     ) -> str:
         """Store a new refresh token (a new family unless given) and return its clear value."""
-        token = new_refresh_token()
+        token = new_token()
         await uow.refresh_tokens.add(
             user.id,
-            token_hash=hash_refresh_token(token),
+            token_hash=hash_token(token),
             family_id=family_id or str(uuid.uuid4()),
             now=now,
             expires_at=refresh_expiry(now, ttl_seconds=self.settings.refresh_token_ttl_seconds),

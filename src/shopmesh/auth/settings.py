@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, StringConstraints
@@ -14,7 +16,7 @@ from shopmesh.auth.domain import (
     USERNAME_MIN,
     USERNAME_PATTERN,
 )
-from shopmesh.kit.settings import ServiceSettings, shared
+from shopmesh.kit.settings import Age, ServiceSettings, shared
 
 # Development-only default; production refuses it (kit.settings.PLACEHOLDER_SECRETS).
 DEV_ADMIN_PASSWORD = "admin12345"  # noqa: S105
@@ -35,8 +37,24 @@ class Settings(ServiceSettings):
     bcrypt_rounds: int = Field(10, ge=4, le=31)
     access_token_ttl_seconds: int = Field(24 * 3600, gt=0)
     refresh_token_ttl_seconds: int = Field(14 * 24 * 3600, gt=0)
+    # How long a refresh token is kept once expired (used and revoked ones are kept until
+    # then: a reused token revokes its family). 0: deleted at expiry.
+    expired_token_retention: Age = timedelta(0)
     admin_username: AdminUsername = shared("admin", "ADMIN_USERNAME")
     admin_password: AdminPassword = shared(DEV_ADMIN_PASSWORD, "ADMIN_PASSWORD")
+    # Password reset mail: SMTP when set (smtp://user:password@host:port, or smtps://),
+    # else .eml files in mail_dir (development).
+    smtp_url: str | None = shared(None, "SMTP_URL")
+    mail_from: str = "ShopMesh <no-reply@shopmesh.local>"
+    # The page of the web UI that takes a reset token (?token=...).
+    reset_url: str = "http://localhost:3000/reset-password"
+    reset_token_ttl_seconds: int = Field(30 * 60, gt=0)
+    reset_requests_per_hour: int = Field(3, ge=1)
+
+    @property
+    def mail_dir(self) -> Path:
+        """Where messages go as ``.eml`` files when no SMTP server is configured."""
+        return self.data_dir / "mail"
 
     def secrets(self) -> dict[str, str]:
         return {**super().secrets(), "SHOPMESH_ADMIN_PASSWORD": self.admin_password}

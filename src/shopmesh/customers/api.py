@@ -23,8 +23,10 @@ from shopmesh.customers.domain import (
     OptionalCity,
     OptionalLocation,
     OptionalMobile,
+    OptionalSex,
     Preferences,
     Profile,
+    ProfileFields,
     UserId,
     printable,
 )
@@ -38,6 +40,15 @@ TOTAL_HEADER = "X-Total-Count"
 
 CustomerId = Annotated[int, Path(ge=1, le=MAX_ID, description="The customer's id.")]
 SearchText = Annotated[str, AfterValidator(printable)]
+
+
+PREFERENCES_DOC = (
+    "Up to 20 string keys (1-50) to strings (0-200), or free text (at most 500 characters, "
+    "kept as sent: the commerce seed's app sends text)."
+)
+INTERESTS_DOC = (
+    "Up to 20 distinct strings of 1-50 characters; a text is split at commas ('tea, books')."
+)
 
 
 class _ProfileBody(BaseModel):
@@ -54,13 +65,10 @@ class _ProfileBody(BaseModel):
     mobile: OptionalMobile = Field(
         None, examples=["+44 (20) 7946-0958"], description="5-20 of: digits, spaces, + - ( )."
     )
-    preferences: Preferences = Field(
-        default_factory=dict, description="Up to 20 string keys (1-50) to strings (0-200)."
-    )
+    preferences: Preferences = Field(default_factory=dict, description=PREFERENCES_DOC)
     location: OptionalLocation = Field(None, description="At most 100 characters.")
-    interests: Interests = Field(
-        default_factory=list, description="Up to 20 distinct strings of 1-50 characters."
-    )
+    interests: Interests = Field(default_factory=list, description=INTERESTS_DOC)
+    sex: OptionalSex = Field(None, description="At most 50 characters.")
 
     def profile(self) -> Profile:
         return Profile(**self.model_dump(include=set(EDITABLE_FIELDS)))
@@ -78,23 +86,17 @@ class CustomerUpdate(_ProfileBody):
     user_id: UserId | None = Field(None, description="Optional; must be the profile's owner.")
 
 
-class CustomerPatch(BaseModel):
+# Fields that never hold null: leaving one out of a partial update keeps its value.
+REQUIRED_FIELDS = ("name", "email", "preferences", "interests")
+
+
+class CustomerPatch(ProfileFields):
     """Some editable fields; only those sent change. Optional text fields accept null (cleared)."""
 
-    model_config = ConfigDict(extra="ignore")
-
-    name: Name | None = None
-    email: Email | None = None
-    address: OptionalAddress = None
-    city: OptionalCity = None
-    mobile: OptionalMobile = None
-    preferences: Preferences | None = None
-    location: OptionalLocation = None
-    interests: Interests | None = None
     user_id: UserId | None = Field(None, description="Optional; must be the profile's owner.")
 
     # Runs only for fields that were sent: leaving one out is fine, sending null is not.
-    @field_validator("name", "email", "preferences", "interests")
+    @field_validator(*REQUIRED_FIELDS)
     @classmethod
     def _not_null(cls, value: Any) -> Any:
         if value is None:
@@ -106,6 +108,20 @@ class CustomerPatch(BaseModel):
         return self.model_dump(include=self.model_fields_set & EDITABLE_FIELDS)
 
 
+class CustomerResend(CustomerPatch):
+    """A profile as a client read it, sent back with its edits (``PUT /api/customers/{id}``):
+    a required field sent as null (the client read null there) keeps its value."""
+
+    @field_validator(*REQUIRED_FIELDS)
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        return value
+
+    def changes(self) -> dict[str, Any]:
+        sent = super().changes()
+        return {k: v for k, v in sent.items() if v is not None or k not in REQUIRED_FIELDS}
+
+
 class CustomerPublic(BaseModel):
     id: int
     user_id: int
@@ -114,9 +130,10 @@ class CustomerPublic(BaseModel):
     address: str | None
     city: str | None
     mobile: str | None
-    preferences: dict[str, str]
+    preferences: dict[str, str] | str = Field(description=PREFERENCES_DOC)
     location: str | None
     interests: list[str]
+    sex: str | None
     created_at: datetime
     updated_at: datetime
 
@@ -134,6 +151,7 @@ class CustomerPublic(BaseModel):
             preferences=p.preferences,
             location=p.location,
             interests=p.interests,
+            sex=p.sex,
             created_at=customer.created_at,
             updated_at=customer.updated_at,
         )
@@ -228,12 +246,13 @@ async def get_customer(
 
 @router.put("/{customer_id}", responses=WRITE_ERRORS)
 async def put_customer(
-    customer_id: CustomerId, body: CustomerPatch, user: CurrentUser, customers: Customers
+    customer_id: CustomerId, body: CustomerResend, user: CurrentUser, customers: Customers
 ) -> CustomerPublic:
     """Update a profile with the fields sent (administrators: any; others: their own).
 
-    Fields left out keep their values: the commerce seed's clients send
-    ``PUT /api/customers/{id}`` with only the fields they change.
+    Fields left out, or sent as null where a value is required, keep their values: the
+    commerce seed's app sends back the whole object it read (read-only and unknown keys
+    are ignored), and other seed clients send only the fields they change.
     """
     updated = await customers.patch(
         customer_id, body.changes(), caller=user, claimed_user_id=body.user_id

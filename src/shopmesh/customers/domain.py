@@ -7,7 +7,6 @@ one definition of what a valid profile value is; the API's schemas use them.
 from __future__ import annotations
 
 import dataclasses
-import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,28 +20,21 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationError,
 )
 
 from shopmesh.kit.errors import Conflict, NotFound, Unprocessable
-from shopmesh.kit.validation import MAX_ID
+from shopmesh.kit.validation import EMAIL_MAX, MAX_ID, check_email, check_phone
 
 NAME_MAX = 100
-EMAIL_MAX, EMAIL_LOCAL_MAX = 254, 64
 ADDRESS_MAX = 200
 CITY_MAX = 100
 MOBILE_MIN, MOBILE_MAX = 5, 20
 LOCATION_MAX = 100
+SEX_MAX = 50
 INTERESTS_MAX, INTEREST_MAX = 20, 50
 PREFERENCES_MAX, PREFERENCE_KEY_MAX, PREFERENCE_VALUE_MAX = 20, 50, 200
-
-# ASCII addresses: a dot-atom local part and a domain of DNS labels with a dot in it.
-_EMAIL = re.compile(
-    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
-    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
-)
-_MOBILE = re.compile(r"^[0-9 +()-]+$")
-_MOBILE_MIN_DIGITS = 5
+PREFERENCES_TEXT_MAX = 500
 
 
 def printable(value: str) -> str:
@@ -52,33 +44,12 @@ def printable(value: str) -> str:
     return value
 
 
-def check_email(value: str) -> str:
-    """A plausible email address (ASCII, ``local@domain.tld``); kept as typed."""
-    local, _, _ = value.partition("@")
-    if len(local) > EMAIL_LOCAL_MAX or not _EMAIL.match(value):
-        raise ValueError("must be a valid email address")
-    return value
-
-
-def email_key(email: str) -> str:
-    """The form emails are compared in: ``Ann@X.org`` and ``ann@x.org`` are one address."""
-    return email.lower()
-
-
 def search_key(profile: Profile) -> str:
     """What a search looks in: name, email and city, case-folded, one per line.
 
     Searches are refused control characters, so no search matches across two fields.
     """
     return "\n".join(v.casefold() for v in (profile.name, profile.email, profile.city) if v)
-
-
-def check_mobile(value: str) -> str:
-    """Digits, spaces, ``+ - ( )``; at least five digits."""
-    digits = sum(ch.isdigit() for ch in value)
-    if not _MOBILE.match(value) or digits < _MOBILE_MIN_DIGITS:
-        raise ValueError("must be a phone number: digits, spaces, '+', '-', '(' and ')'")
-    return value
 
 
 def _blank_to_none(value: Any) -> Any:
@@ -90,13 +61,20 @@ def _unique(values: list[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
 
+def _split_text(value: Any) -> Any:
+    # The commerce seed's app edits interests in one text input: "tea, books" is two of them.
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
 def _text(max_length: int, *, min_length: int = 0) -> Any:
     return StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length)
 
 
 Name = Annotated[str, _text(NAME_MAX, min_length=1), AfterValidator(printable)]
 Email = Annotated[str, _text(EMAIL_MAX, min_length=1), AfterValidator(check_email)]
-Mobile = Annotated[str, _text(MOBILE_MAX, min_length=MOBILE_MIN), AfterValidator(check_mobile)]
+Mobile = Annotated[str, _text(MOBILE_MAX, min_length=MOBILE_MIN), AfterValidator(check_phone)]
 Address = Annotated[str, _text(ADDRESS_MAX), AfterValidator(printable)]
 City = Annotated[str, _text(CITY_MAX), AfterValidator(printable)]
 Location = Annotated[str, _text(LOCATION_MAX), AfterValidator(printable)]
@@ -104,11 +82,24 @@ OptionalAddress = Annotated[Address | None, BeforeValidator(_blank_to_none)]
 OptionalCity = Annotated[City | None, BeforeValidator(_blank_to_none)]
 OptionalMobile = Annotated[Mobile | None, BeforeValidator(_blank_to_none)]
 OptionalLocation = Annotated[Location | None, BeforeValidator(_blank_to_none)]
+Sex = Annotated[str, _text(SEX_MAX), AfterValidator(printable)]
+OptionalSex = Annotated[Sex | None, BeforeValidator(_blank_to_none)]
 Interest = Annotated[str, _text(INTEREST_MAX, min_length=1), AfterValidator(printable)]
-Interests = Annotated[list[Interest], Field(max_length=INTERESTS_MAX), AfterValidator(_unique)]
+Interests = Annotated[
+    list[Interest],
+    BeforeValidator(_split_text),
+    Field(max_length=INTERESTS_MAX),
+    AfterValidator(_unique),
+]
 PreferenceKey = Annotated[str, _text(PREFERENCE_KEY_MAX, min_length=1), AfterValidator(printable)]
 PreferenceValue = Annotated[str, _text(PREFERENCE_VALUE_MAX), AfterValidator(printable)]
-Preferences = Annotated[dict[PreferenceKey, PreferenceValue], Field(max_length=PREFERENCES_MAX)]
+PreferencesText = Annotated[str, _text(PREFERENCES_TEXT_MAX), AfterValidator(printable)]
+# An object of named preferences, or free text as the commerce seed's app sends it (kept as sent).
+Preferences = Annotated[
+    Annotated[dict[PreferenceKey, PreferenceValue], Field(max_length=PREFERENCES_MAX)]
+    | PreferencesText,
+    Field(union_mode="left_to_right"),
+]
 UserId = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
 
 
@@ -121,9 +112,10 @@ class Profile:
     address: str | None = None
     city: str | None = None
     mobile: str | None = None
-    preferences: dict[str, str] = field(default_factory=dict)
+    preferences: dict[str, str] | str = field(default_factory=dict)
     location: str | None = None
     interests: list[str] = field(default_factory=list)
+    sex: str | None = None
 
     def changed(self, changes: Mapping[str, Any]) -> Profile:
         """This profile with ``changes`` (a partial update) applied."""
@@ -162,17 +154,72 @@ class Page:
 
 
 class UserRegistered(BaseModel):
-    """customers' reading of auth's ``user.registered``: only the fields it needs."""
+    """customers' reading of auth's ``user.registered``: only the fields it needs.
+
+    Tolerant: events from before auth sent profile fields have none of them, and a
+    value customers' rules refuse is left out, so every registration gets a profile.
+    """
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     user_id: UserId
     # Auth's usernames (3-50 characters) are valid names; anything else breaks the contract.
     username: Name
+    name: Any = None
+    email: Any = None
+    address: Any = None
+    city: Any = None
+    mobile: Any = None
+    preferences: Any = None
+    location: Any = None
+    interests: Any = None
+    sex: Any = None
 
     def profile(self) -> Profile:
-        """The profile a new user starts with: the username as name, no email yet."""
-        return Profile(name=self.username, email=None)
+        """The profile a new user starts with: what they typed at registration, if anything."""
+        accepted, _ = self._checked()
+        return Profile(**{"name": self.username, "email": None, **accepted})
+
+    def refused_fields(self) -> list[str]:
+        """The typed profile values customers' rules refuse (they are left out)."""
+        _, refused = self._checked()
+        return refused
+
+    def _checked(self) -> tuple[dict[str, Any], list[str]]:
+        typed = {name: getattr(self, name) for name in EDITABLE_FIELDS}
+        return _check_fields({name: value for name, value in typed.items() if value is not None})
+
+
+class ProfileFields(BaseModel):
+    """Every editable field, each optional (the base of partial updates; also checks one
+    value at a time)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    name: Name | None = None
+    email: Email | None = None
+    address: OptionalAddress = None
+    city: OptionalCity = None
+    mobile: OptionalMobile = None
+    preferences: Preferences | None = None
+    location: OptionalLocation = None
+    interests: Interests | None = None
+    sex: OptionalSex = None
+
+
+def _check_fields(values: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The values that pass customers' rules (validated), and the names of those that do not."""
+    accepted: dict[str, Any] = {}
+    refused: list[str] = []
+    for name, value in values.items():
+        try:
+            checked = getattr(ProfileFields.model_validate({name: value}), name)
+        except ValidationError:
+            refused.append(name)
+            continue
+        if checked is not None:
+            accepted[name] = checked
+    return accepted, refused
 
 
 class CustomerNotFound(NotFound):

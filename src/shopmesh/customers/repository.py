@@ -22,20 +22,20 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from shopmesh.customers.domain import (
     ADDRESS_MAX,
     CITY_MAX,
-    EMAIL_MAX,
     LOCATION_MAX,
     MOBILE_MAX,
     NAME_MAX,
+    SEX_MAX,
     Customer,
     CustomerExists,
     EmailTaken,
     Page,
     Profile,
-    email_key,
     search_key,
 )
 from shopmesh.kit.db import IdType, UTCDateTime, insert_for, new_metadata, rowcount
 from shopmesh.kit.uow import UnitOfWork
+from shopmesh.kit.validation import EMAIL_MAX, email_key
 
 
 class Base(DeclarativeBase):
@@ -45,7 +45,8 @@ class Base(DeclarativeBase):
 class CustomerRow(Base):
     __tablename__ = "customer"
 
-    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    # The owner's user id: a profile is found at /api/customers/{the id login answered}.
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=False)
     user_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     name: Mapped[str] = mapped_column(String(NAME_MAX))
     email: Mapped[str | None] = mapped_column(String(EMAIL_MAX))
@@ -54,9 +55,11 @@ class CustomerRow(Base):
     address: Mapped[str | None] = mapped_column(String(ADDRESS_MAX))
     city: Mapped[str | None] = mapped_column(String(CITY_MAX))
     mobile: Mapped[str | None] = mapped_column(String(MOBILE_MAX))
-    preferences: Mapped[dict[str, str]] = mapped_column(JSON)
+    # An object of named preferences, or free text (a JSON string).
+    preferences: Mapped[dict[str, str] | str] = mapped_column(JSON)
     location: Mapped[str | None] = mapped_column(String(LOCATION_MAX))
     interests: Mapped[list[str]] = mapped_column(JSON)
+    sex: Mapped[str | None] = mapped_column(String(SEX_MAX))
     # Name, email and city case-folded in Python: the database's lower() may know only ASCII.
     search_key: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -74,12 +77,17 @@ def _values(profile: Profile) -> dict[str, Any]:
         "address": profile.address,
         "city": profile.city,
         "mobile": profile.mobile,
-        "preferences": dict(profile.preferences),
+        "preferences": _copy(profile.preferences),
         "location": profile.location,
         "interests": list(profile.interests),
+        "sex": profile.sex,
         "search_key": search_key(profile),
     }
     return values
+
+
+def _copy(preferences: dict[str, str] | str) -> dict[str, str] | str:
+    return preferences if isinstance(preferences, str) else dict(preferences)
 
 
 def _customer(row: Any) -> Customer:
@@ -89,9 +97,10 @@ def _customer(row: Any) -> Customer:
         address=row.address,
         city=row.city,
         mobile=row.mobile,
-        preferences=dict(row.preferences or {}),
+        preferences=_copy({} if row.preferences is None else row.preferences),
         location=row.location,
         interests=list(row.interests or []),
+        sex=row.sex,
     )
     return Customer(
         id=row.id,
@@ -139,14 +148,15 @@ class Customers:
     async def add_if_missing(
         self, user_id: int, profile: Profile, *, now: datetime
     ) -> Customer | None:
-        """Create the user's profile; ``None`` when the user has one already (safe under races).
-
-        Raises :class:`EmailTaken` when another customer uses the email.
+        """Create the user's profile, whose id is the user's; ``None`` when the user has one
+        already (safe under races). Raises :class:`EmailTaken` when another customer uses the
+        email.
         """
         statement = (
             insert_for(self._connection, CustomerRow)
-            .values(user_id=user_id, created_at=now, updated_at=now, **_values(profile))
-            .on_conflict_do_nothing(index_elements=["user_id"])
+            .values(id=user_id, user_id=user_id, created_at=now, updated_at=now, **_values(profile))
+            # Keyed by id (the user id): a concurrent insert of the same profile waits, then skips.
+            .on_conflict_do_nothing(index_elements=["id"])
             .returning(*_COLUMNS)
         )
         try:

@@ -125,8 +125,16 @@ async def create_profile_for_new_user(uow: CustomersUnitOfWork, event: UserRegis
 
     Runs in the consumer's unit of work. Insert-if-missing keyed by user id, so a
     replay under a new event id creates nothing and never touches an edited profile.
+    Values customers refuses, and an email another customer already uses, are left out.
     """
-    created = await uow.customers.add_if_missing(event.user_id, event.profile(), now=utcnow())
+    profile = event.profile()
+    refused = event.refused_fields()
+    customers = uow.customers
+    if profile.email is not None and await customers.email_owner(profile.email) is not None:
+        profile, refused = profile.changed({"email": None}), [*refused, "email"]
+    if refused:
+        log.warning("profile fields left out", extra={"user_id": event.user_id, "fields": refused})
+    created = await customers.add_if_missing(event.user_id, profile, now=utcnow())
     if created is not None:
         log.info("customer created for new user", extra={"customer_id": created.id})
     return created is not None

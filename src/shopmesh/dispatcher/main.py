@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from typing import cast
+
+from sqlalchemy import Table
+
 from shopmesh.dispatcher.api import DispatcherDependency, WebhooksDependency, router
 from shopmesh.dispatcher.consumers import order_consumer
-from shopmesh.dispatcher.domain import ORDER_EVENTS
+from shopmesh.dispatcher.domain import ORDER_EVENTS, DeliveryStatus
 from shopmesh.dispatcher.repository import DispatcherUnitOfWork
+from shopmesh.dispatcher.repository.tables import WebhookDeliveryRow
 from shopmesh.dispatcher.service import DispatchService
 from shopmesh.dispatcher.settings import Settings
 from shopmesh.dispatcher.webhooks import WebhookNotifier
 from shopmesh.kit.app import ServiceApp, create_service_app
+from shopmesh.kit.retention import RetentionRule
 from shopmesh.kit.runner import serve
 from shopmesh.kit.runtime import ServiceRuntime
 
@@ -23,7 +29,10 @@ def create_app(settings: Settings | None = None) -> ServiceApp:
     """The dispatcher ASGI app; nothing connects until its lifespan starts."""
     settings = settings or Settings()
     runtime = ServiceRuntime(
-        settings, migrations="shopmesh.dispatcher:migrations", produces=[ORDER_EVENTS]
+        settings,
+        migrations="shopmesh.dispatcher:migrations",
+        produces=[ORDER_EVENTS],
+        retention=retention_rules(settings),
     )
     units = runtime.units(DispatcherUnitOfWork)
     webhooks = WebhookNotifier(units, settings=settings)
@@ -37,6 +46,18 @@ def create_app(settings: Settings | None = None) -> ServiceApp:
         consumers=[order_consumer(settings, units, dispatcher=dispatcher)],
         background=[dispatcher.run, webhooks.run],
     )
+
+
+def retention_rules(settings: Settings) -> list[RetentionRule]:
+    """The dispatcher's own tables kept bounded (kit.retention): delivered webhooks (the
+    failed ones stay for the admins)."""
+    deliveries = cast(Table, WebhookDeliveryRow.__table__)
+    delivered = deliveries.c.status == DeliveryStatus.DELIVERED.value
+    return [
+        RetentionRule(
+            deliveries, deliveries.c.delivered_at, settings.webhook_retention, only=delivered
+        )
+    ]
 
 
 def run() -> None:

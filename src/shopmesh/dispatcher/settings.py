@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Annotated, Any, Self
 
 from pydantic import (
@@ -15,7 +16,7 @@ from pydantic import (
 )
 from pydantic_settings import NoDecode, SettingsConfigDict
 
-from shopmesh.kit.settings import ServiceSettings
+from shopmesh.kit.settings import Age, ServiceSettings
 
 # Development-only default; production mode refuses it (see _refuse_dev_webhook_secret).
 DEV_WEBHOOK_SECRET = "dev-only-webhook-secret-change-me-in-production"  # noqa: S105
@@ -75,6 +76,8 @@ class Settings(ServiceSettings):
     webhook_backoff: float = Field(1.0, ge=0, le=3600)
     webhook_backoff_max: float = Field(300.0, ge=0, le=86400)
     webhook_max_attempts: int = Field(5, ge=1, le=100)
+    # How long a delivered webhook's row is kept (failed ones stay for the admins' retry).
+    webhook_retention: Age = timedelta(days=7)
     # How many webhook calls may be in flight at once (a slow receiver holds only its own).
     webhook_concurrency: int = Field(16, ge=1, le=1000)
     # Like poll_interval, for the webhook calls (retries are due at their backoff).

@@ -1,48 +1,39 @@
-"""The gateway as a raw ASGI app: probes, CORS, rate limits, JWT check, then the proxy.
+"""The gateway's request handling: probes, CORS, rate limits, JWT check, then the proxy.
 
 No web framework on the request path: the gateway sits in front of every
-request, so each step works on the ASGI scope and header bytes directly.
+request, so each step works on the parsed request's header bytes directly,
+on the gateway's own server core (:mod:`shopmesh.gateway.server`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
+import time
 
-import orjson
-
-from shopmesh.gateway.body import (
-    BodyTooLarge,
-    ClientDisconnected,
-    login_username,
-    read_body,
-    stream_body,
-)
+from shopmesh.gateway import answers
 from shopmesh.gateway.cors import Cors
 from shopmesh.gateway.discovery import Discovery
-from shopmesh.gateway.proxy import Proxy
+from shopmesh.gateway.forwarding import Forwarding
+from shopmesh.gateway.login import login_identities
+from shopmesh.gateway.metrics import flush_upstream_counts
+from shopmesh.gateway.proxy import Forward, Proxy, streamed_body
 from shopmesh.gateway.ratelimit import Decision, RateLimiter, tightest
-from shopmesh.gateway.responses import Headers, send_error
 from shopmesh.gateway.routing import Policy, Route, RouteConfigError, RouteTable, has_dot_segment
+from shopmesh.gateway.server import ClientError, Exchange, Headers
 from shopmesh.gateway.settings import GatewaySettings
+from shopmesh.gateway.streams import StreamLimits
 from shopmesh.gateway.upstream_http import Body, UpstreamClient
 from shopmesh.gateway.upstreams import Upstreams
+from shopmesh.kit.access import RequestRecorder, end_request_span, request_trace
 from shopmesh.kit.errors import AppError, BadRequest, Forbidden, NotFound
-from shopmesh.kit.http import Receive, Scope, Send, send_json
+from shopmesh.kit.http import request_id_from, traceparent_from
 from shopmesh.kit.jwt import CACHED_TOKENS, TokenVerifier
-from shopmesh.kit.metrics import render
+from shopmesh.kit.logging import request_id_var, traceparent_var
 
 log = logging.getLogger(__name__)
 
-_HEALTHY = orjson.dumps({"status": "ok"})
-_READY = orjson.dumps({"status": "ready"})
-_LOGIN = "login"
-
-
-class PayloadTooLarge(AppError):
-    """The request body is over the gateway's limit."""
-
-    status, code = 413, "payload_too_large"
+_PROBES = frozenset({"/health", "/ready"})
+_LOGIN, _REGISTER = "login", "register"
 
 
 class RateLimited(AppError):
@@ -57,7 +48,7 @@ class RateLimited(AppError):
 
 
 class Gateway:
-    """The ASGI app; the upstream client and the limit store live from lifespan start to end."""
+    """Answers each request the server core parsed; the pools live from startup to shutdown."""
 
     def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
@@ -72,11 +63,18 @@ class Gateway:
             secret=settings.jwt_secret, issuer=settings.jwt_issuer, cache_size=CACHED_TOKENS
         )
         self.cors = Cors(settings.cors_origins, max_age=settings.cors_max_age)
-        self.trust_forwarded = settings.trust_forwarded
+        self.forwarding = Forwarding(
+            trust_all=settings.trust_forwarded, trusted=settings.trusted_proxies
+        )
+        self.streams = StreamLimits(
+            per_identity=settings.streams_per_user, total=settings.streams_max
+        )
+        self.recorder = RequestRecorder("gateway", batched=True)
         self.limit_classes = {
             "ip": settings.rate_limit_ip,
             "user": settings.rate_limit_user,
             _LOGIN: settings.rate_limit_login,
+            _REGISTER: settings.rate_limit_register,
         }
         for route in self.routes.routes:
             if route.limit is not None and route.limit not in self.limit_classes:
@@ -85,14 +83,6 @@ class Gateway:
         self.proxy: Proxy | None = None
         self.limiter: RateLimiter | None = None
         self.discovery: Discovery | None = None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            await self._http(scope, receive, send)
-        elif scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
-        else:  # websockets are not routed (yet)
-            await send({"type": "websocket.close", "code": 1008})
 
     async def startup(self) -> None:
         """Open the upstream connection pool and the rate-limit store; start discovery."""
@@ -115,9 +105,9 @@ class Gateway:
         self.proxy = Proxy(
             self.client,
             self.upstreams,
+            self.streams,
             default_timeout=settings.upstream_timeout,
             stream_idle_timeout=settings.stream_idle_timeout,
-            trust_forwarded=settings.trust_forwarded,
             buffer_bytes=settings.buffer_body_bytes,
         )
 
@@ -131,162 +121,159 @@ class Gateway:
             await self.client.close()
             self.client = None
 
-    async def _lifespan(self, receive: Receive, send: Send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                try:
-                    await self.startup()
-                except Exception as exc:
-                    log.exception("gateway failed to start")
-                    await send({"type": "lifespan.startup.failed", "message": repr(exc)})
-                    return
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await self.shutdown()
-                await send({"type": "lifespan.shutdown.complete"})
-                return
-
-    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path: str = scope["path"]
-        if path in ("/health", "/ready", "/metrics"):
-            await self._probe(path, scope, send)
-            return
-        headers: dict[bytes, bytes] = dict(scope["headers"])
-        origin = headers.get(b"origin")
-        if scope["method"] == "OPTIONS" and origin and b"access-control-request-method" in headers:
-            await self._preflight(scope, send, origin, headers)
-            return
-        cors = self.cors.response_headers(origin)
+    async def handle(self, exchange: Exchange) -> None:
+        """Answer one request: never raises, always ends the exchange."""
+        started = time.perf_counter()
+        fields = exchange.fields
+        exchange.request_id = request_id = request_id_from(fields.get(b"x-request-id"))
+        quiet = exchange.path in _PROBES
+        span, span_token, traceparent = request_trace(
+            traceparent_from(fields.get(b"traceparent")),
+            method=exchange.method,
+            path=exchange.path,
+            start_traces=True,
+            quiet=quiet,
+        )
+        id_token, trace_token = request_id_var.set(request_id), traceparent_var.set(traceparent)
+        cors = self.cors.response_headers(fields.get(b"origin"))
         try:
-            await self._dispatch(scope, receive, send, headers, cors)
+            await self._dispatch(exchange, cors, traceparent)
         except AppError as exc:
             extra = [(k.lower().encode(), v.encode()) for k, v in exc.headers.items()]
-            await send_error(
-                send, scope, exc.status, exc.message, code=exc.code, headers=cors + extra
-            )
-        except ClientDisconnected:
-            pass
+            answers.error(exchange, exc.status, exc.message, exc.code, cors + extra)
+        except ClientError as exc:
+            answers.client_failed(exchange, exc, cors)
         except Exception:
-            log.exception("gateway failed on %s %s", scope["method"], path)
-            await _send_internal_error(scope, send, cors)
+            log.exception("gateway failed on %s %s", exchange.method, exchange.path)
+            answers.error(exchange, 500, "internal gateway error", "internal_error", cors)
+        finally:
+            if not exchange.finished:
+                exchange.abort()
+            if not quiet:  # the log line carries the request's ids: before they are reset
+                self._record(exchange, time.perf_counter() - started, span, span_token)
+            request_id_var.reset(id_token)
+            traceparent_var.reset(trace_token)
 
-    async def _dispatch(
-        self, scope: Scope, receive: Receive, send: Send, headers: dict[bytes, bytes], cors: Headers
-    ) -> None:
+    def flush_metrics(self) -> None:
+        """Move the counts summed on the request path into the Prometheus series."""
+        self.recorder.flush()
+        flush_upstream_counts()
+
+    def refuse(self, exchange: Exchange, error: ClientError) -> None:
+        """Answer a request the server core refused (malformed, too large, too slow)."""
+        exchange.request_id = request_id_from(None)
+        answers.client_failed(exchange, error, [])
+        self._record(exchange, 0.0, None, None)
+
+    async def _dispatch(self, exchange: Exchange, cors: Headers, traceparent: str | None) -> None:
+        path = exchange.path
+        if path in _PROBES:
+            self._probe(exchange)
+            return
+        fields = exchange.fields
+        origin = fields.get(b"origin")
+        if exchange.method == "OPTIONS" and origin and b"access-control-request-method" in fields:
+            self._preflight(exchange, origin)
+            return
         proxy, limiter = self.proxy, self.limiter
         if proxy is None or limiter is None:
             raise AppError("gateway is not ready", status=503, code="service_unavailable")
-        client_ip = self._client_ip(scope, headers)
+        trusted = self.forwarding.trusts(exchange.client)
+        client_ip = self.forwarding.client_ip(exchange, trusted=trusted)
         shown = _enforce(await limiter.check("ip", client_ip))
-        path: str = scope["path"]
         if has_dot_segment(path):
             raise BadRequest("path must not contain '.' or '..' segments")
         route = self.routes.match(path)
         if route is None:
             raise NotFound(f"no route for {path}")
-        scope["route_template"] = route.prefix
+        exchange.route = route.prefix
+        identity = client_ip
         if route.needs_auth:
-            user_id = self._authenticate(scope, route, headers)
-            shown = tightest(shown, _enforce(await limiter.check("user", str(user_id))))
-        body = await self._request_body(receive, route, headers)
-        if route.limit == _LOGIN:
-            shown = tightest(shown, await self._check_login(limiter, client_ip, body))
-        extra = (cors + shown.headers()) if shown is not None else cors
-        await proxy.forward(scope, receive, send, route=route, body=body, extra_headers=extra)
+            user_id = self._authenticate(exchange, route)
+            identity = str(user_id)
+            shown = tightest(shown, _enforce(await limiter.check("user", identity)))
+        if exchange.body_expected:
+            body = await self._request_body(exchange, whole=route.limit is not None)
+        else:  # most requests: no coroutine to read no body
+            body = b"" if exchange.content_length == 0 else None
+        if route.limit is not None:
+            shown = tightest(shown, await self._check_route_limit(route.limit, client_ip, body))
+        extra = cors + shown.headers() if shown is not None else cors
+        extra.append((b"x-request-id", exchange.request_id.encode("ascii")))
+        forward = Forward(
+            exchange,
+            route,
+            extra_headers=extra,
+            identity=identity,
+            trusted=trusted,
+            traceparent=traceparent,
+        )
+        await proxy.forward(forward, body)
 
-    def _authenticate(self, scope: Scope, route: Route, headers: dict[bytes, bytes]) -> int:
-        raw = headers.get(b"authorization")
+    def _authenticate(self, exchange: Exchange, route: Route) -> int:
+        raw = exchange.fields.get(b"authorization")
         principal = self.verifier.verify_header(raw.decode("latin-1") if raw else None)
         if route.policy is Policy.ADMIN and not principal.is_admin:
             raise Forbidden("this route needs the admin role")
-        scope["user_id"] = principal.user_id
+        exchange.user_id = principal.user_id
         return principal.user_id
 
-    async def _request_body(
-        self, receive: Receive, route: Route, headers: dict[bytes, bytes]
-    ) -> Body:
-        limit = self.settings.max_body_bytes
-        buffer = route.limit == _LOGIN  # login bodies are read to find the username
-        raw_length = headers.get(b"content-length")
-        if raw_length is not None:
-            length = _content_length(raw_length)
-            if length > limit:
-                raise PayloadTooLarge(f"request body larger than {limit} bytes")
-            buffer = buffer or length <= self.settings.buffer_body_bytes
-        elif b"chunked" not in headers.get(b"transfer-encoding", b"").lower():
-            return None
-        if not buffer:
-            return stream_body(receive, limit=limit)
-        try:
-            return await read_body(receive, limit=limit)
-        except BodyTooLarge:
-            raise PayloadTooLarge(f"request body larger than {limit} bytes") from None
+    async def _request_body(self, exchange: Exchange, *, whole: bool) -> Body:
+        """The body: held whole when small (or ``whole``), else streamed as it arrives.
 
-    async def _check_login(
-        self, limiter: RateLimiter, client_ip: str, body: Body
+        Held whole, it is forwarded only once it arrived complete and validly
+        framed; streamed, a body that breaks off cuts the upstream request off.
+        """
+        limit = self.settings.max_body_bytes if whole else self.settings.buffer_body_bytes
+        data, complete = await exchange.read_up_to(limit)
+        return data if complete else streamed_body(data, exchange)
+
+    async def _check_route_limit(
+        self, limit_class: str, client_ip: str, body: Body
     ) -> Decision | None:
-        shown = _enforce(await limiter.check(_LOGIN, "ip", client_ip))
-        username = login_username(body) if isinstance(body, bytes) else None
-        if username is not None:
-            shown = tightest(shown, _enforce(await limiter.check(_LOGIN, "user", username)))
+        limiter = self.limiter
+        assert limiter is not None
+        shown = _enforce(await limiter.check(limit_class, "ip", client_ip))
+        if limit_class == _LOGIN and isinstance(body, bytes):
+            for identity in login_identities(body):
+                shown = tightest(shown, _enforce(await limiter.check(_LOGIN, "user", identity)))
         return shown
 
-    def _client_ip(self, scope: Scope, headers: dict[bytes, bytes]) -> str:
-        if self.trust_forwarded:
-            forwarded = headers.get(b"x-forwarded-for")
-            if forwarded:
-                # The right-most entry is the one our trusted proxy appended; the rest is hearsay.
-                return forwarded.rsplit(b",", 1)[-1].strip().decode("latin-1")
-        client = scope.get("client")
-        return str(client[0]) if client else "unknown"
+    def _probe(self, exchange: Exchange) -> None:
+        ready = self.client is not None and not self.client.closed
+        answers.probe(exchange, ready=ready)
 
-    async def _probe(self, path: str, scope: Scope, send: Send) -> None:
-        if path == "/health":
-            await send_json(send, 200, _HEALTHY)
-        elif path == "/ready":
-            if self.client is None or self.client.closed:
-                await send_error(
-                    send, scope, 503, "gateway is starting", code="service_unavailable"
-                )
-            else:
-                await send_json(send, 200, _READY)
-        else:
-            body, content_type = render()
-            await _send_raw(send, 200, body, content_type.encode())
-
-    async def _preflight(
-        self, scope: Scope, send: Send, origin: bytes, headers: dict[bytes, bytes]
-    ) -> None:
+    def _preflight(self, exchange: Exchange, origin: bytes) -> None:
         if not self.cors.allows(origin):
-            await send_error(send, scope, 403, "origin not allowed", code="forbidden")
+            answers.error(exchange, 403, "origin not allowed", "forbidden", [])
             return
-        cors = self.cors.preflight_headers(origin, headers.get(b"access-control-request-headers"))
-        await send({"type": "http.response.start", "status": 204, "headers": cors})
-        await send({"type": "http.response.body", "body": b""})
+        requested = exchange.fields.get(b"access-control-request-headers")
+        answers.preflight(exchange, self.cors.preflight_headers(origin, requested))
+
+    def _record(self, exchange: Exchange, elapsed: float, span: object, span_token: object) -> None:
+        status = exchange.status or 499  # 499: the client left before any answer
+        self.recorder.record(
+            method=exchange.method,
+            route=exchange.route,
+            path=exchange.path,
+            status=status,
+            elapsed=elapsed,
+            client=exchange.client,
+            user_id=exchange.user_id,
+        )
+        if span is not None:
+            end_request_span(
+                span,
+                span_token,
+                method=exchange.method,
+                route=exchange.route,
+                path=exchange.path,
+                status=status,
+                service="gateway",
+            )
 
 
 def _enforce(decision: Decision | None) -> Decision | None:
     if decision is not None and not decision.allowed:
         raise RateLimited.of(decision)
     return decision
-
-
-def _content_length(raw: bytes) -> int:
-    if not raw.isdigit():
-        raise BadRequest("invalid Content-Length")
-    return int(raw)
-
-
-async def _send_raw(send: Send, status: int, body: bytes, content_type: bytes) -> None:
-    headers = [(b"content-type", content_type), (b"content-length", b"%d" % len(body))]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
-async def _send_internal_error(scope: Scope, send: Send, cors: Headers) -> None:
-    # If the response had already started, uvicorn refuses this and closes the connection.
-    with contextlib.suppress(RuntimeError):
-        await send_error(
-            send, scope, 500, "internal gateway error", code="internal_error", headers=cors
-        )

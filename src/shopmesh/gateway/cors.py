@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from shopmesh.gateway.responses import Headers
+from shopmesh.gateway.server import Headers
 
 _METHODS = b"GET, POST, PUT, PATCH, DELETE, OPTIONS"
 # Headers a browser script may read from our responses.

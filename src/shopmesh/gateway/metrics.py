@@ -9,7 +9,8 @@ from prometheus_client import Counter, Gauge
 UPSTREAM_REQUESTS = Counter(
     "shopmesh_gateway_upstream_requests_total",
     "Requests forwarded to a backend, by service and outcome "
-    "(2xx..5xx, timeout, unreachable, unavailable, circuit_open, retried, aborted, too_large).",
+    "(2xx..5xx, timeout, unreachable, unavailable, circuit_open, retried, aborted, "
+    "client_failed).",
     ["service", "outcome"],
 )
 UPSTREAM_INSTANCES = Gauge(
@@ -34,17 +35,22 @@ RATE_LIMITED = Counter(
 )
 
 _STATUS_CLASSES = {1: "1xx", 2: "2xx", 3: "3xx", 4: "4xx", 5: "5xx"}
-# labels() takes a lock and builds a tuple on every call; children are cached instead.
-_children: dict[tuple[str, str], Counter] = {}
+# Counted here on the request path (a dict update, where the counter's inc() takes a
+# lock), moved into the Prometheus counter by flush_upstream_counts() before a scrape.
+_pending: dict[tuple[str, str], int] = {}
 
 
 def count_upstream(service: str, outcome: str) -> None:
     """Count one forwarded request."""
     key = (service, outcome)
-    child = _children.get(key)
-    if child is None:
-        child = _children[key] = UPSTREAM_REQUESTS.labels(service, outcome)
-    child.inc()
+    _pending[key] = _pending.get(key, 0) + 1
+
+
+def flush_upstream_counts() -> None:
+    """Add what :func:`count_upstream` counted since the last flush to the counter."""
+    for (service, outcome), count in list(_pending.items()):
+        UPSTREAM_REQUESTS.labels(service, outcome).inc(count)
+    _pending.clear()
 
 
 _CIRCUIT_VALUES = {"closed": 0, "half_open": 1, "open": 2}

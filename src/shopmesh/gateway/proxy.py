@@ -1,8 +1,7 @@
 """Forwarding one request to a backend over the pooled upstream client, streaming the answer.
 
-Everything here runs on every proxied request, so it works on the raw ASGI
-header bytes, sends small answers in one write and only spawns a task
-(the client-disconnect watcher) for streamed answers.
+Everything here runs on every proxied request, so it works on the raw header
+bytes and sends small answers in one write.
 
 Resilience: an instance that refuses a connection is ejected for a while; an
 idempotent request (GET, HEAD, PUT, DELETE, OPTIONS, or a POST with an
@@ -10,20 +9,25 @@ idempotent request (GET, HEAD, PUT, DELETE, OPTIONS, or a POST with an
 (the instance crashed with it in hand), is tried once more on another
 instance; each service's circuit breaker counts requests that got no answer
 (connect failures, timeouts, broken connections) and, once open, turns
-requests away with a 503 at once.
+requests away with a 503 at once. A failure on the client's side (its body
+broke off, was too large or too slow, it went away) is never the upstream's:
+it counts toward neither ejection nor the breaker.
+
+Live streams (event-stream answers) are capped per user and per gateway and
+leave the request pool, so they cannot take the connections ordinary
+requests need.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterable
 
-from shopmesh.gateway.body import BodyTooLarge, ClientDisconnected
 from shopmesh.gateway.headers import request_headers, response_headers, upstream_target
 from shopmesh.gateway.metrics import UPSTREAM_EJECTIONS, count_upstream, status_outcome
-from shopmesh.gateway.responses import Headers, send_error
 from shopmesh.gateway.routing import Route
+from shopmesh.gateway.server import ClientError, Exchange, Headers
+from shopmesh.gateway.streams import StreamLimits
 from shopmesh.gateway.upstream_http import (
     Body,
     ConnectFailed,
@@ -33,51 +37,44 @@ from shopmesh.gateway.upstream_http import (
     UpstreamError,
 )
 from shopmesh.gateway.upstreams import InstancePool, Upstreams
-from shopmesh.kit.http import Receive, Scope, Send
+from shopmesh.kit.errors import AppError
 
 log = logging.getLogger(__name__)
 
 _EVENT_STREAM = b"text/event-stream"
 _RETRYABLE_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
-_IDEMPOTENCY_KEY = b"idempotency-key"
 
 
-class _Exchange:
-    """One forwarded request: where to answer, and how far it has got."""
+class Forward:
+    """One request on its way: where it goes and what goes with it."""
 
     __slots__ = (
         "answered",
-        "body_too_large",
-        "client_gone",
+        "exchange",
         "extra_headers",
-        "receive",
+        "identity",
         "route",
-        "scope",
-        "send",
-        "started",
+        "traceparent",
+        "trusted",
     )
 
     def __init__(
-        self, scope: Scope, receive: Receive, send: Send, route: Route, extra_headers: Headers
+        self,
+        exchange: Exchange,
+        route: Route,
+        *,
+        extra_headers: Headers,
+        identity: str,
+        trusted: bool,
+        traceparent: str | None,
     ) -> None:
-        self.scope = scope
-        self.receive = receive
-        self.send = send
+        self.exchange = exchange
         self.route = route
-        self.extra_headers = extra_headers
-        self.started = False  # response headers sent: no error response possible any more
-        self.answered = False  # the upstream's response headers arrived
-        self.body_too_large = False
-        self.client_gone = False
-
-    async def start(self, status: int, headers: Headers) -> None:
-        self.started = True
-        await self.send({"type": "http.response.start", "status": status, "headers": headers})
-
-    async def error(self, status: int, message: str, *, code: str) -> None:
-        await send_error(
-            self.send, self.scope, status, message, code=code, headers=self.extra_headers
-        )
+        self.extra_headers = extra_headers  # CORS, RateLimit-*, X-Request-ID
+        self.identity = identity  # whose streams these are
+        self.trusted = trusted
+        self.traceparent = traceparent
+        self.answered = False  # the upstream's answer head arrived
 
 
 class Proxy:
@@ -87,183 +84,175 @@ class Proxy:
         self,
         client: UpstreamClient,
         upstreams: Upstreams,
+        streams: StreamLimits,
         *,
         default_timeout: float,
         stream_idle_timeout: float,
-        trust_forwarded: bool,
         buffer_bytes: int,
     ) -> None:
         self._client = client
         self._upstreams = upstreams
+        self._streams = streams
         self._default_timeout = default_timeout
         self._stream_idle_timeout = stream_idle_timeout
-        self._trust_forwarded = trust_forwarded
         self._buffer_bytes = buffer_bytes
 
-    async def forward(
-        self,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-        *,
-        route: Route,
-        body: Body,
-        extra_headers: Headers,
-    ) -> None:
-        """Forward the request to ``route.service`` and relay the answer to the client."""
-        exchange = _Exchange(scope, receive, send, route, extra_headers)
-        service = route.service
+    async def forward(self, forward: Forward, body: Body) -> None:
+        """Forward the request to ``route.service`` and relay the answer to the client.
+
+        Raises :class:`AppError` for what the client gets as an error (503, 502,
+        504, 429) and :class:`ClientError` when the client's side failed.
+        """
+        service = forward.route.service
         pool = self._upstreams.pool(service)
         base = pool.pick() if pool is not None else None
         if pool is None or base is None:
             count_upstream(service, "unavailable")
-            await exchange.error(
-                503, f"no {service} instance is available", code="service_unavailable"
+            raise AppError(
+                f"no {service} instance is available", status=503, code="service_unavailable"
             )
-            return
         if not pool.breaker.allow():
             count_upstream(service, "circuit_open")
             message = f"{service} is unavailable, try again shortly"
-            await exchange.error(503, message, code="service_unavailable")
-            return
+            raise AppError(message, status=503, code="service_unavailable")
         # Concrete-type checks: isinstance() against the AsyncIterable ABC is slow on a hot path.
-        if body is None or isinstance(body, bytes):
-            streamed = False
-        else:
-            streamed = True
-            body = _watch_size(body, exchange)
+        streamed = not (body is None or isinstance(body, bytes))
         try:
-            await self._attempt(exchange, pool, base, body, streamed=streamed)
-        except (TimeoutError, UpstreamError, BodyTooLarge) as exc:
-            if not (exchange.answered or exchange.body_too_large or exchange.client_gone):
+            try:
+                await self._request(forward, pool, base, body, streamed=streamed)
+            except ConnectFailed:
+                if pool.eject(base):
+                    UPSTREAM_EJECTIONS.labels(service, base).inc()
+                await self._retry(forward, pool, base, body, streamed=streamed)
+            except Disconnected:
+                # The instance took the request and dropped the connection without an
+                # answer (it crashed, or closed a pooled connection): it may or may not have
+                # acted, which only an idempotent request may shrug off.
+                if forward.answered:
+                    raise
+                await self._retry(forward, pool, base, body, streamed=streamed)
+        except ClientError:
+            count_upstream(service, "client_failed")
+            raise
+        except (TimeoutError, UpstreamError) as exc:
+            if not forward.answered:
                 pool.breaker.failure()
-            await _fail(exchange, exc)
-
-    async def _attempt(
-        self, exchange: _Exchange, pool: InstancePool, base: str, body: Body, *, streamed: bool
-    ) -> None:
-        try:
-            await self._request(exchange, pool, base, body, streamed=streamed)
-        except ConnectFailed:
-            if pool.eject(base):
-                UPSTREAM_EJECTIONS.labels(exchange.route.service, base).inc()
-            await self._retry(exchange, pool, base, body, streamed=streamed)
-        except Disconnected:
-            # The instance took the request and dropped the connection without an answer
-            # (it crashed, or closed a pooled connection): it may or may not have acted,
-            # which only an idempotent request may shrug off.
-            if exchange.answered:
-                raise
-            await self._retry(exchange, pool, base, body, streamed=streamed)
+            _fail(forward, exc)
 
     async def _retry(
-        self, exchange: _Exchange, pool: InstancePool, base: str, body: Body, *, streamed: bool
+        self, forward: Forward, pool: InstancePool, base: str, body: Body, *, streamed: bool
     ) -> None:
         """Send an idempotent request once more on another instance, or re-raise."""
         # A streamed body cannot be sent twice; a buffered one can.
-        other = None if streamed or not _may_retry(exchange.scope) else pool.pick(avoid=base)
+        other = None if streamed or not _may_retry(forward.exchange) else pool.pick(avoid=base)
         if other is None:
             raise
-        count_upstream(exchange.route.service, "retried")
-        await self._request(exchange, pool, other, body, streamed=False)
+        count_upstream(forward.route.service, "retried")
+        await self._request(forward, pool, other, body, streamed=False)
 
     async def _request(
-        self, exchange: _Exchange, pool: InstancePool, base: str, body: Body, *, streamed: bool
+        self, forward: Forward, pool: InstancePool, base: str, body: Body, *, streamed: bool
     ) -> None:
-        scope, route = exchange.scope, exchange.route
-        headers = request_headers(scope, streamed=streamed, trust_forwarded=self._trust_forwarded)
+        exchange, route = forward.exchange, forward.route
+        headers = request_headers(
+            exchange, trusted=forward.trusted, streamed=streamed, traceparent=forward.traceparent
+        )
         resp = await self._client.request(
             base,
-            scope["method"],
-            upstream_target(scope, route),
+            exchange.method,
+            upstream_target(exchange, route),
             headers,
             body,
             timeout=route.timeout or self._default_timeout,
+            request_id=exchange.request_id.encode("ascii"),
         )
         try:
-            exchange.answered = True
+            forward.answered = True
             # The service answered, whatever the status: a 5xx it chose to send is not an outage.
             pool.breaker.success()
             count_upstream(route.service, status_outcome(resp.status))
-            await self._relay(exchange, resp, watch=not streamed)
+            length = resp.content_length
+            if length is not None and length <= self._buffer_bytes and not exchange.head_request:
+                # Small answers (the common case) go out in one write, most often without
+                # waiting: the body came with the head.
+                body = resp.read_now()
+                if body is None:
+                    body = await resp.read()
+                headers = response_headers(resp.headers, forward.extra_headers)
+                exchange.respond(resp.status, headers, body)
+            else:
+                await self._relay(forward, resp)
         finally:
             resp.close()  # only cuts the connection when the answer was not read to the end
 
-    async def _relay(self, exchange: _Exchange, resp: Response, *, watch: bool) -> None:
-        headers = response_headers(resp.headers, exchange.extra_headers)
+    async def _relay(self, forward: Forward, resp: Response) -> None:
+        exchange = forward.exchange
+        headers = response_headers(resp.headers, forward.extra_headers)
         length = resp.content_length
-        if length is not None and length <= self._buffer_bytes:
-            # Small answers (the common case) go out in one write.
-            payload = await resp.read()
-            await exchange.start(resp.status, headers)
-            await exchange.send({"type": "http.response.body", "body": payload})
-            return
-        if resp.media_type == _EVENT_STREAM:
-            # An event stream may stay quiet between events far longer than any answer takes.
+        if exchange.head_request:
+            exchange.start(resp.status, headers, length=length)
+            exchange.finish()
+        elif resp.media_type == _EVENT_STREAM:
+            await self._relay_live(forward, resp, headers)
+        else:
+            await _relay_stream(exchange, resp, headers, length)
+
+    async def _relay_live(self, forward: Forward, resp: Response, headers: Headers) -> None:
+        """An event stream: capped, out of the request pool, quiet for long spells."""
+        self._streams.acquire(forward.identity)  # raises 429 past the caps
+        try:
+            resp.leave_pool()
             resp.set_read_timeout(self._stream_idle_timeout)
-        await exchange.start(resp.status, headers)
-        await _relay_stream(exchange, resp, watch=watch)
+            await _relay_stream(forward.exchange, resp, headers, None)
+        finally:
+            self._streams.release(forward.identity)
 
 
-def _may_retry(scope: Scope) -> bool:
-    method: str = scope["method"]
+def _may_retry(exchange: Exchange) -> bool:
+    method = exchange.method
     if method in _RETRYABLE_METHODS:
         return True
-    return method == "POST" and any(name == _IDEMPOTENCY_KEY for name, _ in scope["headers"])
+    return method == "POST" and b"idempotency-key" in exchange.fields
 
 
-async def _fail(exchange: _Exchange, exc: BaseException) -> None:
-    service = exchange.route.service
-    if exchange.body_too_large:
-        count_upstream(service, "too_large")
-        if not exchange.started:
-            await exchange.error(413, "request body too large", code="payload_too_large")
-    elif exchange.started:
+def _fail(forward: Forward, exc: BaseException) -> None:
+    exchange, service = forward.exchange, forward.route.service
+    if exchange.started:
         # Headers are out; all that is left is to cut the connection short.
         if not exchange.client_gone:
             count_upstream(service, "aborted")
             log.warning("upstream %s broke off a response: %r", service, exc)
+        exchange.abort()
     elif isinstance(exc, TimeoutError):
         count_upstream(service, "timeout")
-        await exchange.error(504, f"{service} did not answer in time", code="gateway_timeout")
+        raise AppError(f"{service} did not answer in time", status=504, code="gateway_timeout")
     else:
         count_upstream(service, "unreachable")
-        await exchange.error(502, f"{service} is unreachable", code="bad_gateway")
+        raise AppError(f"{service} is unreachable", status=502, code="bad_gateway")
 
 
-async def _watch_size(body: AsyncIterable[bytes], exchange: _Exchange) -> AsyncIterable[bytes]:
-    # Marks the exchange: a failure caused by the client's body is not the upstream's fault.
-    try:
-        async for chunk in body:
-            yield chunk
-    except BodyTooLarge:
-        exchange.body_too_large = True
-        raise
-    except ClientDisconnected:
-        exchange.client_gone = True
-        raise
-
-
-async def _relay_stream(exchange: _Exchange, resp: Response, *, watch: bool) -> None:
+async def _relay_stream(
+    exchange: Exchange, resp: Response, headers: Headers, length: int | None
+) -> None:
     """Pass the body on chunk by chunk as it arrives (event streams included)."""
-    watcher = asyncio.create_task(_close_on_disconnect(exchange, resp)) if watch else None
-    send = exchange.send
+    # A client that leaves must not hold an idle stream's upstream connection for ever.
+    exchange.on_client_gone = resp.close
+    exchange.start(resp.status, headers, length=length)
     try:
         async for chunk in resp.iter_chunks():
-            await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
+            await exchange.send(chunk)
     except UpstreamError:
         if not exchange.client_gone:
             raise
+        return
     finally:
-        if watcher is not None:
-            watcher.cancel()
+        exchange.on_client_gone = None
+    exchange.finish()
 
 
-async def _close_on_disconnect(exchange: _Exchange, resp: Response) -> None:
-    # uvicorn drops writes to a gone client silently, so without this an idle
-    # event stream would hold its upstream connection open for ever.
-    while (await exchange.receive())["type"] != "http.disconnect":
-        pass
-    exchange.client_gone = True
-    resp.close()
+async def streamed_body(first: bytes, exchange: Exchange) -> AsyncIterable[bytes]:
+    """A body too large to hold whole: what was read, then the rest as it arrives."""
+    if first:
+        yield first
+    async for chunk in exchange.iter_body():
+        yield chunk

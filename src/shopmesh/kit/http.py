@@ -6,7 +6,6 @@ sits in front of every request, the gateway's hot path included.
 
 from __future__ import annotations
 
-import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -15,8 +14,8 @@ from typing import Any
 import orjson
 
 from shopmesh.kit import tracing
-from shopmesh.kit.logging import log_fields, request_id_var, traceparent_var
-from shopmesh.kit.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from shopmesh.kit.access import RequestRecorder, end_request_span, request_trace
+from shopmesh.kit.logging import request_id_var, traceparent_var
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -27,7 +26,6 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 REQUEST_ID_HEADER = b"x-request-id"
 TRACEPARENT_HEADER = b"traceparent"
 _SAFE_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
-access_log = logging.getLogger("shopmesh.access")
 
 
 def error_body(
@@ -60,9 +58,14 @@ def incoming_request_id(scope: Scope) -> str:
     """The caller's ``X-Request-ID`` when it is safe to echo, else a new one."""
     for name, value in scope.get("headers", ()):
         if name == REQUEST_ID_HEADER:
-            if _SAFE_REQUEST_ID.match(value):
-                return str(value.decode("ascii"))
-            break
+            return request_id_from(value)
+    return request_id_from(None)
+
+
+def request_id_from(value: bytes | None) -> str:
+    """``value`` (an ``X-Request-ID``) when it is safe to echo, else a new id."""
+    if value is not None and _SAFE_REQUEST_ID.match(value):
+        return value.decode("ascii")
     # 128 random bits as 32 hex digits, like uuid4().hex without building a UUID.
     return tracing.random_hex(16)
 
@@ -71,8 +74,13 @@ def incoming_traceparent(scope: Scope) -> str | None:
     """The W3C ``traceparent`` of the request when well formed."""
     for name, value in scope.get("headers", ()):
         if name == TRACEPARENT_HEADER:
-            return value.decode("ascii") if _TRACEPARENT.match(value) else None
+            return traceparent_from(value)
     return None
+
+
+def traceparent_from(value: bytes | None) -> str | None:
+    """``value`` (a ``traceparent``) when well formed, else None."""
+    return value.decode("ascii") if value is not None and _TRACEPARENT.match(value) else None
 
 
 class RequestContextMiddleware:
@@ -99,9 +107,7 @@ class RequestContextMiddleware:
         self.service = service
         self.route_of = route_of or (lambda scope: str(scope.get("route_template", "unmatched")))
         self.quiet_paths = quiet_paths
-        # labels() takes a lock and builds a tuple on every call: children are kept here.
-        # Bounded like the series themselves (route templates, methods, statuses).
-        self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._recorder = RequestRecorder(service)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -138,63 +144,40 @@ class RequestContextMiddleware:
     def _trace(self, scope: Scope) -> tuple[Any, object, str | None]:
         """The request's span (when tracing is on) and the trace context it runs in."""
         incoming = incoming_traceparent(scope)
-        span = span_token = None
-        traceparent: str | None = incoming
-        # Probes and scrapes would drown the traces: they get no span.
-        if tracing.enabled() and scope.get("path") not in self.quiet_paths:
-            method, path = scope.get("method", ""), scope.get("path", "")
-            span, span_token, traceparent = tracing.start_span(
-                f"{method} {path}", incoming, kind="server"
-            )
-        elif incoming is None and self.start_traces:
-            traceparent = tracing.new_traceparent()
+        span, span_token, traceparent = request_trace(
+            incoming,
+            method=scope.get("method", ""),
+            path=scope.get("path", ""),
+            start_traces=self.start_traces,
+            quiet=scope.get("path") in self.quiet_paths,
+        )
         if self.start_traces and traceparent is not None and traceparent is not incoming:
             scope["headers"] = _with_traceparent(scope.get("headers", ()), traceparent)
         return span, span_token, traceparent
 
     def _end_span(self, scope: Scope, span: Any, span_token: object, status: int) -> None:
-        route = self.route_of(scope)
-        span.update_name(f"{scope.get('method', '')} {route}")
-        tracing.end_span(
+        end_request_span(
             span,
             span_token,
-            **{
-                "http.request.method": scope.get("method"),
-                "http.route": route,
-                "http.response.status_code": status,
-                "url.path": scope.get("path"),
-                "service.component": self.service,
-            },
+            method=scope.get("method", ""),
+            route=self.route_of(scope),
+            path=scope.get("path", ""),
+            status=status,
+            service=self.service,
         )
 
     def _record(self, scope: Scope, status: int, elapsed: float) -> None:
         path = scope.get("path", "")
         if path in self.quiet_paths:
             return
-        method = scope.get("method", "")
-        route = self.route_of(scope)
-        key = (method, route, status)
-        series = self._series.get(key)
-        if series is None:
-            series = self._series[key] = (
-                HTTP_REQUESTS.labels(self.service, method, route, str(status)),
-                HTTP_LATENCY.labels(self.service, method, route),
-            )
-        series[0].inc()
-        series[1].observe(elapsed)
-        log_fields(
-            access_log,
-            logging.INFO,
-            "request",
-            {
-                "method": method,
-                "path": path,
-                "route": route,
-                "status": status,
-                "duration_ms": round(elapsed * 1000, 2),
-                "client": (scope.get("client") or ("", 0))[0],
-                "user_id": scope.get("user_id"),
-            },
+        self._recorder.record(
+            method=scope.get("method", ""),
+            route=self.route_of(scope),
+            path=path,
+            status=status,
+            elapsed=elapsed,
+            client=(scope.get("client") or ("", 0))[0],
+            user_id=scope.get("user_id"),
         )
 
 

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 import orjson
-from sqlalchemy import JSON, BigInteger, Column, MetaData, String, Table, select, update
+from sqlalchemy import JSON, BigInteger, Column, Index, MetaData, String, Table, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shopmesh.kit.db import UTCDateTime, insert_for
@@ -63,7 +63,8 @@ class Outcome(Generic[T]):
 
 def idempotency_table(metadata: MetaData) -> Table:
     """A service's ``idempotency_record`` table, in its ``metadata`` (its migrations make it):
-    a key per owner (the caller), the request's fingerprint and the JSON result."""
+    a key per owner (the caller), the request's fingerprint and the JSON result; retention
+    deletes old keys by ``created_at``."""
     return Table(
         "idempotency_record",
         metadata,
@@ -72,6 +73,7 @@ def idempotency_table(metadata: MetaData) -> Table:
         Column("request_hash", String(64), nullable=False),
         Column("result", JSON),
         Column("created_at", UTCDateTime, nullable=False),
+        Index("ix_idempotency_record_created_at", "created_at"),
     )
 
 

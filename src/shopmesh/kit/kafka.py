@@ -13,6 +13,20 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 log = logging.getLogger(__name__)
 
+DAY_MS = 86_400_000
+# Events stay on their topic five days, in segments rolled daily, so none is older than six
+# days when Kafka deletes it: a consumer that reads a topic again from its start (say its
+# group's offsets expired) meets only events younger than its dedup records (seven days,
+# kit.retention), and drops those it applied already.
+EVENT_TOPIC_CONFIG = {"retention.ms": str(5 * DAY_MS), "segment.ms": str(DAY_MS)}
+# Dead letters wait a month for someone to look at them.
+DEAD_LETTER_TOPIC_CONFIG = {"retention.ms": str(30 * DAY_MS)}
+
+
+def topic_config(topic: str) -> dict[str, str]:
+    """The configuration a topic of ours is created with (``<topic>.dlq``: dead letters)."""
+    return DEAD_LETTER_TOPIC_CONFIG if topic.endswith(".dlq") else EVENT_TOPIC_CONFIG
+
 
 def idempotent_producer(bootstrap: str, *, client_id: str) -> AIOKafkaProducer:
     """acks=all with idempotence: a retried send is written once per partition.
@@ -34,13 +48,19 @@ def idempotent_producer(bootstrap: str, *, client_id: str) -> AIOKafkaProducer:
 async def ensure_topics(
     bootstrap: str, topics: Iterable[str], *, partitions: int = 3, replication: int = 1
 ) -> None:
-    """Create the topics that do not exist yet; existing ones are left as they are."""
+    """Create the topics that do not exist yet (with :func:`topic_config`); existing ones
+    are left as they are."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
         missing = [
-            NewTopic(name=t, num_partitions=partitions, replication_factor=replication)
+            NewTopic(
+                name=t,
+                num_partitions=partitions,
+                replication_factor=replication,
+                topic_configs=topic_config(t),
+            )
             for t in topics
             if t not in existing
         ]

@@ -28,6 +28,8 @@ class JsonFormatter(logging.Formatter):
     def __init__(self, service: str) -> None:
         super().__init__()
         self._service = service
+        self._second = -1
+        self._second_text = ""
 
     def format(self, record: logging.LogRecord) -> str:
         fields = {
@@ -46,7 +48,7 @@ class JsonFormatter(logging.Formatter):
     ) -> str:
         """The JSON line: the fixed keys, the request's ids, then ``fields``."""
         entry: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds"),
+            "ts": self._timestamp(created),
             "level": level,
             "service": self._service,
             "logger": logger,
@@ -60,6 +62,18 @@ class JsonFormatter(logging.Formatter):
             entry["trace_id"] = traceparent[3:35]
         entry.update(fields)
         return orjson.dumps(entry, default=str).decode()
+
+    def _timestamp(self, created: float) -> str:
+        """``datetime.isoformat`` to the millisecond in UTC; the date and time of day are
+        formatted once a second."""
+        second = int(created)
+        micros = round((created - second) * 1e6)  # rounded as datetime.fromtimestamp does
+        if micros >= 1_000_000:
+            second, micros = second + 1, micros - 1_000_000
+        if second != self._second:
+            self._second = second
+            self._second_text = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        return f"{self._second_text}.{micros // 1000:03d}+00:00"
 
 
 class BufferedLineHandler(logging.StreamHandler):  # type: ignore[type-arg]

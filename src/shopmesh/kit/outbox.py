@@ -17,7 +17,7 @@ import zlib
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -26,6 +26,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shopmesh.kit.aio import Alarm, describe, retrying
+from shopmesh.kit.clock import utcnow
 from shopmesh.kit.db import Database
 from shopmesh.kit.events import Event
 from shopmesh.kit.kafka import ensure_topics, idempotent_producer
@@ -209,14 +210,14 @@ class OutboxRelay:
         async with self._db.connection(autocommit=True) as connection:
             if not sent:
                 return (await connection.execute(self._statements.unsent)).all()
-            marked = {"ids": sent, "now": datetime.now(UTC)}
+            marked = {"ids": sent, "now": utcnow()}
             if self._db.is_sqlite:
                 await connection.execute(self._statements.mark, marked)
                 return (await connection.execute(self._statements.unsent)).all()
             return (await connection.execute(self._statements.mark_and_fetch, marked)).all()
 
     def _observe(self, rows: Sequence[Row[Any]]) -> None:
-        now = datetime.now(UTC)
+        now = utcnow()
         latency = OUTBOX_PUBLISH_LATENCY.labels(self._service)
         for topic, count in Counter(row.topic for row in rows).items():
             OUTBOX_PUBLISHED.labels(self._service, topic).inc(count)

@@ -20,7 +20,7 @@ def serve(app: ASGIApp, settings: ServiceSettings) -> None:
     configure_logging(settings.service_name, settings.log_level)
     configure_tracing(settings.service_name)
     config = server_config(app, settings)
-    _tune_gc()
+    tune_gc()
     uvicorn.Server(config).run()
 
 
@@ -96,7 +96,7 @@ class CorkedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_made(corked)  # type: ignore[arg-type]
 
 
-def _tune_gc() -> None:
+def tune_gc() -> None:
     """Keep the cyclic garbage collector off the request path as far as is safe.
 
     Everything imported and built so far lives as long as the process:

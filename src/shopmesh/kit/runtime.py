@@ -17,6 +17,7 @@ from shopmesh.kit.jwt import CACHED_TOKENS, TokenVerifier
 from shopmesh.kit.migrations import migrate
 from shopmesh.kit.outbox import OutboxRelay
 from shopmesh.kit.registry import RegistryAgent
+from shopmesh.kit.retention import RetentionRule, service_retention
 from shopmesh.kit.settings import ServiceSettings
 from shopmesh.kit.uow import UnitOfWork
 
@@ -32,6 +33,9 @@ class ServiceRuntime:
     topics its outbox relay publishes to (no relay without Kafka). With
     ``settings.registry_url`` set, the instance registers itself (unless
     ``register`` is false: the registry itself) and finds the others there.
+    ``retention``: the service's own tables to keep bounded (``kit.retention``); the
+    kit's outbox and processed-event tables are kept bounded in every service with a
+    database.
     """
 
     def __init__(
@@ -41,6 +45,7 @@ class ServiceRuntime:
         migrations: str | None,
         produces: Sequence[str] = (),
         register: bool = True,
+        retention: Sequence[RetentionRule] = (),
     ) -> None:
         self.settings = settings
         self.migrations = migrations
@@ -54,6 +59,9 @@ class ServiceRuntime:
             self.agent.resolver if self.agent else StaticResolver(settings.service_urls)
         )
         self.client = ServiceClient(settings, resolver)
+        self.retention = None
+        if self.database is not None and settings.retention_interval > 0:
+            self.retention = service_retention(self.database, settings, retention)
 
     @property
     def db(self) -> Database:
@@ -68,18 +76,22 @@ class ServiceRuntime:
         return lambda: kind(database, relay=relay)
 
     def works(self) -> list[Work]:
-        """The runtime's own background work: the outbox relay, the registry agent."""
+        """The runtime's own background work: the outbox relay, the registry agent,
+        retention."""
         works: list[Work] = []
         if self.relay is not None:
             works.append(self.relay.run)
         if self.agent is not None:
             works.append(self.agent.run)
+        if self.retention is not None:
+            works.append(self.retention.run)
         return works
 
     async def open(self) -> None:
-        """Migrate the database (when the service has one) to the newest revision."""
+        """Migrate the database (when the service has one) to the newest revision, waiting
+        ``database_start_timeout`` seconds for it to answer."""
         if self.database is not None and self.migrations is not None:
-            await migrate(self.database, self.migrations)
+            await migrate(self.database, self.migrations, wait=self.settings.database_start_timeout)
 
     async def close(self) -> None:
         await self.client.close()

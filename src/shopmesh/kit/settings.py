@@ -7,11 +7,12 @@ whatever the prefix, so one environment configures every process.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, BeforeValidator, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Development-only default; production mode refuses it (see _refuse_placeholder_secrets).
@@ -32,6 +33,21 @@ DEFAULT_SERVICE_URLS: dict[str, str] = {
     "dispatcher": "http://127.0.0.1:8087",
     "registry": "http://127.0.0.1:9999",
 }
+
+
+def _seconds_or_duration(value: Any) -> Any:
+    # From the environment every value is a string: "86400" means seconds, as a number
+    # would; anything else (an ISO 8601 duration, "P7D") goes to pydantic as it is.
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
+# An age or a period in settings: seconds ("86400") or an ISO 8601 duration ("P1D").
+Age = Annotated[timedelta, BeforeValidator(_seconds_or_duration), Field(ge=timedelta(0))]
 
 
 class Environment(StrEnum):
@@ -65,6 +81,8 @@ class ServiceSettings(BaseSettings):
     # they are all busy and closed when returned; see kit.db.create_engine.
     database_pool_size: int = shared(20, "DATABASE_POOL_SIZE")
     database_max_overflow: int = shared(0, "DATABASE_MAX_OVERFLOW")
+    # Seconds a starting service waits for its database to answer before it gives up.
+    database_start_timeout: float = shared(60.0, "DATABASE_START_TIMEOUT")
     kafka_bootstrap: str = shared("127.0.0.1:9092", "KAFKA_BOOTSTRAP")
     kafka_enabled: bool = shared(True, "KAFKA_ENABLED")
     # Replication factor of the topics a service creates: 1 for one local broker,
@@ -74,6 +92,16 @@ class ServiceSettings(BaseSettings):
     jwt_issuer: str = shared("shopmesh-auth", "JWT_ISSUER")
     outbox_batch_size: int = shared(500, "OUTBOX_BATCH_SIZE")
     outbox_poll_interval: float = shared(0.5, "OUTBOX_POLL_INTERVAL")
+    # Retention (kit.retention): a pass every retention_interval seconds (0: none) deletes,
+    # retention_batch_size rows per statement, published outbox rows older than
+    # outbox_retention and consumers' dedup records older than processed_event_retention
+    # (longer than the topics keep events: see ensure_topics).
+    retention_interval: float = shared(60.0, "RETENTION_INTERVAL")
+    retention_batch_size: int = shared(500, "RETENTION_BATCH_SIZE")
+    outbox_retention: Age = shared(timedelta(days=1), "OUTBOX_RETENTION")
+    processed_event_retention: Age = shared(timedelta(days=7), "PROCESSED_EVENT_RETENTION")
+    # How long a service that honours Idempotency-Key (payments, orders) keeps a key's answer.
+    idempotency_retention: Age = shared(timedelta(hours=24), "IDEMPOTENCY_RETENTION")
     consumer_max_attempts: int = shared(3, "CONSUMER_MAX_ATTEMPTS")
     consumer_retry_backoff: float = shared(0.2, "CONSUMER_RETRY_BACKOFF")
     # How long shutdown waits for background tasks (relay, consumers) to end.

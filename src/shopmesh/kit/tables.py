@@ -37,6 +37,13 @@ outbox_message = Table(
         postgresql_where=text("published_at IS NULL"),
         sqlite_where=text("published_at IS NULL"),
     ),
+    # Retention finds the rows published long enough ago (kit.retention).
+    Index(
+        "ix_outbox_message_published_at",
+        "published_at",
+        postgresql_where=text("published_at IS NOT NULL"),
+        sqlite_where=text("published_at IS NOT NULL"),
+    ),
 )
 
 
@@ -49,4 +56,12 @@ processed_event = Table(
     Column("partition", Integer, nullable=False),
     Column("offset", BigInteger, nullable=False),
     Column("processed_at", DateTime(timezone=True), nullable=False),
+    Index("ix_processed_event_processed_at", "processed_at"),
+)
+
+# The indexes retention needs, added after the tables' first release (see
+# kit.migrations.create_retention_indexes).
+RETENTION_INDEXES = (
+    "ix_outbox_message_published_at",
+    "ix_processed_event_processed_at",
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Annotated
 
@@ -22,6 +23,22 @@ def storable_text(value: str) -> str:
 
 StorableText = Annotated[str, AfterValidator(storable_text)]
 
+# Decimal's own syntax, with ASCII digits only and no underscores.
+_DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def decimal_from_text(text: str) -> Decimal:
+    """The number ``text`` writes in ASCII digits; ``ValueError`` for anything else.
+
+    ``Decimal()`` alone also reads underscores (``"1_0"`` is 10) and any
+    Unicode digits (Arabic-Indic, full-width), which an amount of money must not
+    be written in; and ``"NaN"`` and ``"Infinity"``, which are no amount either.
+    """
+    if not _DECIMAL_TEXT.fullmatch(text):
+        raise ValueError(f"{text!r} is not a number written in ASCII digits")
+    return Decimal(text)
+
+
 # Money is Decimal inside and a JSON number (at most two decimals) on the wire.
 money_as_number = PlainSerializer(float, return_type=float, when_used="json")
 MoneyNumber = Annotated[Decimal, money_as_number]
@@ -31,3 +48,35 @@ MAX_ID = 2**63 - 1
 MAX_OFFSET = 2**31 - 1
 
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Skip this many.")]
+
+
+EMAIL_MAX, EMAIL_LOCAL_MAX = 254, 64
+# ASCII addresses: a dot-atom local part and a domain of DNS labels with a dot in it.
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
+    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
+)
+_PHONE = re.compile(r"^[0-9 +()-]+$")
+_PHONE_MIN_DIGITS = 5
+
+
+def check_email(value: str) -> str:
+    """A plausible email address (ASCII, ``local@domain.tld``, at most 254 characters)."""
+    local, _, _ = value.partition("@")
+    if len(value) > EMAIL_MAX or len(local) > EMAIL_LOCAL_MAX or not _EMAIL.match(value):
+        raise ValueError("must be a valid email address")
+    return value
+
+
+def email_key(email: str) -> str:
+    """The form emails are compared in: ``Ann@X.org`` and ``ann@x.org`` are one address."""
+    return email.lower()
+
+
+def check_phone(value: str) -> str:
+    """A phone number: digits, spaces, ``+ - ( )``; at least five digits."""
+    digits = sum(ch.isdigit() for ch in value)
+    if not _PHONE.match(value) or digits < _PHONE_MIN_DIGITS:
+        raise ValueError("must be a phone number: digits, spaces, '+', '-', '(' and ')'")
+    return value

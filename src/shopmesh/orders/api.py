@@ -116,6 +116,24 @@ class OrderPublic(BaseModel):
         )
 
 
+class OrdersPlaced(BaseModel):
+    """Several orders placed at once (a cart), as the commerce seed's app reads the answer."""
+
+    message: str
+    order_ids: list[int]
+    order_count: int
+    orders: list[OrderPublic]
+
+    @classmethod
+    def of(cls, orders: list[OrderPublic]) -> OrdersPlaced:
+        return cls(
+            message="Orders placed successfully",
+            order_ids=[order.id for order in orders],
+            order_count=len(orders),
+            orders=orders,
+        )
+
+
 class OrderDetail(OrderPublic):
     product: dict[str, Any] | None = Field(
         description="The product as products shows it now; null when it could not be asked."
@@ -153,7 +171,7 @@ router = APIRouter(prefix="/api/orders", tags=["orders"])
 @router.post(
     "",
     status_code=201,
-    response_model=OrderPublic | list[OrderPublic],
+    response_model=OrderPublic | OrdersPlaced,
     openapi_extra={
         "requestBody": {"required": True, "content": {"application/json": {"schema": _BODY_SCHEMA}}}
     },
@@ -164,15 +182,16 @@ async def place_orders(
     response: Response,
     body: Annotated[Any, Body(include_in_schema=False)] = None,
     idempotency_key: IdempotencyKey = None,
-) -> OrderPublic | list[OrderPublic]:
+) -> OrderPublic | OrdersPlaced:
     """Order one product (`{product_id, quantity}` → the order), or several (a JSON array, or
-    `{items: [...]}` → an array of orders). Stock is reserved at products first: 409
-    `out_of_stock` or 404 `product_not_found` create nothing. Prices come from products only."""
+    `{items: [...]}` → `{message, order_ids, order_count, orders}`). Stock is reserved at
+    products first: 409 `out_of_stock` or 404 `product_not_found` create nothing. Prices,
+    totals, customer and status come from the platform; a client's are ignored."""
     lines, single = parse_lines(body)
     placed = await orders.place_orders(user.user_id, lines, idempotency_key=idempotency_key)
     mark_replayed(response, placed)
     public = [OrderPublic.of(order) for order in placed.value]
-    return public[0] if single and public else public
+    return public[0] if single and public else OrdersPlaced.of(public)
 
 
 @router.get("")

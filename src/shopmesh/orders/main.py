@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from shopmesh.kit.app import Dependency, Provision, ServiceApp, create_service_app
+from shopmesh.kit.retention import RetentionRule
 from shopmesh.kit.runner import serve
 from shopmesh.kit.runtime import ServiceRuntime, Work
 from shopmesh.orders.api import HubDependency, OrdersDependency, SettingsDependency, router
@@ -14,7 +15,7 @@ from shopmesh.orders.domain import TOPIC
 from shopmesh.orders.live import LiveListener, StatusHub
 from shopmesh.orders.reaper import IntentReaper
 from shopmesh.orders.remote import CustomersClient, PendingReleases, ProductsClient
-from shopmesh.orders.repository import OrdersUnitOfWork
+from shopmesh.orders.repository import OrdersUnitOfWork, idempotency_record
 from shopmesh.orders.service import OrderService
 from shopmesh.orders.settings import Settings
 
@@ -31,7 +32,12 @@ DESCRIPTION = (
 def create_app(settings: Settings | None = None) -> ServiceApp:
     """The orders ASGI app; nothing connects until its lifespan starts."""
     settings = settings or Settings()
-    runtime = ServiceRuntime(settings, migrations="shopmesh.orders:migrations", produces=[TOPIC])
+    runtime = ServiceRuntime(
+        settings,
+        migrations="shopmesh.orders:migrations",
+        produces=[TOPIC],
+        retention=retention_rules(settings),
+    )
     units = runtime.units(OrdersUnitOfWork)
     products = ProductsClient(runtime.client)
     hub = StatusHub(queue_size=settings.stream_queue_size)
@@ -75,6 +81,12 @@ def create_app(settings: Settings | None = None) -> ServiceApp:
         consumers=[order_events_consumer(settings, units)],
         background=background,
     )
+
+
+def retention_rules(settings: Settings) -> list[RetentionRule]:
+    """Orders' own tables kept bounded (kit.retention): Idempotency-Key answers."""
+    keys = idempotency_record
+    return [RetentionRule(keys, keys.c.created_at, settings.idempotency_retention)]
 
 
 def run() -> None:

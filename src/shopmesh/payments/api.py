@@ -68,6 +68,12 @@ class TransactionPublic(BaseModel):
         )
 
 
+class TransactionsPublic(BaseModel):
+    """The payments seed's list answer: its client reads ``data.transactions``."""
+
+    transactions: list[TransactionPublic]
+
+
 class PayPublic(BaseModel):
     message: str
     transactions_paid: int
@@ -128,19 +134,35 @@ async def create_transaction(
     return TransactionPublic.of(outcome.value)
 
 
+Limit = Annotated[int, Query(ge=1, le=1000)]
+
+
 @router.get("/transactions")
-@router.get("/transactions/list")
 async def list_transactions(
     user: CurrentUser,
     payments: Payments,
     user_id: UserIdQuery = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 1000,
+    limit: Limit = 1000,
     offset: Offset = 0,
 ) -> list[TransactionPublic]:
     """The caller's transactions, newest first."""
     caller = _caller(user, user_id)
     transactions = await payments.list_transactions(caller, limit=limit, offset=offset)
     return [TransactionPublic.of(tx) for tx in transactions]
+
+
+@router.get("/transactions/list")
+async def list_transactions_seed(
+    user: CurrentUser,
+    payments: Payments,
+    user_id: UserIdQuery = None,
+    limit: Limit = 1000,
+    offset: Offset = 0,
+) -> TransactionsPublic:
+    """The caller's transactions, newest first, as ``{"transactions": [...]}`` (the payments
+    seed's path and shape: ``GET /payment/transactions/list`` through the gateway)."""
+    listed = await list_transactions(user, payments, user_id=user_id, limit=limit, offset=offset)
+    return TransactionsPublic(transactions=listed)
 
 
 @router.post("/transactions/pay")

@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Literal
 
 from shopmesh.kit.errors import Unprocessable
 from shopmesh.kit.events import Event
-from shopmesh.kit.validation import MoneyNumber
+from shopmesh.kit.validation import MoneyNumber, decimal_from_text
 
 CENT = Decimal("0.01")
 # The largest value a NUMERIC(12, 2) column holds.
@@ -33,9 +33,9 @@ def parse_amount(value: object) -> Decimal:
     """The amount ``value`` stands for: a finite number > 0 with at most 2 decimals.
 
     Accepts ints, floats (read by their shortest decimal text, so 10.1 is
-    10.10), Decimals and numeric strings; refuses booleans, NaN/Infinity,
-    other strings, zero, negatives, a third decimal and values over
-    :data:`MAX_AMOUNT`.
+    10.10), Decimals and numeric strings in ASCII digits; refuses booleans,
+    NaN/Infinity, other strings (``"1_0"``, Arabic-Indic or full-width
+    digits), zero, negatives, a third decimal and values over :data:`MAX_AMOUNT`.
     """
     amount = _to_decimal(value)
     if not amount.is_finite():
@@ -55,9 +55,9 @@ def _to_decimal(value: object) -> Decimal:
         raise InvalidAmount("amount must be a number")
     text = repr(value) if isinstance(value, float) else str(value).strip()
     try:
-        return Decimal(text)
-    except InvalidOperation:
-        raise InvalidAmount("amount must be a number") from None
+        return decimal_from_text(text)
+    except (ValueError, InvalidOperation):
+        raise InvalidAmount("amount must be a number in ASCII digits") from None
 
 
 class LimitScope(StrEnum):

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from shopmesh.kit.app import ServiceApp, create_service_app
+from shopmesh.kit.retention import RetentionRule
 from shopmesh.kit.runner import serve
 from shopmesh.kit.runtime import ServiceRuntime
 from shopmesh.payments.api import PaymentsDependency, router
 from shopmesh.payments.domain import TransactionCreated
-from shopmesh.payments.repository import PaymentsUnitOfWork
+from shopmesh.payments.repository import PaymentsUnitOfWork, idempotency_record
 from shopmesh.payments.service import PaymentService
 from shopmesh.payments.settings import Settings
 
@@ -21,7 +22,10 @@ def create_app(settings: Settings | None = None) -> ServiceApp:
     """The payments ASGI app; nothing connects until its lifespan starts."""
     settings = settings or Settings()
     runtime = ServiceRuntime(
-        settings, migrations="shopmesh.payments:migrations", produces=[TransactionCreated.topic]
+        settings,
+        migrations="shopmesh.payments:migrations",
+        produces=[TransactionCreated.topic],
+        retention=retention_rules(settings),
     )
     payments = PaymentService(runtime.units(PaymentsUnitOfWork), policy=settings.limit_policy())
     return create_service_app(
@@ -31,6 +35,12 @@ def create_app(settings: Settings | None = None) -> ServiceApp:
         routers=[router],
         dependencies=[PaymentsDependency.given(payments)],
     )
+
+
+def retention_rules(settings: Settings) -> list[RetentionRule]:
+    """Payments' own tables kept bounded (kit.retention): Idempotency-Key answers."""
+    keys = idempotency_record
+    return [RetentionRule(keys, keys.c.created_at, settings.idempotency_retention)]
 
 
 def run() -> None:

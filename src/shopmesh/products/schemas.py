@@ -34,6 +34,7 @@ from shopmesh.products.domain import (
     MODEL_MAX,
     NAME_MAX,
     NULLABLE_FIELDS,
+    ORIGIN_MAX,
     RESERVATION_LINES_MAX,
     RESERVATION_QUANTITY_MAX,
     SKU_MAX,
@@ -52,6 +53,8 @@ from shopmesh.products.domain import (
     clean_tags,
     parse_price,
     parse_rating,
+    specification_lines,
+    specifications_from_lines,
 )
 
 _as_float = PlainSerializer(float, return_type=float, when_used="json")
@@ -86,6 +89,10 @@ Model = Annotated[
     Annotated[str, StringConstraints(max_length=MODEL_MAX), _Clean] | None,
     BeforeValidator(blank_to_none),
 ]
+Origin = Annotated[
+    Annotated[str, StringConstraints(strip_whitespace=True, max_length=ORIGIN_MAX), _Clean] | None,
+    BeforeValidator(blank_to_none),
+]
 Sku = Annotated[str, StringConstraints(min_length=1, max_length=SKU_MAX, pattern=SKU_PATTERN)]
 ImageUrl = Annotated[str, AfterValidator(check_image_url)]
 Images = Annotated[list[ImageUrl], Field(max_length=IMAGES_MAX)]
@@ -95,7 +102,24 @@ SpecKey = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=SPEC_KEY_MAX), _Clean
 ]
 SpecValue = Annotated[str, StringConstraints(max_length=SPEC_VALUE_MAX), _Clean]
-Specifications = Annotated[dict[SpecKey, SpecValue], Field(max_length=SPECIFICATIONS_MAX)]
+
+
+def _lines_to_specifications(value: Any) -> Any:
+    # Clients send back what they read: a list of "name: value" lines.
+    if isinstance(value, list) and all(isinstance(line, str) for line in value):
+        return specifications_from_lines(value)
+    return value
+
+
+Specifications = Annotated[
+    dict[SpecKey, SpecValue],
+    BeforeValidator(_lines_to_specifications),
+    Field(max_length=SPECIFICATIONS_MAX),
+]
+SPECIFICATIONS_DOC = (
+    'Named details: an object ({"Weight": "1.2 kg"}) or the lines products answers with '
+    '(["Weight: 1.2 kg"]).'
+)
 Rating = Annotated[
     Decimal,
     BeforeValidator(parse_rating),
@@ -121,10 +145,11 @@ class ProductCreate(BaseModel):
     category: Category = None
     brand: Brand = None
     model: Model = None
+    origin: Origin = Field(None, description="Country of origin.")
     sku: Sku | None = Field(None, description="Unique; letters, digits, '.', '_', '-'.")
     images: Images = Field(default_factory=list, description="Up to 10 http(s) URLs.")
     tags: Tags = Field(default_factory=list)
-    specifications: Specifications = Field(default_factory=dict)
+    specifications: Specifications = Field(default_factory=dict, description=SPECIFICATIONS_DOC)
     additional_info: LongText = ""
     rating: Rating = Decimal("0.0")
     rating_count: RatingCount = 0
@@ -144,6 +169,7 @@ class ProductPatch(BaseModel):
     category: Category = None
     brand: Brand = None
     model: Model = None
+    origin: Origin = None
     sku: Sku | None = None
     images: Images | None = None
     tags: Tags | None = None
@@ -176,10 +202,15 @@ class ProductPublic(BaseModel):
     category: str | None
     brand: str | None
     model: str | None
+    origin: str | None = Field(description="Country of origin.")
     sku: str | None
     images: list[str]
     tags: list[str]
-    specifications: dict[str, str]
+    specifications: Annotated[
+        list[str],
+        BeforeValidator(lambda v: specification_lines(v) if isinstance(v, dict) else v),
+        Field(description='Named details as lines to show: ["Weight: 1.2 kg"].'),
+    ]
     additional_info: str
     rating: Annotated[Decimal, _as_float]
     rating_count: int

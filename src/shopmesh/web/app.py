@@ -93,13 +93,17 @@ def content_security_policy(api_origin: str) -> str:
     )
 
 
-def _api_origin(settings: Settings, request: Request) -> str:
+# Unset WEB_API_BASE (development): the app calls the page's host on :8080, and the
+# gateway's default CORS list admits the UI on localhost and 127.0.0.1 only.
+_DEVELOPMENT_API_ORIGINS = "http://localhost:8080 http://127.0.0.1:8080"
+
+
+def _api_origin(settings: Settings) -> str:
+    """Where the page may connect: from settings only, never from the request's Host header."""
     if settings.api_base:
         parts = urlsplit(settings.api_base)
         return f"{parts.scheme}://{parts.netloc}"
-    host = request.url.hostname or "localhost"
-    host = f"[{host}]" if ":" in host else host
-    return f"{request.url.scheme}://{host}:8080"
+    return _DEVELOPMENT_API_ORIGINS
 
 
 def _error(status: int, message: str, code: str) -> Response:
@@ -147,7 +151,7 @@ class StaticSite:
             )
         headers = {
             "Cache-Control": REVALIDATE,
-            "Content-Security-Policy": content_security_policy(_api_origin(self.settings, request)),
+            "Content-Security-Policy": content_security_policy(_api_origin(self.settings)),
             **SECURITY_HEADERS,
         }
         if request.method == "HEAD":

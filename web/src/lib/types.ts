@@ -20,10 +20,13 @@ export interface Product {
   category: string | null;
   brand: string | null;
   model: string | null;
+  /** Country of origin. */
+  origin: string | null;
   sku: string | null;
   images: string[];
   tags: string[];
-  specifications: Record<string, string>;
+  /** Named details as lines to show ("Weight: 1.2 kg"). */
+  specifications: string[];
   additional_info: string;
   rating: number;
   rating_count: number;
@@ -63,6 +66,14 @@ export interface Order {
   updated_at: string;
   updated_by: string;
   product?: Partial<Product> | null;
+}
+
+/** The answer to an order of several lines (a cart). */
+export interface OrdersPlaced {
+  message: string;
+  order_ids: number[];
+  order_count: number;
+  orders: Order[];
 }
 
 export interface StatusEvent {

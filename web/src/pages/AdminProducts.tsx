@@ -48,6 +48,7 @@ export function productBody(form: ProductForm, price: number, existing: Product 
     ? {
         currency: existing.currency,
         model: existing.model,
+        origin: existing.origin,
         tags: existing.tags,
         specifications: existing.specifications,
         additional_info: existing.additional_info,

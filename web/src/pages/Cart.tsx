@@ -12,7 +12,7 @@ import { MAX_QUANTITY, orderItems } from "../lib/cart";
 import { randomId } from "../lib/id";
 import { formatMoney, sumMoney } from "../lib/money";
 import { navigate, queryString } from "../lib/router";
-import { shortages, type Order, type Product } from "../lib/types";
+import { shortages, type OrdersPlaced, type Product } from "../lib/types";
 
 function checkoutProblem(error: ApiError, names: Map<number, string>): string {
   if (error.code === "out_of_stock") {
@@ -68,10 +68,10 @@ export function CartPage() {
     setPlacing(true);
     setProblem(null);
     try {
-      await api.post<Order[]>("/api/orders", { items: orderItems(cart.lines) }, { headers: { "Idempotency-Key": idempotencyKey } });
+      const placed = await api.post<OrdersPlaced>("/api/orders", { items: orderItems(cart.lines) }, { headers: { "Idempotency-Key": idempotencyKey } });
       cart.store.clear();
       setIdempotencyKey(randomId());
-      notify("Order placed. You can follow it live here.");
+      notify(placed.order_count === 1 ? "Order placed. You can follow it live here." : `${placed.order_count} orders placed. You can follow them live here.`);
       navigate("/orders");
     } catch (caught) {
       const error = toApiError(caught);

@@ -96,7 +96,7 @@ export function PaymentsPage() {
   const [payError, setPayError] = useState<ApiError | null>(null);
   const key = session ? String(session.id) : null;
   const summary = useResource(key && `summary-${key}`, (signal) => api.get<PaymentSummary>("/api/payments/summary", { signal }));
-  const transactions = useResource(key && `tx-${key}`, (signal) => api.get<Transaction[]>("/payment/transactions/list", { signal }));
+  const transactions = useResource(key && `tx-${key}`, (signal) => api.get<Transaction[]>("/api/payments/transactions", { signal }));
 
   const refresh = () => {
     summary.reload();

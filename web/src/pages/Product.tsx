@@ -39,7 +39,11 @@ function ProductDetail({ product }: { product: Product }) {
   const [quantity, setQuantity] = useState(1);
   const inCart = cart.lines.find((line) => line.productId === product.id)?.quantity ?? 0;
   const available = Math.max(0, Math.min(MAX_QUANTITY, product.stock_quantity - inCart));
-  const specs = Object.entries(product.specifications);
+  // "Weight: 1.2 kg" → a row named "Weight"; a line without a colon is a name alone.
+  const specs = product.specifications.map((line) => {
+    const at = line.indexOf(":");
+    return at < 0 ? [line, ""] : [line.slice(0, at).trim(), line.slice(at + 1).trim()];
+  });
 
   return (
     <article className="product-detail">
@@ -107,7 +111,7 @@ function ProductDetail({ product }: { product: Product }) {
           )}
         </div>
       </div>
-      {(specs.length > 0 || product.sku || product.model) && (
+      {(specs.length > 0 || product.sku || product.model || product.origin) && (
         <section className="panel">
           <h2>Details</h2>
           <table className="specs">
@@ -122,6 +126,12 @@ function ProductDetail({ product }: { product: Product }) {
                 <tr>
                   <th scope="row">Model</th>
                   <td>{product.model}</td>
+                </tr>
+              )}
+              {product.origin && (
+                <tr>
+                  <th scope="row">Origin</th>
+                  <td>{product.origin}</td>
                 </tr>
               )}
               {specs.map(([key, value]) => (

@@ -2,6 +2,7 @@ import { useState, type SubmitEvent } from "react";
 
 import { ErrorMessage } from "../components/Feedback";
 import { TextField } from "../components/Field";
+import { Link } from "../components/Link";
 import { useAuth } from "../hooks/auth";
 import { useToast } from "../hooks/toast";
 import { toApiError } from "../hooks/useResource";
@@ -121,6 +122,11 @@ export function SignInPage() {
               {busy ? "Please wait…" : registering ? "Create account" : "Sign in"}
             </button>
           </form>
+          {!registering && (
+            <p className="muted">
+              <Link href="/forgot-password">Forgot your password?</Link>
+            </p>
+          )}
         </div>
       </div>
     </section>

@@ -60,14 +60,23 @@ describe("productBody", () => {
     const existing = {
       currency: "EUR",
       model: "M1",
+      origin: "Portugal",
       tags: ["a"],
-      specifications: { size: "L" },
+      specifications: ["size: L"],
       additional_info: "i",
       rating: 4.5,
       rating_count: 3,
       images: ["http://x/1.png", "http://x/2.png"],
     } as unknown as Product;
     const body = productBody({ ...form, image: "http://x/new.png" }, 9.5, existing);
-    expect(body).toMatchObject({ currency: "EUR", model: "M1", tags: ["a"], rating: 4.5, images: ["http://x/new.png", "http://x/2.png"] });
+    expect(body).toMatchObject({
+      currency: "EUR",
+      model: "M1",
+      origin: "Portugal",
+      tags: ["a"],
+      specifications: ["size: L"],
+      rating: 4.5,
+      images: ["http://x/new.png", "http://x/2.png"],
+    });
   });
 });

@@ -35,7 +35,7 @@ from shopmesh.payments.repository.tables import (
     transaction_table,
 )
 
-__all__ = ["Base", "PaymentsUnitOfWork", "Transactions", "cut_payload"]
+__all__ = ["Base", "PaymentsUnitOfWork", "Transactions", "cut_payload", "idempotency_record"]
 
 _BALANCE = select(account.c.total_amount, account.c.unpaid_amount).where(
     account.c.user_id == bindparam("user_id")

@@ -17,6 +17,7 @@ from shopmesh.products.domain.catalogue import (
     MODEL_MAX,
     NAME_MAX,
     NULLABLE_FIELDS,
+    ORIGIN_MAX,
     RESERVATION_LINES_MAX,
     RESERVATION_QUANTITY_MAX,
     SKU_MAX,
@@ -39,6 +40,8 @@ from shopmesh.products.domain.catalogue import (
     clean_tags,
     parse_price,
     parse_rating,
+    specification_lines,
+    specifications_from_lines,
 )
 from shopmesh.products.domain.stock import (
     Offer,
@@ -68,6 +71,7 @@ __all__ = [
     "MODEL_MAX",
     "NAME_MAX",
     "NULLABLE_FIELDS",
+    "ORIGIN_MAX",
     "RESERVATION_LINES_MAX",
     "RESERVATION_QUANTITY_MAX",
     "SKU_MAX",
@@ -98,4 +102,6 @@ __all__ = [
     "parse_price",
     "parse_rating",
     "requested_per_product",
+    "specification_lines",
+    "specifications_from_lines",
 ]

@@ -41,9 +41,25 @@ RESERVATION_QUANTITY_MAX = 1000
 RESERVATION_LINES_MAX = 100
 IDS_MAX = 100
 # Product fields that may be null (they mean "none"); the others always have a value.
-NULLABLE_FIELDS = frozenset({"category", "brand", "model", "sku"})
+NULLABLE_FIELDS = frozenset({"category", "brand", "model", "sku", "origin"})
+ORIGIN_MAX = 100
 
 _WHITESPACE = re.compile(r"\s")
+
+
+def specification_lines(specifications: dict[str, str]) -> list[str]:
+    """Specifications as the lines clients show (``"Weight: 1.2 kg"``), in their order."""
+    return [f"{name}: {value}" if value else name for name, value in specifications.items()]
+
+
+def specifications_from_lines(lines: list[str]) -> dict[str, str]:
+    """The inverse of :func:`specification_lines`: ``"Weight: 1.2 kg"`` -> ``Weight``, ``1.2 kg``
+    (split at the first colon; a line without one is a name with an empty value)."""
+    pairs: dict[str, str] = {}
+    for line in lines:
+        name, _, value = line.partition(":")
+        pairs[name.strip()] = value.strip()
+    return pairs
 
 
 def _to_decimal(value: object, what: str) -> Decimal:
@@ -173,6 +189,7 @@ class Product:
     is_active: bool
     created_at: datetime
     updated_at: datetime
+    origin: str | None = None  # country of origin
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,6 +45,7 @@ class ProductRow(Base):
     category: Mapped[str | None] = mapped_column(String(100), index=True)
     brand: Mapped[str | None] = mapped_column(String(100))
     model: Mapped[str | None] = mapped_column(String(100))
+    origin: Mapped[str | None] = mapped_column(String(100))
     sku: Mapped[str | None] = mapped_column(String(64), unique=True)
     images: Mapped[list[str]] = mapped_column(JSON, nullable=False)
     tags: Mapped[list[str]] = mapped_column(JSON, nullable=False)
@@ -101,4 +102,5 @@ def to_product(row: Any) -> Product:
         is_active=row.is_active,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        origin=row.origin,
     )

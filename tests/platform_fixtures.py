@@ -1,4 +1,6 @@
-"""The whole platform as real processes on the test PostgreSQL and Kafka.
+"""The whole platform as real processes on the test PostgreSQL and Kafka (a pytest plugin
+loaded by tests/conftest.py: the system tests and the seed clients' contract tests share
+one platform per session).
 
 Each service runs from its console script exactly as `make up` starts it,
 but on free ports, with one fresh PostgreSQL database per service, and with
@@ -53,6 +55,9 @@ async def platform(
         # Tests stand in for a trusted proxy: a test that trips a per-address limit
         # (brute force, fuzzing) does it from an address of its own.
         "GATEWAY_TRUST_FORWARDED": "true",
+        # The tests register many users from this one address (the limit's own test is in
+        # tests/gateway/test_hostile_identity.py).
+        "GATEWAY_RATE_LIMIT_REGISTER": "100000/hour",
         "DISPATCHER_HANDLING_DELAY": "1.5",
     }
     try:

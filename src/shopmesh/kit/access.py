@@ -1,0 +1,123 @@
+"""Recording requests: Prometheus series, the access-log line, trace spans.
+
+Shared by the services' middleware (kit.http) and the gateway's own server.
+"""
+
+from __future__ import annotations
+
+import logging
+from bisect import bisect_left
+from typing import Any
+
+from shopmesh.kit import tracing
+from shopmesh.kit.logging import log_fields
+from shopmesh.kit.metrics import HTTP_LATENCY, HTTP_REQUESTS, LATENCY_BUCKETS, add_observations
+
+access_log = logging.getLogger("shopmesh.access")
+
+
+def request_trace(
+    incoming: str | None, *, method: str, path: str, start_traces: bool, quiet: bool
+) -> tuple[Any, object, str | None]:
+    """The request's span (when tracing is on), its token, and the trace context it runs in.
+
+    ``quiet`` requests (probes, scrapes) get no span; with ``start_traces`` a
+    request without a trace context starts one.
+    """
+    if tracing.enabled() and not quiet:
+        return tracing.start_span(f"{method} {path}", incoming, kind="server")
+    if incoming is None and start_traces:
+        return None, None, tracing.new_traceparent()
+    return None, None, incoming
+
+
+def end_request_span(
+    span: Any, span_token: object, *, method: str, route: str, path: str, status: int, service: str
+) -> None:
+    """End a span :func:`request_trace` started, named after the route template."""
+    span.update_name(f"{method} {route}")
+    tracing.end_span(
+        span,
+        span_token,
+        **{
+            "http.request.method": method,
+            "http.route": route,
+            "http.response.status_code": status,
+            "url.path": path,
+            "service.component": service,
+        },
+    )
+
+
+class RequestRecorder:
+    """Counts, times and logs (one JSON line) each request of one service.
+
+    ``labels()`` takes a lock and builds a tuple on every call: each series'
+    children are kept here, bounded like the series themselves (route
+    templates, methods, statuses). With ``batched`` (the gateway, where every
+    microsecond of a request counts) the counts are summed here and reach the
+    Prometheus series only at :meth:`flush` (call it before rendering them).
+    """
+
+    def __init__(self, service: str, *, batched: bool = False) -> None:
+        self.service = service
+        self._batched = batched
+        self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        # key -> [count, sum of seconds, count per bucket ...]
+        self._pending: dict[tuple[str, str, int], list[float]] = {}
+
+    def record(
+        self,
+        *,
+        method: str,
+        route: str,
+        path: str,
+        status: int,
+        elapsed: float,
+        client: str,
+        user_id: int | None,
+    ) -> None:
+        key = (method, route, status)
+        if self._batched:
+            pending = self._pending.get(key)
+            if pending is None:
+                pending = self._pending[key] = [0.0] * (3 + len(LATENCY_BUCKETS))
+            pending[0] += 1
+            pending[1] += elapsed
+            pending[2 + bisect_left(LATENCY_BUCKETS, elapsed)] += 1
+        else:
+            counter, histogram = self._children(key)
+            counter.inc()
+            histogram.observe(elapsed)
+        log_fields(
+            access_log,
+            logging.INFO,
+            "request",
+            {
+                "method": method,
+                "path": path,
+                "route": route,
+                "status": status,
+                "duration_ms": round(elapsed * 1000, 2),
+                "client": client,
+                "user_id": user_id,
+            },
+        )
+
+    def flush(self) -> None:
+        """Move the counts summed since the last flush into the Prometheus series."""
+        pending, self._pending = self._pending, {}
+        for key, counts in pending.items():
+            counter, histogram = self._children(key)
+            counter.inc(counts[0])
+            add_observations(histogram, counts[2:], counts[1])
+
+    def _children(self, key: tuple[str, str, int]) -> tuple[Any, Any]:
+        series = self._series.get(key)
+        if series is None:
+            method, route, status = key
+            series = self._series[key] = (
+                HTTP_REQUESTS.labels(self.service, method, route, str(status)),
+                HTTP_LATENCY.labels(self.service, method, route),
+            )
+        return series
