@@ -51,7 +51,7 @@ needs_build() {
     local index="$WEB/dist/index.html"
     [[ -f "$index" ]] || return 0
     local newer
-    newer="$(cd "$WEB" && find src public index.html package-lock.json vite.config.ts tsconfig.json \
+    newer="$(cd "$WEB" && find src public tools index.html package-lock.json vite.config.ts tsconfig.json \
         -newer "$index" -print -quit 2>/dev/null)"
     [[ -n "$newer" ]]
 }

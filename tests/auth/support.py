@@ -90,11 +90,24 @@ class Auth(ServiceUnderTest):
         return [row.token_hash for row in await self.rows(select(RefreshTokenRow.token_hash))]
 
     async def expire_refresh_token(self, refresh_token: str) -> None:
+        await self._update_token(refresh_token, expires_at=datetime.now(UTC) - timedelta(seconds=1))
+
+    async def age_refresh_use(self, refresh_token: str, seconds: float) -> None:
+        """Move the moment ``refresh_token`` was exchanged ``seconds`` into the past."""
+        used_at = await self.scalar(
+            select(RefreshTokenRow.used_at).where(
+                RefreshTokenRow.token_hash == hash_token(refresh_token)
+            )
+        )
+        assert used_at is not None, "the token was not exchanged"
+        await self._update_token(refresh_token, used_at=used_at - timedelta(seconds=seconds))
+
+    async def _update_token(self, refresh_token: str, **values: Any) -> None:
         async with self.runtime.db.engine.begin() as connection:
             await connection.execute(
                 update(RefreshTokenRow)
                 .where(RefreshTokenRow.token_hash == hash_token(refresh_token))
-                .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+                .values(**values)
             )
 
 

@@ -13,6 +13,7 @@ from shopmesh.auth.domain import (
     UserRegistered,
     hash_token,
     new_token,
+    successor_token,
     username_key,
 )
 from shopmesh.auth.passwords import PasswordHasher, hash_password, password_matches
@@ -43,6 +44,39 @@ def _token(**overrides: object) -> RefreshToken:
 )
 def test_refresh_token_state(overrides: dict[str, object], state: RefreshState) -> None:
     assert _token(**overrides).state(NOW) is state
+
+
+@pytest.mark.parametrize(
+    ("used_ago", "state"),
+    [
+        (timedelta(0), RefreshState.ROTATED),
+        (timedelta(seconds=9.9), RefreshState.ROTATED),
+        (timedelta(seconds=10), RefreshState.REUSED),
+        (timedelta(hours=1), RefreshState.REUSED),
+    ],
+)
+def test_a_used_token_counts_as_rotated_only_within_the_grace_window(
+    used_ago: timedelta, state: RefreshState
+) -> None:
+    token = _token(used_at=NOW - used_ago)
+    assert token.state(NOW, grace=timedelta(seconds=10)) is state
+    assert (
+        _token(used_at=NOW - used_ago, revoked_at=NOW).state(NOW, grace=timedelta(seconds=10))
+        is RefreshState.REVOKED
+    )
+
+
+def test_successor_tokens_are_secret_derived_and_shaped_like_random_ones() -> None:
+    token = new_token()
+
+    successor = successor_token(token, key="k" * 32)
+
+    assert successor == successor_token(token, key="k" * 32)
+    assert successor != successor_token(token, key="other-key-" * 4)
+    assert successor != successor_token(token + "x", key="k" * 32)
+    assert successor != token
+    assert len(successor) == len(token) == 43
+    assert successor.replace("-", "").replace("_", "").isalnum()
 
 
 def test_username_key_ignores_case() -> None:

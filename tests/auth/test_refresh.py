@@ -101,12 +101,13 @@ async def test_refresh_rotates_the_cookie_and_issues_a_new_access_token(
     assert (await auth.with_cookie(REFRESH, second)).status_code == 200
 
 
-async def test_reusing_a_rotated_refresh_token_revokes_the_whole_session(
+async def test_reusing_a_rotated_refresh_token_after_the_grace_window_revokes_the_session(
     auth: Auth, username: str
 ) -> None:
     first = refresh_token_of(await auth.register(username))
     second = refresh_token_of(await auth.with_cookie(REFRESH, first))
     other_session = refresh_token_of(await auth.login(username))
+    await auth.age_refresh_use(first, auth.settings.refresh_reuse_grace_seconds + 1)
 
     replay = await auth.with_cookie(REFRESH, first)
 
@@ -119,6 +120,69 @@ async def test_reusing_a_rotated_refresh_token_revokes_the_whole_session(
     assert after.json()["code"] == "invalid_refresh_token"
     # ...but a separate login of the same user is another session and keeps working.
     assert (await auth.with_cookie(REFRESH, other_session)).status_code == 200
+
+
+async def test_the_same_cookie_again_within_the_grace_window_gets_the_same_new_cookie(
+    auth: Auth, username: str
+) -> None:
+    registered = await auth.register(username)
+    first = refresh_token_of(registered)
+    answer = await auth.with_cookie(REFRESH, first)
+    second = refresh_token_of(answer)
+
+    again = await auth.with_cookie(REFRESH, first)
+
+    assert again.status_code == 200, again.text
+    assert refresh_token_of(again) == second
+    assert again.json()["id"] == registered.json()["id"]
+    claims = jwt.decode(
+        again.json()["token"], JWT_SECRET, algorithms=["HS256"], issuer=auth.settings.jwt_issuer
+    )
+    assert claims["sub"] == str(registered.json()["id"])
+    # Nothing was revoked: the shared new cookie goes on working, and rotates as usual.
+    third = await auth.with_cookie(REFRESH, second)
+    assert third.status_code == 200
+    assert refresh_token_of(third) not in (first, second)
+
+
+async def test_a_late_copy_within_the_window_is_answered_with_the_current_cookie(
+    auth: Auth, username: str
+) -> None:
+    # Tab A refreshed twice in a row while tab B's request with the first cookie was slow.
+    first = refresh_token_of(await auth.register(username))
+    second = refresh_token_of(await auth.with_cookie(REFRESH, first))
+    third = refresh_token_of(await auth.with_cookie(REFRESH, second))
+
+    late = await auth.with_cookie(REFRESH, first)
+
+    assert late.status_code == 200
+    assert refresh_token_of(late) == third
+
+
+async def test_a_grace_window_of_zero_treats_any_second_use_as_theft(
+    sqlite_url: str, username: str
+) -> None:
+    async with running(sqlite_url, refresh_reuse_grace_seconds=0) as auth:
+        first = refresh_token_of(await auth.register(username))
+        second = refresh_token_of(await auth.with_cookie(REFRESH, first))
+
+        replay = await auth.with_cookie(REFRESH, first)
+
+        assert replay.json()["code"] == "refresh_token_reused"
+        assert (await auth.with_cookie(REFRESH, second)).status_code == 401
+
+
+async def test_the_grace_window_does_not_bring_back_a_session_that_was_logged_out(
+    auth: Auth, username: str
+) -> None:
+    first = refresh_token_of(await auth.register(username))
+    second = refresh_token_of(await auth.with_cookie(REFRESH, first))
+    assert (await auth.with_cookie(LOGOUT, second)).status_code == 204
+
+    response = await auth.with_cookie(REFRESH, first)
+
+    assert response.status_code == 401
+    assert set_cookie(response)[1]["max-age"] == "0"
 
 
 async def test_refresh_without_a_cookie_is_401_json(auth: Auth) -> None:

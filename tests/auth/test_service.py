@@ -108,17 +108,40 @@ async def test_a_refresh_rotates_the_token_within_its_session(
     assert (new.family_id, new.used_at) == (old.family_id, None)
 
 
-async def test_a_reused_token_ends_its_whole_session_and_the_end_is_kept(
+def _exchanged_ago(store: AuthStore, refresh_token: str, seconds: float) -> None:
+    """Move the moment ``refresh_token`` was exchanged ``seconds`` into the past."""
+    token_hash = hash_token(refresh_token)
+    found = store.tokens[token_hash]
+    assert found.used_at is not None, "the token was not exchanged"
+    store.tokens[token_hash] = replace(found, used_at=found.used_at - timedelta(seconds=seconds))
+
+
+async def test_a_token_reused_after_the_grace_window_ends_its_whole_session_for_good(
     auth: AuthService, store: AuthStore
 ) -> None:
     first = await auth.register("alice", PASSWORD)
     second = await auth.refresh(first.refresh_token)
     other_session = await auth.login("alice", PASSWORD)
+    _exchanged_ago(store, first.refresh_token, auth.settings.refresh_reuse_grace_seconds)
     with pytest.raises(RefreshReused):
         await auth.refresh(first.refresh_token)
     with pytest.raises(RefreshRefused):
         await auth.refresh(second.refresh_token)  # revoked with its session, and committed
     assert (await auth.refresh(other_session.refresh_token)).user == first.user
+
+
+async def test_a_token_exchanged_again_within_the_grace_window_gets_the_same_successor(
+    auth: AuthService, store: AuthStore
+) -> None:
+    first = await auth.register("alice", PASSWORD)
+    second = await auth.refresh(first.refresh_token)
+    again = await auth.refresh(first.refresh_token)  # another tab, a moment later
+    assert again.refresh_token == second.refresh_token
+    third = await auth.refresh(second.refresh_token)
+    # Followed along the chain to the current link; nothing new is stored for a repeat.
+    assert (await auth.refresh(first.refresh_token)).refresh_token == third.refresh_token
+    assert len(store.tokens) == 3
+    assert all(t.revoked_at is None for t in store.tokens.values())
 
 
 @pytest.mark.parametrize("token", [None, "", "unknown-token"])

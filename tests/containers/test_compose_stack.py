@@ -20,7 +20,7 @@ from playwright.async_api import async_playwright, expect
 from tests.containers.stack import COMPOSE_FILES, Stack, podman
 from tests.support import wait_for
 from tests.system.commerce import add_product, call, login, register
-from tests.system.test_ui import CHROMIUM, CHROMIUM_ARGS
+from tests.system.ui.support import CHROMIUM, CHROMIUM_ARGS
 
 # Generous for two shared cores starting thirteen containers; each wait ends as soon as
 # its condition holds.

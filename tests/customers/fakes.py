@@ -62,10 +62,19 @@ class FakeCustomers:
     async def remove(self, customer_id: int) -> bool:
         return self._store.customers.pop(customer_id, None) is not None
 
-    async def search(self, *, q: str | None, limit: int, offset: int) -> Page:
+    async def search(
+        self,
+        *,
+        q: str | None,
+        limit: int,
+        offset: int,
+        user_ids: tuple[int, ...] | None = None,
+    ) -> Page:
         found = sorted(self._store.customers.values(), key=lambda c: c.id)
         if q:
             found = [c for c in found if q.casefold() in search_key(c.profile)]
+        if user_ids is not None:
+            found = [c for c in found if c.user_id in user_ids]
         return Page(items=found[offset : offset + limit], total=len(found))
 
     def _check_unique(self, profile: Profile, *, owner: int | None) -> None:

@@ -64,6 +64,21 @@ async def test_search_matches_name_email_or_city_in_any_case(database_url: str) 
     assert blank == ([ann, raj, lee, nocity], 4)
 
 
+async def test_user_ids_pick_the_profiles_of_those_accounts(database_url: str) -> None:
+    async with running(database_url) as customers:
+        ann = await customers.make(41, name="Ann Lee")
+        await customers.make(42, name="Raj Kumar")
+        bo = await customers.make(43, name="Bo Lee")
+        chosen = await _list(customers, user_ids="43,41,99")
+        repeated = await _list(customers, user_ids=["41", "43"])
+        with_search = await _list(customers, user_ids="41,42", q="lee")
+
+    # In id order like any page, only the accounts named; an account without a profile adds nothing.
+    assert chosen == ([ann, bo], 2)
+    assert repeated == ([ann, bo], 2)
+    assert with_search == ([ann], 1)
+
+
 async def test_search_wildcards_are_taken_literally(customers: Customers) -> None:
     percent = await customers.make(21, name="100% Cotton")
     await customers.make(22, name="1000 Cotton")

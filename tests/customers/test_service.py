@@ -175,6 +175,8 @@ async def test_search_pages_by_id_and_matches_name_email_or_city_in_any_case(
     assert ([c.user_id for c in page.items], page.total) == ([ALICE, 303], 2)
     second = await customers.search(q=None, limit=1, offset=1)
     assert ([c.user_id for c in second.items], second.total) == ([BOB], 3)
+    named = await customers.search(q="pune", user_ids=(303, BOB, 404), limit=10, offset=0)
+    assert ([c.user_id for c in named.items], named.total) == ([303], 1)
 
 
 async def test_deleting_a_profile_frees_the_user_and_the_email(customers: CustomerService) -> None:

@@ -255,6 +255,9 @@ async def test_an_unknown_id_is_404(customers: Customers, alice_id: int) -> None
         {"offset": 2**63},
         {"q": "x" * 101},
         {"q": "ann\x00"},
+        {"user_ids": "1,x"},
+        {"user_ids": "0"},
+        {"user_ids": ",".join(str(i) for i in range(1, 102))},
     ],
     ids=repr,
 )

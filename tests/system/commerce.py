@@ -23,8 +23,9 @@ async def login(http: aiohttp.ClientSession, username: str, password: str) -> st
 
 
 async def add_product(
-    http: aiohttp.ClientSession, admin_token: str, *, price: float, stock: int
+    http: aiohttp.ClientSession, admin_token: str, *, price: float, stock: int, **fields: Any
 ) -> dict[str, Any]:
+    """A new product (a kettle unless ``fields`` say otherwise)."""
     status, product = await call(
         http,
         "POST",
@@ -39,6 +40,7 @@ async def add_product(
             "category": "kitchen",
             "brand": "Acme",
             "sku": f"SKU-{uuid.uuid4().hex[:12]}",
+            **fields,
         },
     )
     assert status == 201, product

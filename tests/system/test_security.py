@@ -9,6 +9,7 @@ placeholder secrets, and the logs of every service afterwards.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 import os
 import re
@@ -20,11 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import asyncpg
 import jwt as pyjwt
 import pytest
 
 from shopmesh.kit.jwt import Principal, issue_token
 from shopmesh.launcher import SERVICES, ServiceSpec
+from shopmesh.platform import postgres_dsn
 from tests.platform_fixtures import ADMIN, JWT_SECRET, REGISTRY_TOKEN, Platform
 from tests.support import wait_for
 from tests.system.commerce import add_product
@@ -97,7 +100,21 @@ def _set_cookie(response: aiohttp.ClientResponse) -> str:
     return response.cookies["shopmesh_refresh"].value
 
 
-async def test_a_refresh_cookie_works_once_and_its_reuse_ends_the_session(
+async def _age_refresh_use(platform: Platform, cookie: str, seconds: int) -> None:
+    """Move the exchange of ``cookie`` back in time, as if it happened ``seconds`` ago."""
+    connection = await asyncpg.connect(postgres_dsn(platform.database_url("auth")))
+    try:
+        await connection.execute(
+            "UPDATE refresh_token SET used_at = used_at - make_interval(secs => $2)"
+            " WHERE token_hash = $1",
+            hashlib.sha256(cookie.encode()).hexdigest(),
+            seconds,
+        )
+    finally:
+        await connection.close()
+
+
+async def test_a_refresh_cookie_works_once_and_its_late_reuse_ends_the_session(
     platform: Platform,
 ) -> None:
     # No cookie jar: each request carries exactly the cookie the test names.
@@ -122,6 +139,11 @@ async def test_a_refresh_cookie_works_once_and_its_reuse_ends_the_session(
         assert rotated.status == 200
         second = _set_cookie(rotated)
         assert second != first
+        # A second tab's exchange of the same cookie a moment later: the same answer.
+        again = await refresh(first)
+        assert (again.status, _set_cookie(again)) == (200, second)
+        # The same cookie a minute after its exchange: someone kept a copy of it.
+        await _age_refresh_use(platform, first, 60)
         replay = await refresh(first)
         assert replay.status == 401
         # The stolen-and-replayed session is over for its newer cookie as well.

@@ -1,12 +1,13 @@
-import { useState, type ReactNode } from "react";
+import { lazy, Suspense, useEffect, useRef, useState, type ReactNode } from "react";
 
 import { Spinner } from "./components/Feedback";
+import { Icon } from "./components/Icon";
 import { Link } from "./components/Link";
+import { SessionEnded } from "./components/SessionEnded";
 import { useAuth } from "./hooks/auth";
 import { useCart } from "./hooks/cart";
 import { useToast } from "./hooks/toast";
 import { matchPath, navigate, queryString, useLocation } from "./lib/router";
-import { AdminPage } from "./pages/Admin";
 import { AnalyticsPage } from "./pages/Analytics";
 import { CartPage } from "./pages/Cart";
 import { CataloguePage } from "./pages/Catalogue";
@@ -17,25 +18,39 @@ import { ProductPage } from "./pages/Product";
 import { ProfilePage } from "./pages/Profile";
 import { SignInPage } from "./pages/SignIn";
 
+// Only administrators open these: their code loads when first needed, in a chunk of its own.
+const AdminPage = lazy(() => import("./pages/Admin"));
+
 const NAV = [
   { href: "/", label: "Shop", match: (p: string) => p === "/" || p.startsWith("/products") },
   { href: "/orders", label: "My orders", match: (p: string) => p.startsWith("/orders") },
   { href: "/payments", label: "Payments", match: (p: string) => p.startsWith("/payments") },
   { href: "/analytics", label: "Analytics", match: (p: string) => p.startsWith("/analytics") },
 ];
+const ADMIN_LINK = { href: "/admin", label: "Admin", match: (p: string) => p.startsWith("/admin") };
 
-function RequireAuth({ what, children, admin = false }: { what: string; children: ReactNode; admin?: boolean }) {
-  const { session, restoring, isAdmin } = useAuth();
+interface Gate {
+  /** What the page shows, as in "Sign in to see your orders". */
+  what: string;
+  admin?: boolean;
+  children: ReactNode;
+}
+
+function RequireAuth({ what, children, admin = false }: Gate) {
+  const { session, restoring, ended, isAdmin } = useAuth();
   const { pathname, search } = useLocation();
   if (restoring) {
     return <Spinner label="Restoring your session…" />;
+  }
+  if (!session && ended) {
+    return children; // the session panel above asks to sign in again; the page keeps its state
   }
   if (!session) {
     return (
       <section className="panel narrow center">
         <title>Sign in · ShopMesh</title>
         <h1>Sign in to see {what}</h1>
-        <p className="muted">Your {what} are private to your account.</p>
+        <p className="muted">{admin ? "Only administrators can open these pages." : "They are private to your account."}</p>
         <Link className="btn btn-primary" href={`/signin${queryString({ next: pathname + search })}`}>
           Sign in or create an account
         </Link>
@@ -45,12 +60,39 @@ function RequireAuth({ what, children, admin = false }: { what: string; children
   if (admin && !isAdmin) {
     return (
       <section className="panel narrow center">
+        <title>Administrators only · ShopMesh</title>
         <h1>Administrators only</h1>
         <p className="muted">Your account cannot open this page.</p>
+        <Link className="btn btn-primary" href="/">
+          Back to the shop
+        </Link>
       </section>
     );
   }
   return children;
+}
+
+function AdminArea({ tab }: { tab: string }) {
+  return (
+    <RequireAuth what="the admin pages" admin>
+      <Suspense fallback={<Spinner label="Loading the admin pages…" />}>
+        <AdminPage tab={tab} />
+      </Suspense>
+    </RequireAuth>
+  );
+}
+
+function NotFound({ pathname }: { pathname: string }) {
+  return (
+    <section className="panel narrow center">
+      <title>Not found · ShopMesh</title>
+      <h1>Page not found</h1>
+      <p className="muted">There is nothing at {pathname}.</p>
+      <Link className="btn btn-primary" href="/">
+        Back to the shop
+      </Link>
+    </section>
+  );
 }
 
 function Page({ pathname }: { pathname: string }) {
@@ -61,7 +103,10 @@ function Page({ pathname }: { pathname: string }) {
   if (product) {
     return <ProductPage id={Number(product.id)} />;
   }
-  const admin = matchPath("/admin/:tab", pathname);
+  const admin = pathname === "/admin" ? { tab: "products" } : matchPath("/admin/:tab", pathname);
+  if (admin) {
+    return <AdminArea tab={admin.tab ?? "products"} />;
+  }
   switch (pathname) {
     case "/cart":
       return <CartPage />;
@@ -91,32 +136,9 @@ function Page({ pathname }: { pathname: string }) {
           <ProfilePage />
         </RequireAuth>
       );
-    case "/admin":
-      return (
-        <RequireAuth what="the admin pages" admin>
-          <AdminPage tab="products" />
-        </RequireAuth>
-      );
     default:
-      break;
+      return <NotFound pathname={pathname} />;
   }
-  if (admin) {
-    return (
-      <RequireAuth what="the admin pages" admin>
-        <AdminPage tab={admin.tab ?? "products"} />
-      </RequireAuth>
-    );
-  }
-  return (
-    <section className="panel narrow center">
-      <title>Not found · ShopMesh</title>
-      <h1>Page not found</h1>
-      <p className="muted">There is nothing at {pathname}.</p>
-      <Link className="btn btn-primary" href="/">
-        Back to the shop
-      </Link>
-    </section>
-  );
 }
 
 function Header() {
@@ -125,7 +147,25 @@ function Header() {
   const notify = useToast();
   const { pathname } = useLocation();
   const [open, setOpen] = useState(false);
-  const links = isAdmin ? [...NAV, { href: "/admin", label: "Admin", match: (p: string) => p.startsWith("/admin") }] : NAV;
+  const toggle = useRef<HTMLButtonElement>(null);
+  const links = isAdmin ? [...NAV, ADMIN_LINK] : NAV;
+
+  useEffect(() => {
+    if (!open) {
+      return;
+    }
+    // Escape closes the phone menu and gives focus back to its button, as for any disclosure.
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key === "Escape") {
+        setOpen(false);
+        toggle.current?.focus();
+      }
+    };
+    document.addEventListener("keydown", onKey);
+    return () => {
+      document.removeEventListener("keydown", onKey);
+    };
+  }, [open]);
 
   const onSignOut = async () => {
     try {
@@ -141,19 +181,18 @@ function Header() {
     <header className="topbar">
       <div className="container topbar-inner">
         <Link href="/" className="brand" onClick={() => setOpen(false)}>
-          <span className="brand-mark" aria-hidden="true">
-            ◆
-          </span>
+          <Icon name="brand" size={22} className="brand-mark" />
           ShopMesh
         </Link>
         <button
+          ref={toggle}
           type="button"
           className="menu-toggle"
           aria-expanded={open}
           aria-controls="main-nav"
           onClick={() => setOpen((value) => !value)}
         >
-          <span aria-hidden="true">☰</span> Menu
+          <Icon name={open ? "close" : "menu"} /> Menu
         </button>
         <nav id="main-nav" className={`nav${open ? " nav-open" : ""}`} aria-label="Main">
           {links.map((link) => (
@@ -170,11 +209,7 @@ function Header() {
         </nav>
         <div className="topbar-actions">
           <Link href="/cart" className="cart-link" aria-label={`Cart, ${count} ${count === 1 ? "item" : "items"}`}>
-            <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true">
-              <path d="M3 4h2l2.4 10.2a2 2 0 0 0 2 1.6h7.7a2 2 0 0 0 1.9-1.5L21 8H6.2" fill="none" stroke="currentColor" strokeWidth="1.8" strokeLinecap="round" strokeLinejoin="round" />
-              <circle cx="10" cy="20" r="1.5" fill="currentColor" />
-              <circle cx="17" cy="20" r="1.5" fill="currentColor" />
-            </svg>
+            <Icon name="cart" size={22} />
             <span className="cart-count" data-testid="cart-count">
               {count}
             </span>
@@ -204,8 +239,27 @@ function Header() {
   );
 }
 
+/** After a move to another page, focus goes to its heading (or the main region), as a page load would. */
+function useFocusOnPageChange(pathname: string): void {
+  const first = useRef(true);
+  useEffect(() => {
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    const target = document.querySelector<HTMLElement>("main h1") ?? document.getElementById("main");
+    if (target) {
+      if (!target.hasAttribute("tabindex")) {
+        target.setAttribute("tabindex", "-1");
+      }
+      target.focus({ preventScroll: true });
+    }
+  }, [pathname]);
+}
+
 export function App() {
   const { pathname } = useLocation();
+  useFocusOnPageChange(pathname);
   return (
     <>
       <a className="skip-link" href="#main">
@@ -213,6 +267,7 @@ export function App() {
       </a>
       <Header />
       <main id="main" className="container main" tabIndex={-1}>
+        <SessionEnded />
         <Page pathname={pathname} />
       </main>
       <footer className="footer">

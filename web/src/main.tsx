@@ -8,6 +8,7 @@ import { ToastProvider } from "./hooks/toast";
 import { ApiClient } from "./lib/api";
 import { CartStore } from "./lib/cart";
 import { apiBase } from "./lib/config";
+import { browserTabs } from "./lib/tabs";
 import "./styles.css";
 
 function localStorageOrNull(): Storage | null {
@@ -18,8 +19,9 @@ function localStorageOrNull(): Storage | null {
   }
 }
 
-const api = new ApiClient(apiBase());
-const cart = new CartStore(localStorageOrNull());
+const storage = localStorageOrNull();
+const api = new ApiClient(apiBase(), undefined, browserTabs(storage));
+const cart = new CartStore(storage);
 const root = document.getElementById("root");
 if (!root) {
   throw new Error("index.html has no #root");

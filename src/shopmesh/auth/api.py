@@ -229,7 +229,9 @@ async def me(principal: CurrentUser, auth: Auth) -> UserPublic:
 async def refresh(auth: Auth, response: Response, token: RefreshCookie = None) -> SessionPublic:
     """A new access token for the refresh cookie, which is replaced (each one works once).
 
-    Presenting a refresh token that was already used revokes its whole session.
+    The same cookie presented again within ``AUTH_REFRESH_REUSE_GRACE_SECONDS`` of its
+    exchange (several tabs refreshing at once) gets the same new cookie; presented
+    later, it revokes its whole session.
     """
     try:
         signed_in = await auth.refresh(token)

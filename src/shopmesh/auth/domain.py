@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import re
 import secrets
 from dataclasses import asdict, dataclass, field
@@ -119,6 +121,18 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+def successor_token(token: str, *, key: str) -> str:
+    """The refresh token that replaces ``token`` when it is rotated.
+
+    Derived (HMAC with a server secret) rather than random, so an exchange of the
+    same token repeated within the grace window can answer the same successor
+    without the clear successor ever being stored; nobody without the key can
+    compute it from the old token.
+    """
+    digest = hmac.new(key.encode(), b"refresh-successor:" + token.encode(), hashlib.sha256)
+    return base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()
+
+
 def hash_token(token: str) -> str:
     # A fast hash is enough: the token is 256 random bits, not a guessable password.
     return hashlib.sha256(token.encode()).hexdigest()
@@ -141,6 +155,8 @@ class RefreshState(StrEnum):
     VALID = "valid"
     EXPIRED = "expired"
     REVOKED = "revoked"
+    # Used a moment ago: presented again within the grace window (several tabs, a retry).
+    ROTATED = "rotated"
     REUSED = "reused"
 
 
@@ -155,12 +171,13 @@ class RefreshToken:
     used_at: datetime | None = None
     revoked_at: datetime | None = None
 
-    def state(self, now: datetime) -> RefreshState:
-        # Revocation wins; a used link presented again means someone kept a copy of it.
+    def state(self, now: datetime, *, grace: timedelta = timedelta(0)) -> RefreshState:
+        """Revocation wins; a used link presented again after ``grace`` means someone
+        kept a copy of it, within ``grace`` it is a concurrent exchange of the same cookie."""
         if self.revoked_at is not None:
             return RefreshState.REVOKED
         if self.used_at is not None:
-            return RefreshState.REUSED
+            return RefreshState.ROTATED if now - self.used_at < grace else RefreshState.REUSED
         if self.expires_at <= now:
             return RefreshState.EXPIRED
         return RefreshState.VALID

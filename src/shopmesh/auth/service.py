@@ -23,6 +23,7 @@ from shopmesh.auth.domain import (
     hash_token,
     new_token,
     refresh_expiry,
+    successor_token,
     username_from_email,
 )
 from shopmesh.auth.passwords import PasswordHasher
@@ -33,6 +34,10 @@ from shopmesh.kit.errors import Unauthorized
 from shopmesh.kit.jwt import Principal, issue_token
 
 log = logging.getLogger(__name__)
+
+# How many links a repeated exchange may follow to the current one (each was
+# rotated within the grace window, so more than a few means something is wrong).
+MAX_GRACE_HOPS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +152,7 @@ class AuthService:
             raise RefreshRefused("refresh token missing")
         now = utcnow()
         async with self._units() as uow:
-            outcome = await self._rotate(uow, hash_token(refresh_token), now=now)
+            outcome = await self._rotate(uow, refresh_token, now=now)
         # Raised after the commit: a detected reuse must revoke the family for good.
         if isinstance(outcome, RefreshRefused):
             raise outcome
@@ -205,10 +210,17 @@ class AuthService:
         return user
 
     async def _open_refresh(
-        self, uow: AuthUnitOfWork, user: User, *, family_id: str | None, now: datetime
+        self,
+        uow: AuthUnitOfWork,
+        user: User,
+        *,
+        family_id: str | None,
+        now: datetime,
+        token: str | None = None,
     ) -> str:
-        """Store a new refresh token (a new family unless given) and return its clear value."""
-        token = new_token()
+        """Store a refresh token (random unless given; a new family unless given)
+        and return its clear value."""
+        token = token or new_token()
         await uow.refresh_tokens.add(
             user.id,
             token_hash=hash_token(token),
@@ -219,22 +231,34 @@ class AuthService:
         return token
 
     async def _rotate(
-        self, uow: AuthUnitOfWork, token_hash: str, *, now: datetime
+        self, uow: AuthUnitOfWork, token: str, *, now: datetime
     ) -> tuple[User, str] | RefreshRefused:
-        found = await uow.refresh_tokens.find(token_hash)
-        if found is None:
-            return RefreshRefused()
-        state = found.state(now)
-        if state is RefreshState.REUSED:
-            # A rotated token came back: whoever holds the family may be a thief; end it.
-            await uow.refresh_tokens.revoke_family(found.family_id, now=now)
-            log.warning("refresh token reuse detected", extra={"user_id": found.user_id})
-            return RefreshReused()
-        user = await uow.users.get(found.user_id)
-        if state is not RefreshState.VALID or user is None:
-            return RefreshRefused()
-        await uow.refresh_tokens.mark_used(found.id, now=now)
-        return user, await self._open_refresh(uow, user, family_id=found.family_id, now=now)
+        """Replace ``token`` by its successor, or, when ``token`` was replaced within the
+        grace window, answer the link that replaced it (followed to the current one)."""
+        grace = timedelta(seconds=self.settings.refresh_reuse_grace_seconds)
+        for hop in range(MAX_GRACE_HOPS):
+            found = await uow.refresh_tokens.find(hash_token(token))
+            if found is None:
+                return RefreshRefused()
+            state = found.state(now, grace=grace)
+            if state is RefreshState.ROTATED:
+                token = successor_token(token, key=self.settings.jwt_secret)
+                continue
+            if state is RefreshState.REUSED:
+                # A rotated token came back late: whoever holds the family may be a thief; end it.
+                await uow.refresh_tokens.revoke_family(found.family_id, now=now)
+                log.warning("refresh token reuse detected", extra={"user_id": found.user_id})
+                return RefreshReused()
+            user = await uow.users.get(found.user_id)
+            if state is not RefreshState.VALID or user is None:
+                return RefreshRefused()
+            if hop:  # the current link of a token exchanged a moment ago: the same answer
+                return user, token
+            await uow.refresh_tokens.mark_used(found.id, now=now)
+            successor = successor_token(token, key=self.settings.jwt_secret)
+            await self._open_refresh(uow, user, family_id=found.family_id, now=now, token=successor)
+            return user, successor
+        return RefreshRefused()
 
     def _signed_in(self, user: User, refresh_token: str) -> SignedIn:
         principal = Principal(user_id=user.id, username=user.username, role=user.role)

@@ -40,6 +40,9 @@ class Settings(ServiceSettings):
     # How long a refresh token is kept once expired (used and revoked ones are kept until
     # then: a reused token revokes its family). 0: deleted at expiry.
     expired_token_retention: Age = timedelta(0)
+    # A refresh cookie presented again this soon after its exchange (several tabs
+    # refreshing at once, a retried request) gets the same answer; later it is theft.
+    refresh_reuse_grace_seconds: float = Field(10.0, ge=0, le=300)
     admin_username: AdminUsername = shared("admin", "ADMIN_USERNAME")
     admin_password: AdminPassword = shared(DEV_ADMIN_PASSWORD, "ADMIN_PASSWORD")
     # Password reset mail: SMTP when set (smtp://user:password@host:port, or smtps://),

@@ -34,7 +34,7 @@ from shopmesh.customers.service import CustomerService
 from shopmesh.kit.app import AdminUser, CurrentUser, Dependency, error_responses
 from shopmesh.kit.errors import Forbidden
 from shopmesh.kit.jwt import Principal
-from shopmesh.kit.validation import MAX_ID, Offset
+from shopmesh.kit.validation import MAX_ID, Offset, id_list_query
 
 TOTAL_HEADER = "X-Total-Count"
 
@@ -204,11 +204,27 @@ async def patch_me(body: CustomerPatch, user: CurrentUser, customers: Customers)
     return CustomerPublic.of(await customers.patch_mine(user_id, body.changes()))
 
 
+USER_IDS_MAX = 100
+
+UserIds = Annotated[
+    tuple[int, ...] | None,
+    Depends(
+        id_list_query(
+            "user_ids",
+            max_items=USER_IDS_MAX,
+            description=f"Comma-separated account ids (at most {USER_IDS_MAX}): "
+            "only the profiles of those accounts (to put names to user ids).",
+        )
+    ),
+]
+
+
 @router.get("")
 async def list_customers(
     _admin: AdminUser,
     customers: Customers,
     response: Response,
+    user_ids: UserIds,
     q: Annotated[
         SearchText | None,
         Query(max_length=100, description="Part of the name, email or city, in any case."),
@@ -217,7 +233,7 @@ async def list_customers(
     offset: Offset = 0,
 ) -> list[CustomerPublic]:
     """Customers by id (administrators); ``X-Total-Count`` says how many match in all."""
-    page = await customers.search(q=q, limit=limit, offset=offset)
+    page = await customers.search(q=q, user_ids=user_ids, limit=limit, offset=offset)
     response.headers[TOTAL_HEADER] = str(page.total)
     return [CustomerPublic.of(customer) for customer in page.items]
 

@@ -185,15 +185,25 @@ class Customers:
         statement = delete(CustomerRow).where(CustomerRow.id == customer_id)
         return rowcount(await self._connection.execute(statement)) == 1
 
-    async def search(self, *, q: str | None, limit: int, offset: int) -> Page:
-        """Customers by id, those whose name, email or city contain ``q`` (any case) when given."""
-        condition = None
+    async def search(
+        self,
+        *,
+        q: str | None,
+        limit: int,
+        offset: int,
+        user_ids: tuple[int, ...] | None = None,
+    ) -> Page:
+        """Customers by id: those whose name, email or city contain ``q`` (any case) and those
+        of the accounts ``user_ids``, when given."""
+        conditions = []
         if q:
-            condition = CustomerRow.search_key.contains(q.casefold(), autoescape=True)
+            conditions.append(CustomerRow.search_key.contains(q.casefold(), autoescape=True))
+        if user_ids is not None:
+            conditions.append(CustomerRow.user_id.in_(user_ids))
         query = select(*_COLUMNS).order_by(CustomerRow.id).limit(limit).offset(offset)
         count = select(func.count()).select_from(CustomerRow)
-        if condition is not None:
-            query, count = query.where(condition), count.where(condition)
+        if conditions:
+            query, count = query.where(*conditions), count.where(*conditions)
         rows = (await self._connection.execute(query)).all()
         total = (await self._connection.execute(count)).scalar_one()
         return Page(items=[_customer(row) for row in rows], total=int(total))

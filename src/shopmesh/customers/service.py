@@ -88,10 +88,12 @@ class CustomerService:
         log.info("customer created", extra={"customer_id": created.id, "owner": user_id})
         return created
 
-    async def search(self, *, q: str | None, limit: int, offset: int) -> Page:
-        """A page of customers by id, optionally those matching ``q``."""
+    async def search(
+        self, *, q: str | None, limit: int, offset: int, user_ids: tuple[int, ...] | None = None
+    ) -> Page:
+        """A page of customers by id, optionally only those matching ``q`` and of ``user_ids``."""
         async with self._units() as uow:
-            return await uow.customers.search(q=q, limit=limit, offset=offset)
+            return await uow.customers.search(q=q, user_ids=user_ids, limit=limit, offset=offset)
 
     async def get(self, customer_id: int, *, caller: Principal) -> Customer:
         """A profile the caller may see."""

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Annotated
 
 from fastapi import Query
-from pydantic import AfterValidator, PlainSerializer
+from fastapi.exceptions import RequestValidationError
+from pydantic import AfterValidator, Field, PlainSerializer, TypeAdapter, ValidationError
 
 
 def storable_text(value: str) -> str:
@@ -80,3 +82,35 @@ def check_phone(value: str) -> str:
     if not _PHONE.match(value) or digits < _PHONE_MIN_DIGITS:
         raise ValueError("must be a phone number: digits, spaces, '+', '-', '(' and ')'")
     return value
+
+
+def id_list_query(
+    name: str, *, max_items: int, description: str
+) -> Callable[[list[str] | None], Awaitable[tuple[int, ...] | None]]:
+    """A dependency reading the query parameter ``name`` as ids: ``1,2,3`` or ``name=1&name=2``.
+
+    Answers the distinct ids in the order given (None when absent); a bad id, or
+    more than ``max_items``, is a 422 naming the parameter.
+    """
+    adapter = TypeAdapter(
+        Annotated[list[Annotated[int, Field(ge=1, le=MAX_ID)]], Field(max_length=max_items)]
+    )
+
+    async def ids(raw: list[str] | None = None) -> tuple[int, ...] | None:
+        if raw is None:
+            return None
+        parts = [part.strip() for value in raw for part in value.split(",")]
+        try:
+            valid = adapter.validate_python(parts)
+        except ValidationError as exc:
+            raise RequestValidationError(
+                [{**error, "loc": ("query", name, *error["loc"])} for error in exc.errors()]
+            ) from None
+        return tuple(dict.fromkeys(valid))
+
+    # Set as an object, not written in the signature: these annotations are strings
+    # (postponed evaluation) that could not see this call's ``name`` and ``description``.
+    ids.__annotations__["raw"] = Annotated[
+        list[str] | None, Query(alias=name, description=description)
+    ]
+    return ids

@@ -7,13 +7,11 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from fastapi.exceptions import RequestValidationError
-from pydantic import Field, TypeAdapter, ValidationError
 
 from shopmesh.kit.app import AdminUser, Dependency, ServiceCaller, Verifier, error_responses
 from shopmesh.kit.errors import Forbidden, Unauthorized
 from shopmesh.kit.jwt import Principal
-from shopmesh.kit.validation import MAX_ID, Offset
+from shopmesh.kit.validation import MAX_ID, Offset, id_list_query
 from shopmesh.products.domain import IDS_MAX, ProductQuery, ProductSort
 from shopmesh.products.schemas import (
     ProductCreate,
@@ -52,31 +50,12 @@ def _privileged(principal: Principal | None) -> bool:
     return principal is not None and (principal.is_admin or principal.is_service)
 
 
-_ID_LIST = TypeAdapter(
-    Annotated[list[Annotated[int, Field(ge=1, le=MAX_ID)]], Field(max_length=IDS_MAX)]
+requested_ids = id_list_query(
+    "ids",
+    max_items=IDS_MAX,
+    description=f"Comma-separated product ids (at most {IDS_MAX}): exactly those "
+    "products, in that order unless `sort` is given; no paging.",
 )
-
-
-async def requested_ids(
-    ids: Annotated[
-        list[str] | None,
-        Query(
-            description=f"Comma-separated product ids (at most {IDS_MAX}): exactly those "
-            "products, in that order unless `sort` is given; no paging.",
-        ),
-    ] = None,
-) -> tuple[int, ...] | None:
-    """``ids=1,2,3`` (or ``ids=1&ids=2``) as distinct ids in the order given."""
-    if ids is None:
-        return None
-    parts = [part.strip() for value in ids for part in value.split(",")]
-    try:
-        valid = _ID_LIST.validate_python(parts)
-    except ValidationError as exc:
-        raise RequestValidationError(
-            [{**error, "loc": ("query", "ids", *error["loc"])} for error in exc.errors()]
-        ) from None
-    return tuple(dict.fromkeys(valid))
 
 
 Products = Annotated[ProductService, Depends(ProductsDependency)]

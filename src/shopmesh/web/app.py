@@ -18,6 +18,7 @@ from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 
 from shopmesh.kit.http import error_body
+from shopmesh.web.encoding import representation
 from shopmesh.web.settings import Settings
 
 # Vite puts content-hashed files under /assets/: a changed file gets a new name.
@@ -31,6 +32,8 @@ _CODE = (".js", ".mjs", ".css", ".map", ".json", ".wasm", ".txt", ".xml", ".webm
 _IMAGES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif", ".svg", ".ico")
 _FONTS = (".woff", ".woff2", ".ttf")
 FILE_SUFFIXES = frozenset((*_CODE, *_IMAGES, *_FONTS))
+# Source maps would publish the source: never served, even when a build wrote some.
+PRIVATE_SUFFIXES = frozenset({".map"})
 
 CONTENT_TYPES = {
     ".js": "text/javascript; charset=utf-8",
@@ -131,20 +134,25 @@ class StaticSite:
         relative = PurePosixPath(url_path.lstrip("/"))
         if any(part in ("..", ".") or part.startswith(".") for part in relative.parts):
             return None
+        if relative.suffix.lower() in PRIVATE_SUFFIXES:
+            return None
         candidate = (self.root / relative).resolve()
         if not candidate.is_relative_to(self.root) or not candidate.is_file():
             return None
         return candidate
 
     def serve_file(self, path: Path, url_path: str, request: Request) -> Response:
-        headers = {"Cache-Control": cache_control(url_path), **SECURITY_HEADERS}
+        """The file, or its precompressed copy when the browser accepts that encoding."""
         if path.name == "index.html":
             return self.serve_index(request)
-        return FileResponse(path, media_type=content_type(path), headers=headers)
+        chosen = representation(path, request.headers.get("accept-encoding"))
+        headers = {"Cache-Control": cache_control(url_path), **chosen.headers, **SECURITY_HEADERS}
+        return FileResponse(chosen.path, media_type=content_type(path), headers=headers)
 
     def serve_index(self, request: Request) -> Response:
+        chosen = representation(self.index, request.headers.get("accept-encoding"))
         try:
-            body = self.index.read_bytes()
+            body = chosen.path.read_bytes()
         except OSError:
             return _error(
                 503, "the web app is not built yet (run scripts/web.sh build)", "not_ready"
@@ -152,6 +160,7 @@ class StaticSite:
         headers = {
             "Cache-Control": REVALIDATE,
             "Content-Security-Policy": content_security_policy(_api_origin(self.settings)),
+            **chosen.headers,
             **SECURITY_HEADERS,
         }
         if request.method == "HEAD":

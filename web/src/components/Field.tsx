@@ -4,6 +4,8 @@ interface FieldProps {
   label: string;
   hint?: ReactNode;
   error?: string | undefined;
+  /** Takes the whole row of a two-column form. */
+  wide?: boolean;
 }
 
 function describedBy(hintId: string, errorId: string, hint: unknown, error: unknown): string | undefined {
@@ -11,9 +13,9 @@ function describedBy(hintId: string, errorId: string, hint: unknown, error: unkn
   return ids || undefined;
 }
 
-function FieldShell({ id, label, hint, error, children }: FieldProps & { id: string; children: ReactNode }) {
+function FieldShell({ id, label, hint, error, wide = false, children }: FieldProps & { id: string; children: ReactNode }) {
   return (
-    <div className={`field${error ? " field-invalid" : ""}`}>
+    <div className={`field${wide ? " span-2" : ""}${error ? " field-invalid" : ""}`}>
       <label htmlFor={id}>{label}</label>
       {children}
       {hint && (
@@ -31,10 +33,10 @@ function FieldShell({ id, label, hint, error, children }: FieldProps & { id: str
 }
 
 /** A labelled input with its hint and error wired for screen readers. */
-export function TextField({ label, hint, error, ...input }: FieldProps & InputHTMLAttributes<HTMLInputElement>) {
+export function TextField({ label, hint, error, wide, ...input }: FieldProps & InputHTMLAttributes<HTMLInputElement>) {
   const id = useId();
   return (
-    <FieldShell id={id} label={label} hint={hint} error={error}>
+    <FieldShell id={id} label={label} hint={hint} error={error} wide={wide}>
       <input
         id={id}
         aria-invalid={error ? true : undefined}
@@ -45,10 +47,10 @@ export function TextField({ label, hint, error, ...input }: FieldProps & InputHT
   );
 }
 
-export function TextArea({ label, hint, error, ...area }: FieldProps & TextareaHTMLAttributes<HTMLTextAreaElement>) {
+export function TextArea({ label, hint, error, wide, ...area }: FieldProps & TextareaHTMLAttributes<HTMLTextAreaElement>) {
   const id = useId();
   return (
-    <FieldShell id={id} label={label} hint={hint} error={error}>
+    <FieldShell id={id} label={label} hint={hint} error={error} wide={wide}>
       <textarea
         id={id}
         aria-invalid={error ? true : undefined}
@@ -63,12 +65,13 @@ export function SelectField({
   label,
   hint,
   error,
+  wide,
   children,
   ...select
 }: FieldProps & SelectHTMLAttributes<HTMLSelectElement>) {
   const id = useId();
   return (
-    <FieldShell id={id} label={label} hint={hint} error={error}>
+    <FieldShell id={id} label={label} hint={hint} error={error} wide={wide}>
       <select id={id} aria-describedby={describedBy(`${id}-hint`, `${id}-error`, hint, error)} {...select}>
         {children}
       </select>

@@ -1,3 +1,5 @@
+import { Icon } from "./Icon";
+
 export interface PagerProps {
   offset: number;
   limit: number;
@@ -18,14 +20,14 @@ export function Pager({ offset, limit, shown, total, onPage }: PagerProps) {
   return (
     <nav className="pager" aria-label="Pages">
       <button type="button" className="btn btn-ghost" disabled={!hasPrevious} onClick={() => onPage(Math.max(0, offset - limit))}>
-        ← Previous
+        <Icon name="left" size={16} /> Previous
       </button>
       <span className="muted">
         Page {page}
         {pages !== null && ` of ${pages}`}
       </span>
       <button type="button" className="btn btn-ghost" disabled={!hasNext} onClick={() => onPage(offset + limit)}>
-        Next →
+        Next <Icon name="right" size={16} />
       </button>
     </nav>
   );

@@ -1,12 +1,12 @@
 import type { OrderStatus } from "../lib/types";
+import { Icon, type IconName } from "./Icon";
 
-const ICONS: Record<OrderStatus, string> = { Created: "●", Dispatched: "✓", Cancelled: "✕" };
-const LABELS: Record<OrderStatus, string> = { Created: "Created", Dispatched: "Dispatched", Cancelled: "Cancelled" };
+const ICONS: Record<OrderStatus, IconName> = { Created: "dot", Dispatched: "check", Cancelled: "cross" };
 
 export function StatusBadge({ status }: { status: OrderStatus }) {
   return (
     <span className={`badge badge-${status.toLowerCase()}`} data-status={status}>
-      <span aria-hidden="true">{ICONS[status]}</span> {LABELS[status]}
+      <Icon name={ICONS[status]} size={14} /> {status}
     </span>
   );
 }

@@ -6,7 +6,9 @@ import { parseStatusEvent, type StatusEvent } from "../lib/types";
 
 /**
  * Follows `GET /api/orders/stream` while signed in. `onOpen` runs on every
- * (re)connection, so the caller can re-read what it may have missed.
+ * (re)connection, so the caller can re-read what it may have missed. When the
+ * browser goes offline or back online the connection is started afresh: an old
+ * one may look open while nothing can come through it any more.
  */
 export function useOrderStream(
   api: ApiClient,
@@ -19,6 +21,18 @@ export function useOrderStream(
   useLayoutEffect(() => {
     handlers.current = { onStatus, onOpen };
   });
+  const [generation, setGeneration] = useState(0);
+  useEffect(() => {
+    const restart = () => {
+      setGeneration((n) => n + 1);
+    };
+    window.addEventListener("online", restart);
+    window.addEventListener("offline", restart);
+    return () => {
+      window.removeEventListener("online", restart);
+      window.removeEventListener("offline", restart);
+    };
+  }, []);
 
   useEffect(() => {
     if (userId === null) {
@@ -31,6 +45,9 @@ export function useOrderStream(
         getToken: () => api.token,
         onUnauthorized: async () => (await api.refresh().catch(() => null)) !== null,
         onState: (next) => {
+          if (controller.signal.aborted) {
+            return; // a replaced connection's last words
+          }
           setState(next);
           if (next === "open") {
             handlers.current.onOpen?.();
@@ -51,7 +68,7 @@ export function useOrderStream(
     return () => {
       controller.abort();
     };
-  }, [api, userId]);
+  }, [api, userId, generation]);
 
   return state;
 }

@@ -1,71 +1,19 @@
 /**
  * The one way the UI talks to the gateway: JSON in and out, cookies included
  * (the refresh cookie), the access token kept in memory only, and every
- * failure turned into an {@link ApiError} whose message is the server's own
- * `error` text.
+ * failure turned into an {@link ApiError} carrying the server's `code`, its own
+ * `error` text and, when it said so, how long to wait (`Retry-After`).
+ * What a person reads is chosen from the code (lib/messages.ts).
  */
 
-export interface ErrorBody {
-  error?: unknown;
-  code?: unknown;
-  request_id?: unknown;
-  details?: unknown;
-}
+import { ApiError, networkError, parseError, SESSION_ENDED } from "./errors";
+import { aloneTab, type SessionChange, type Tabs } from "./tabs";
 
-export class ApiError extends Error {
-  readonly status: number;
-  readonly code: string;
-  readonly details: unknown;
-  readonly requestId: string | null;
+/** How long a tab waits for another tab's fresh session before exchanging the cookie itself. */
+const PEER_ANSWER_MS = 1500;
 
-  constructor(
-    message: string,
-    { status, code, details = null, requestId = null }: { status: number; code: string; details?: unknown; requestId?: string | null },
-  ) {
-    super(message);
-    this.name = "ApiError";
-    this.status = status;
-    this.code = code;
-    this.details = details;
-    this.requestId = requestId;
-  }
-}
-
-const FALLBACK_MESSAGES: Record<number, string> = {
-  0: "Cannot reach ShopMesh. Check your connection and try again.",
-  400: "The request was not understood.",
-  401: "Please sign in again.",
-  403: "You are not allowed to do that.",
-  404: "Not found.",
-  409: "That conflicts with the current state.",
-  413: "That is too large.",
-  422: "Some fields are not valid.",
-  429: "Too many attempts. Wait a moment and try again.",
-  502: "A ShopMesh service answered badly. Try again shortly.",
-  503: "ShopMesh is busy or restarting. Try again shortly.",
-  504: "ShopMesh took too long to answer. Try again.",
-};
-
-function fallbackMessage(status: number): string {
-  return FALLBACK_MESSAGES[status] ?? `Something went wrong (HTTP ${status}).`;
-}
-
-function codeFor(status: number): string {
-  return status === 0 ? "network_error" : `http_${status}`;
-}
-
-/** The platform's error body `{error, code, request_id, details}` → an ApiError. */
-export function parseError(status: number, body: unknown, requestId: string | null = null): ApiError {
-  const data: ErrorBody = typeof body === "object" && body !== null ? body : {};
-  const message = typeof data.error === "string" && data.error.trim() ? data.error : fallbackMessage(status);
-  const code = typeof data.code === "string" && data.code ? data.code : codeFor(status);
-  const rid = typeof data.request_id === "string" ? data.request_id : requestId;
-  return new ApiError(message, { status, code, details: data.details ?? null, requestId: rid });
-}
-
-export function networkError(): ApiError {
-  return new ApiError(fallbackMessage(0), { status: 0, code: "network_error" });
-}
+export { ApiError, networkError, parseError, retryAfterSeconds, SESSION_ENDED } from "./errors";
+export type { ApiErrorInit, ErrorBody } from "./errors";
 
 export interface Session {
   id: number;
@@ -91,7 +39,7 @@ export interface ApiResponse<T> {
   headers: Headers;
 }
 
-type Listener = (session: Session | null) => void;
+type Listener = (session: Session | null, change: SessionChange) => void;
 
 export function buildUrl(base: string, path: string, query?: Query): string {
   const url = new URL(base.replace(/\/+$/, "") + path);
@@ -120,6 +68,8 @@ async function readBody(response: Response): Promise<unknown> {
 
 export class ApiClient {
   private session: Session | null = null;
+  /** Counts session changes, so a refresh that waited for another tab sees it happened. */
+  private version = 0;
   private refreshing: Promise<Session | null> | null = null;
   private readonly listeners = new Set<Listener>();
   private readonly fetchImpl: typeof fetch;
@@ -127,8 +77,12 @@ export class ApiClient {
   constructor(
     readonly baseUrl: string,
     fetchImpl?: typeof fetch,
+    private readonly tabs: Tabs = aloneTab,
   ) {
     this.fetchImpl = fetchImpl ?? fetch.bind(globalThis);
+    tabs.listen(({ session, change }) => {
+      this.apply(session, change);
+    });
   }
 
   get token(): string | null {
@@ -139,16 +93,29 @@ export class ApiClient {
     return this.session;
   }
 
-  /** Notified whenever the session starts, is renewed or ends. */
+  /** Whether a refresh cookie is worth trying on load: false when no tab has had a session. */
+  get mayHaveSession(): boolean {
+    return this.tabs.hint() !== false;
+  }
+
+  /** Notified whenever the session starts, is renewed or ends (in this tab or another). */
   subscribe(listener: Listener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
-  setSession(session: Session | null): void {
+  /** Sets the session here and tells the other tabs. */
+  setSession(session: Session | null, change: SessionChange = session ? "signed-in" : "signed-out"): void {
+    this.apply(session, change);
+    this.tabs.setHint(session !== null);
+    this.tabs.publish({ session, change });
+  }
+
+  private apply(session: Session | null, change: SessionChange): void {
     this.session = session;
+    this.version += 1;
     for (const listener of this.listeners) {
-      listener(session);
+      listener(session, change);
     }
   }
 
@@ -158,24 +125,55 @@ export class ApiClient {
 
   /**
    * A new access token from the refresh cookie, or null when there is no usable cookie.
-   * Concurrent callers share one request: each refresh cookie works once, and
-   * presenting a used one again would end the whole session.
+   * Each exchange rotates the cookie, so callers share one request, and tabs take
+   * turns: a tab that waited while another renewed the session takes its answer.
    */
   refresh(): Promise<Session | null> {
-    this.refreshing ??= this.doRefresh().finally(() => {
+    this.refreshing ??= this.refreshInTurn().finally(() => {
       this.refreshing = null;
     });
     return this.refreshing;
   }
 
+  private refreshInTurn(): Promise<Session | null> {
+    const seen = this.version;
+    const asked = Date.now();
+    return this.tabs.exclusive(async () => {
+      if (this.version === seen && this.tabs.refreshedSince(asked)) {
+        // Another tab exchanged the cookie while this one waited: its answer is on the way.
+        await this.changeAfter(seen, PEER_ANSWER_MS);
+      }
+      return this.version === seen ? this.doRefresh() : this.session;
+    });
+  }
+
+  /** Resolves once the session changed from version `seen`, or after `ms`. */
+  private changeAfter(seen: number, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        unsubscribe();
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      const unsubscribe = this.subscribe(() => {
+        if (this.version !== seen) {
+          done();
+        }
+      });
+    });
+  }
+
   private async doRefresh(): Promise<Session | null> {
+    const had = this.session !== null;
     try {
       const { data } = await this.send<Session>("POST", "/auth/refresh", { auth: false });
-      this.setSession(data);
+      this.tabs.markRefreshed();
+      this.setSession(data, had ? "renewed" : "signed-in");
       return data;
     } catch (error) {
       if (error instanceof ApiError && (error.status === 401 || error.status === 403)) {
-        this.setSession(null);
+        this.setSession(null, had ? "ended" : "signed-out");
         return null;
       }
       throw error;
@@ -191,9 +189,10 @@ export class ApiClient {
       if (!(hadToken && error instanceof ApiError && error.status === 401)) {
         throw error;
       }
-      const renewed = await this.refresh().catch(() => null);
+      // A refresh that fails for another reason (the network) says more than the 401.
+      const renewed = await this.refresh();
       if (!renewed) {
-        throw error;
+        throw new ApiError("Your session has ended.", { status: 401, code: SESSION_ENDED, requestId: error.requestId });
       }
       return this.send<T>(method, path, options);
     }
@@ -240,7 +239,7 @@ export class ApiClient {
     }
     const body = await readBody(response);
     if (!response.ok) {
-      throw parseError(response.status, body, response.headers.get("X-Request-ID"));
+      throw parseError(response.status, body, response.headers);
     }
     return { data: body as T, status: response.status, headers: response.headers };
   }

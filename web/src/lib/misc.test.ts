@@ -5,7 +5,7 @@ import { resolveApiBase } from "./config";
 import { ago } from "./format";
 import { readClaims } from "./jwt";
 import { matchPath, queryString } from "./router";
-import { applyStatus, fieldErrors, parseStatusEvent, shortages, type Order } from "./types";
+import { applyStatus, parseStatusEvent, shortages, type Order } from "./types";
 
 describe("resolveApiBase", () => {
   it("uses the configured base without its trailing slash", () => {
@@ -60,17 +60,6 @@ describe("order status events", () => {
 });
 
 describe("error details", () => {
-  it("maps validation details to fields", () => {
-    const details = [
-      { loc: ["body", "email"], msg: "Value error, not an email address", type: "value_error" },
-      { loc: ["body", "email"], msg: "second", type: "x" },
-      { loc: ["query", "limit"], msg: "too big", type: "x" },
-      "junk",
-    ];
-    expect(fieldErrors(details)).toEqual({ email: "not an email address", limit: "too big" });
-    expect(fieldErrors(null)).toEqual({});
-  });
-
   it("reads out-of-stock details", () => {
     expect(shortages([{ product_id: 1, requested: 5, available: 2 }, { nope: 1 }])).toEqual([{ product_id: 1, requested: 5, available: 2 }]);
     expect(shortages({ product_ids: [1] })).toEqual([]);

@@ -39,6 +39,8 @@ describe("parseAmount", () => {
     ["  250 ", 250],
     ["1,000.00", 1000],
     [".5", 0.5],
+    ["+12", 12],
+    ["7.", 7],
   ])("accepts %j", (text, value) => {
     expect(parseAmount(text)).toEqual({ ok: true, value });
   });
@@ -48,8 +50,15 @@ describe("parseAmount", () => {
     expect(result.ok).toBe(false);
   });
 
-  it("explains what is wrong", () => {
-    expect(parseAmount("")).toEqual({ ok: false, error: "Enter an amount." });
-    expect(parseAmount("0")).toEqual({ ok: false, error: "The amount must be more than 0." });
+  it.each([
+    ["", "Enter an amount."],
+    ["0", "Enter an amount above 0."],
+    ["-5", "Enter an amount above 0."],
+    ["-5.555", "Enter an amount above 0."],
+    ["abc", "Enter a number, like 49.99."],
+    ["1e3", "Enter a number, like 49.99."],
+    ["1.234", "Use at most two decimals, like 49.99."],
+  ])("says what is wrong with %j", (text, error) => {
+    expect(parseAmount(text)).toEqual({ ok: false, error });
   });
 });

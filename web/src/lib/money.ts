@@ -49,12 +49,15 @@ export function parseAmount(text: string): AmountParse {
   if (trimmed === "") {
     return { ok: false, error: "Enter an amount." };
   }
-  if (!/^\d+(\.\d{1,2})?$/.test(trimmed) && !/^\.\d{1,2}$/.test(trimmed)) {
-    return { ok: false, error: "Use a number with at most two decimals, like 49.99." };
-  }
   const value = Number(trimmed);
+  if (!/^[-+]?(\d+\.?\d*|\.\d+)$/.test(trimmed) || Number.isNaN(value)) {
+    return { ok: false, error: "Enter a number, like 49.99." };
+  }
   if (!(value > 0)) {
-    return { ok: false, error: "The amount must be more than 0." };
+    return { ok: false, error: "Enter an amount above 0." };
+  }
+  if (!/^\+?\d*(\.\d{0,2})?$/.test(trimmed)) {
+    return { ok: false, error: "Use at most two decimals, like 49.99." };
   }
   return { ok: true, value };
 }

@@ -163,4 +163,82 @@ describe("followEventStream", () => {
     expect(used).toEqual(["Bearer old", "Bearer new"]);
     expect(onUnauthorized).toHaveBeenCalledTimes(1);
   });
+
+  it("replaces a connection that stays silent past the idle timeout (a dropped network looks open)", async () => {
+    const controller = new AbortController();
+    const states: StreamState[] = [];
+    const signals: AbortSignal[] = [];
+    const fetchImpl = (_url: string, init: RequestInit) => {
+      signals.push(init.signal as AbortSignal);
+      if (signals.length === 2) {
+        controller.abort(); // the test has seen the reconnect it waited for
+        return Promise.reject(new DOMException("aborted", "AbortError"));
+      }
+      // Headers arrive, then nothing ever again, until the connection is aborted.
+      const body = new ReadableStream<Uint8Array>({
+        start(stream) {
+          (init.signal as AbortSignal).addEventListener("abort", () => {
+            stream.error(new DOMException("aborted", "AbortError"));
+          });
+        },
+      });
+      return Promise.resolve(new Response(body, { status: 200 }));
+    };
+    await followEventStream(
+      {
+        url: "http://gw/s",
+        getToken: () => "tok",
+        fetchImpl: fetchImpl as unknown as typeof fetch,
+        onEvent: () => undefined,
+        onState: (state) => states.push(state),
+        idleTimeoutMs: 20,
+        sleep: () => Promise.resolve(),
+      },
+      controller.signal,
+    );
+    expect(signals).toHaveLength(2);
+    expect(signals[0]?.aborted).toBe(true);
+    expect(states).toEqual(["connecting", "open", "reconnecting", "closed"]);
+  });
+
+  it("keeps a connection that brings keep-alives more often than the idle timeout", async () => {
+    const controller = new AbortController();
+    let connections = 0;
+    let comments = 0;
+    const fetchImpl = (_url: string, init: RequestInit) => {
+      connections++;
+      const encoder = new TextEncoder();
+      const body = new ReadableStream<Uint8Array>({
+        start(stream) {
+          const timer = setInterval(() => {
+            comments++;
+            stream.enqueue(encoder.encode(": keep-alive\n\n"));
+            if (comments === 8) {
+              stream.enqueue(encoder.encode("data: done\n\n"));
+            }
+          }, 10);
+          (init.signal as AbortSignal).addEventListener("abort", () => {
+            clearInterval(timer);
+            stream.error(new DOMException("aborted", "AbortError"));
+          });
+        },
+      });
+      return Promise.resolve(new Response(body, { status: 200 }));
+    };
+    await followEventStream(
+      {
+        url: "http://gw/s",
+        getToken: () => "tok",
+        fetchImpl: fetchImpl as unknown as typeof fetch,
+        onEvent: () => {
+          controller.abort();
+        },
+        idleTimeoutMs: 40,
+        sleep: () => Promise.resolve(),
+      },
+      controller.signal,
+    );
+    // Eight keep-alives 10 ms apart outlast the 40 ms timeout: the first connection was kept.
+    expect(connections).toBe(1);
+  });
 });

@@ -104,6 +104,11 @@ export interface StreamOptions {
   /** Reconnect delays grow from `minDelayMs` to `maxDelayMs`. */
   minDelayMs?: number;
   maxDelayMs?: number;
+  /**
+   * A connection that brings nothing (not even the server's keep-alive comment) for
+   * this long is dead though it looks open (a dropped network): it is replaced.
+   */
+  idleTimeoutMs?: number;
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
@@ -136,61 +141,105 @@ export function nextDelay(previous: number, min: number, max: number): number {
  * it drops. Returns when aborted, or when the server refuses the token for good.
  */
 export async function followEventStream(options: StreamOptions, signal: AbortSignal): Promise<void> {
-  const doFetch = options.fetchImpl ?? fetch.bind(globalThis);
   const sleep = options.sleep ?? defaultSleep;
   const min = options.minDelayMs ?? 500;
   const max = options.maxDelayMs ?? 15000;
   let delay = 0;
-  let lastId: string | null = null;
-  let refreshed = false;
+  const progress: Progress = { lastId: null, refreshed: false, opened: false };
   options.onState?.("connecting");
   while (!signal.aborted) {
     const parser = new SseParser();
+    let outcome: Outcome = "ended";
     try {
-      const headers: Record<string, string> = { Accept: "text/event-stream" };
-      const token = options.getToken();
-      if (token) {
-        headers.Authorization = `Bearer ${token}`;
-      }
-      if (lastId !== null) {
-        headers["Last-Event-ID"] = lastId;
-      }
-      const response = await doFetch(options.url, { headers, credentials: "include", signal, cache: "no-store" });
-      if (response.status === 401) {
-        await response.body?.cancel();
-        if (!refreshed && options.onUnauthorized && (await options.onUnauthorized())) {
-          refreshed = true;
-          continue;
-        }
-        break;
-      }
-      if (!response.ok || !response.body) {
-        await response.body?.cancel();
-        throw new Error(`stream answered ${response.status}`);
-      }
-      refreshed = false;
-      delay = 0;
-      options.onState?.("open");
-      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) {
-          break;
-        }
-        for (const event of parser.feed(value)) {
-          options.onEvent(event);
-        }
-      }
+      outcome = await connectOnce(options, signal, parser, progress);
     } catch {
-      // Dropped, refused or unreachable: reconnect below (unless we are stopping).
+      // Dropped, refused, unreachable or silent for too long: reconnect below.
     }
-    lastId = parser.lastEventId ?? lastId;
-    if (stopped(signal)) {
+    progress.lastId = parser.lastEventId ?? progress.lastId;
+    if (progress.opened) {
+      delay = 0; // it worked: the next wait starts small again
+      progress.opened = false;
+    }
+    if (outcome === "stop" || stopped(signal)) {
       break;
+    }
+    if (outcome === "again") {
+      continue;
     }
     options.onState?.("reconnecting");
     delay = parser.retryMs ?? nextDelay(delay, min, max);
     await sleep(delay, signal);
   }
   options.onState?.("closed");
+}
+
+type Outcome = "ended" | "again" | "stop";
+
+interface Progress {
+  lastId: string | null;
+  /** A 401 was answered with a new token once already (a second 401 ends the stream). */
+  refreshed: boolean;
+  /** The last connection opened (so the reconnect delay starts over). */
+  opened: boolean;
+}
+
+/**
+ * One connection, read to its end: "again" to reconnect at once (with a new token),
+ * "stop" when the server refuses us for good; it throws when the connection fails.
+ */
+async function connectOnce(
+  options: StreamOptions,
+  signal: AbortSignal,
+  parser: SseParser,
+  progress: Progress,
+): Promise<Outcome> {
+  const doFetch = options.fetchImpl ?? fetch.bind(globalThis);
+  const attempt = new AbortController();
+  const stop = () => {
+    attempt.abort();
+  };
+  signal.addEventListener("abort", stop, { once: true });
+  const idleMs = options.idleTimeoutMs ?? 45000;
+  let idle = setTimeout(stop, idleMs);
+  try {
+    const headers: Record<string, string> = { Accept: "text/event-stream" };
+    const token = options.getToken();
+    if (token) {
+      headers.Authorization = `Bearer ${token}`;
+    }
+    if (progress.lastId !== null) {
+      headers["Last-Event-ID"] = progress.lastId;
+    }
+    const response = await doFetch(options.url, { headers, credentials: "include", signal: attempt.signal, cache: "no-store" });
+    if (response.status === 401) {
+      await response.body?.cancel();
+      if (!progress.refreshed && options.onUnauthorized && (await options.onUnauthorized())) {
+        progress.refreshed = true;
+        return "again";
+      }
+      return "stop";
+    }
+    if (!response.ok || !response.body) {
+      await response.body?.cancel();
+      throw new Error(`stream answered ${response.status}`);
+    }
+    progress.refreshed = false;
+    progress.opened = true;
+    options.onState?.("open");
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) {
+        return "ended";
+      }
+      clearTimeout(idle);
+      idle = setTimeout(stop, idleMs);
+      for (const event of parser.feed(value)) {
+        options.onEvent(event);
+      }
+    }
+  } finally {
+    clearTimeout(idle);
+    signal.removeEventListener("abort", stop);
+  }
 }

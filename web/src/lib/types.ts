@@ -149,8 +149,6 @@ export interface StockShortage {
   available: number;
 }
 
-const SOURCES = new Set(["body", "query", "path", "header"]);
-
 const ORDER_STATUSES: readonly string[] = ["Created", "Dispatched", "Cancelled"];
 
 /** The `data` of an `event: status` message, or null when it is not one. */
@@ -202,27 +200,4 @@ export function shortages(details: unknown): StockShortage[] {
       typeof (item as StockShortage).product_id === "number" &&
       typeof (item as StockShortage).available === "number",
   );
-}
-
-/** Validation error details → the first message per field (`body.email` → `email`). */
-export function fieldErrors(details: unknown): Record<string, string> {
-  const found: Record<string, string> = {};
-  if (!Array.isArray(details)) {
-    return found;
-  }
-  for (const item of details) {
-    if (typeof item !== "object" || item === null) {
-      continue;
-    }
-    const { loc, msg } = item as { loc?: unknown; msg?: unknown };
-    if (!Array.isArray(loc) || typeof msg !== "string") {
-      continue;
-    }
-    const parts = loc.filter((part): part is string => typeof part === "string" && !SOURCES.has(part));
-    const field = parts[0];
-    if (field && !(field in found)) {
-      found[field] = msg.replace(/^Value error, /, "");
-    }
-  }
-  return found;
 }

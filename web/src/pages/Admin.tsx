@@ -9,7 +9,8 @@ const TABS = [
   { id: "webhooks", label: "Webhooks" },
 ] as const;
 
-export function AdminPage({ tab }: { tab: string }) {
+/** The admin area (loaded on demand: see App.tsx). */
+export default function AdminPage({ tab }: { tab: string }) {
   const current = TABS.find((t) => t.id === tab) ?? TABS[0];
   return (
     <>

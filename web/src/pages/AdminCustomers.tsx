@@ -1,25 +1,37 @@
-import { useState, type SubmitEvent } from "react";
+import { useRef, useState, type SubmitEvent } from "react";
 
+import { CardTable } from "../components/CardTable";
 import { Empty, ErrorMessage, Spinner } from "../components/Feedback";
 import { TextField } from "../components/Field";
 import { Pager } from "../components/Pager";
+import { RowActions } from "../components/RowActions";
 import { useAuth } from "../hooks/auth";
+import { useFocusOnMount } from "../hooks/useFocusOnMount";
 import { useToast } from "../hooks/toast";
 import { toApiError, useResource } from "../hooks/useResource";
 import { totalCount } from "../lib/api";
 import { formatDateTime } from "../lib/format";
+import { humanMessage } from "../lib/messages";
 import type { Customer } from "../lib/types";
 import { CustomerForm, toForm } from "./Profile";
 
 const PAGE = 20;
+const CUSTOMER_COLUMNS = [
+  { label: "Name" },
+  { label: "Email" },
+  { label: "City" },
+  { label: "User" },
+  { label: "Since" },
+];
 
 function CustomerEditor({ customer, onDone }: { customer: Customer | null; onDone: (saved: Customer | null) => void }) {
   const { api } = useAuth();
+  const heading = useFocusOnMount<HTMLHeadingElement>();
   const [userId, setUserId] = useState("");
   const [userIdError, setUserIdError] = useState<string | undefined>();
   return (
     <section className="panel editor" aria-labelledby="customer-editor-title">
-      <h2 id="customer-editor-title">{customer ? `Edit ${customer.name}` : "New customer"}</h2>
+      <h2 id="customer-editor-title" ref={heading} tabIndex={-1}>{customer ? `Edit ${customer.name}` : "New customer"}</h2>
       <CustomerForm
         initial={toForm(customer)}
         submitLabel={customer ? "Save customer" : "Create customer"}
@@ -63,6 +75,7 @@ export function AdminCustomers() {
   const [text, setText] = useState("");
   const [editing, setEditing] = useState<Customer | "new" | null>(null);
   const [confirming, setConfirming] = useState<number | null>(null);
+  const newButton = useRef<HTMLButtonElement>(null);
   const customers = useResource(`admin-customers-${query.q}-${query.offset}`, async (signal) => {
     const response = await api.request<Customer[]>("GET", "/api/customers", {
       signal,
@@ -82,7 +95,7 @@ export function AdminCustomers() {
       await api.delete(`/api/customers/${customer.id}`);
       notify(`${customer.name}'s profile is deleted.`, "info");
     } catch (caught) {
-      notify(toApiError(caught).message, "error");
+      notify(humanMessage(toApiError(caught)), "error");
     }
     customers.reload();
   };
@@ -91,7 +104,7 @@ export function AdminCustomers() {
     <>
       <div className="section-head">
         <h2>Customers</h2>
-        <button type="button" className="btn btn-primary" onClick={() => setEditing("new")}>
+        <button ref={newButton} type="button" className="btn btn-primary" onClick={() => setEditing("new")}>
           New customer
         </button>
       </div>
@@ -101,6 +114,7 @@ export function AdminCustomers() {
           customer={editing === "new" ? null : editing}
           onDone={(saved) => {
             setEditing(null);
+            newButton.current?.focus();
             if (saved) {
               notify(`${saved.name} is saved.`);
               customers.reload();
@@ -121,54 +135,33 @@ export function AdminCustomers() {
       </form>
       {customers.error && <ErrorMessage error={customers.error} onRetry={customers.reload} />}
       {!customers.data && customers.loading && <Spinner />}
-      {customers.data?.items.length === 0 && <Empty title={query.q ? "No customer matches" : "No customers yet"} />}
+      {customers.data?.items.length === 0 && <Empty title={query.q ? "No customer matches" : "No customers yet"} level={3} />}
       {customers.data && customers.data.items.length > 0 && (
-        <div className="table-wrap">
-          <table className="table">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Email</th>
-                <th scope="col">City</th>
-                <th scope="col">User</th>
-                <th scope="col">Since</th>
-                <th scope="col">
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {customers.data.items.map((customer) => (
-                <tr key={customer.id} data-testid="admin-customer">
-                  <td className="strong">{customer.name}</td>
-                  <td>{customer.email ?? <span className="muted">—</span>}</td>
-                  <td>{customer.city ?? <span className="muted">—</span>}</td>
-                  <td>#{customer.user_id}</td>
-                  <td className="muted">{formatDateTime(customer.created_at)}</td>
-                  <td className="actions">
-                    <button type="button" className="btn btn-small btn-ghost" onClick={() => setEditing(customer)}>
-                      Edit
-                    </button>
-                    {confirming === customer.id ? (
-                      <>
-                        <button type="button" className="btn btn-small btn-danger" onClick={() => void remove(customer)}>
-                          Confirm delete
-                        </button>
-                        <button type="button" className="btn btn-small btn-ghost" onClick={() => setConfirming(null)}>
-                          Keep
-                        </button>
-                      </>
-                    ) : (
-                      <button type="button" className="btn btn-small btn-danger-ghost" onClick={() => setConfirming(customer.id)}>
-                        Delete
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <CardTable columns={CUSTOMER_COLUMNS} actions>
+          {customers.data.items.map((customer) => (
+            <tr key={customer.id} data-testid="admin-customer">
+              <td className="strong card-title">{customer.name}</td>
+              <td data-label="Email">
+                {customer.email ?? <span className="muted">—</span>}
+              </td>
+              <td data-label="City">{customer.city ?? <span className="muted">—</span>}</td>
+              <td data-label="User">#{customer.user_id}</td>
+              <td className="muted" data-label="Since">
+                {formatDateTime(customer.created_at)}
+              </td>
+              <td className="actions">
+                <RowActions
+                  name={customer.name}
+                  confirming={confirming === customer.id}
+                  onEdit={() => setEditing(customer)}
+                  onAsk={() => setConfirming(customer.id)}
+                  onConfirm={() => void remove(customer)}
+                  onKeep={() => setConfirming(null)}
+                />
+              </td>
+            </tr>
+          ))}
+        </CardTable>
       )}
       {customers.data && (
         <Pager

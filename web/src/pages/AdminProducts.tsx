@@ -1,16 +1,27 @@
-import { useState, type SubmitEvent } from "react";
+import { useRef, useState, type SubmitEvent } from "react";
 
+import { CardTable } from "../components/CardTable";
 import { Empty, ErrorMessage, Spinner } from "../components/Feedback";
 import { TextArea, TextField } from "../components/Field";
 import { Pager } from "../components/Pager";
+import { RowActions } from "../components/RowActions";
 import { useAuth } from "../hooks/auth";
+import { useFocusOnMount } from "../hooks/useFocusOnMount";
 import { useToast } from "../hooks/toast";
 import { toApiError, useResource } from "../hooks/useResource";
 import { totalCount, type ApiError } from "../lib/api";
 import { formatMoney, parseAmount } from "../lib/money";
-import { fieldErrors, type Product } from "../lib/types";
+import { fieldErrors, humanMessage } from "../lib/messages";
+import type { Product } from "../lib/types";
 
 const PAGE = 20;
+const PRODUCT_COLUMNS = [
+  { label: "Name" },
+  { label: "Category" },
+  { label: "Price", numeric: true },
+  { label: "Stock", numeric: true },
+  { label: "State" },
+];
 
 interface ProductForm {
   name: string;
@@ -72,11 +83,12 @@ export function productBody(form: ProductForm, price: number, existing: Product 
 
 function ProductEditor({ product, onDone }: { product: Product | null; onDone: (saved: Product | null) => void }) {
   const { api } = useAuth();
+  const heading = useFocusOnMount<HTMLHeadingElement>();
   const [form, setForm] = useState(() => formOf(product));
   const [error, setError] = useState<ApiError | null>(null);
   const [local, setLocal] = useState<Record<string, string>>({});
   const [busy, setBusy] = useState(false);
-  const errors = { ...(error ? fieldErrors(error.details) : {}), ...local };
+  const errors = { ...fieldErrors(error), ...local };
   const set = (key: keyof ProductForm) => (event: { target: { value: string } }) => {
     setForm((current) => ({ ...current, [key]: event.target.value }));
   };
@@ -113,7 +125,7 @@ function ProductEditor({ product, onDone }: { product: Product | null; onDone: (
 
   return (
     <section className="panel editor" aria-labelledby="editor-title">
-      <h2 id="editor-title">{product ? `Edit “${product.name}”` : "New product"}</h2>
+      <h2 id="editor-title" ref={heading} tabIndex={-1}>{product ? `Edit “${product.name}”` : "New product"}</h2>
       <form className="form-grid" onSubmit={(event) => void submit(event)} noValidate>
         <TextField label="Name" required maxLength={200} value={form.name} onChange={set("name")} error={errors.name} />
         <TextField label="Price (USD)" inputMode="decimal" required value={form.price} onChange={set("price")} error={errors.price} />
@@ -124,20 +136,20 @@ function ProductEditor({ product, onDone }: { product: Product | null; onDone: (
         <TextField
           label="Image URL"
           type="url"
-          className="span-2"
+          wide
           value={form.image}
           onChange={set("image")}
           error={errors.images}
           hint="Optional http(s) address of a picture"
         />
-        <TextArea label="Description" className="span-2" rows={3} value={form.description} onChange={set("description")} error={errors.description} />
+        <TextArea label="Description" wide rows={3} value={form.description} onChange={set("description")} error={errors.description} />
         <label className="checkbox span-2">
           <input type="checkbox" checked={form.active} onChange={(event) => setForm((f) => ({ ...f, active: event.target.checked }))} />
           Shown in the shop
         </label>
         {error && (
           <div className="span-2">
-            <ErrorMessage error={error} />
+            <ErrorMessage error={error} fields={Object.keys(errors)} />
           </div>
         )}
         <div className="span-2 form-actions">
@@ -159,6 +171,7 @@ export function AdminProducts() {
   const [offset, setOffset] = useState(0);
   const [editing, setEditing] = useState<Product | "new" | null>(null);
   const [confirming, setConfirming] = useState<number | null>(null);
+  const newButton = useRef<HTMLButtonElement>(null);
   const products = useResource(`admin-products-${offset}`, async (signal) => {
     const response = await api.request<Product[]>("GET", "/api/products", {
       signal,
@@ -173,7 +186,7 @@ export function AdminProducts() {
       await api.delete(`/api/products/${product.id}`);
       notify(`${product.name} is removed from the shop.`, "info");
     } catch (caught) {
-      notify(toApiError(caught).message, "error");
+      notify(humanMessage(toApiError(caught)), "error");
     }
     products.reload();
   };
@@ -182,7 +195,7 @@ export function AdminProducts() {
     <>
       <div className="section-head">
         <h2>Products</h2>
-        <button type="button" className="btn btn-primary" onClick={() => setEditing("new")}>
+        <button ref={newButton} type="button" className="btn btn-primary" onClick={() => setEditing("new")}>
           New product
         </button>
       </div>
@@ -192,6 +205,7 @@ export function AdminProducts() {
           product={editing === "new" ? null : editing}
           onDone={(saved) => {
             setEditing(null);
+            newButton.current?.focus();
             if (saved) {
               notify(`${saved.name} is saved.`);
               products.reload();
@@ -201,62 +215,35 @@ export function AdminProducts() {
       )}
       {products.error && <ErrorMessage error={products.error} onRetry={products.reload} />}
       {!products.data && products.loading && <Spinner />}
-      {products.data?.items.length === 0 && <Empty title="No products yet">Create the first one with “New product”.</Empty>}
+      {products.data?.items.length === 0 && <Empty title="No products yet" level={3}>Create the first one with “New product”.</Empty>}
       {products.data && products.data.items.length > 0 && (
-        <div className="table-wrap">
-          <table className="table">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Category</th>
-                <th scope="col" className="num">
-                  Price
-                </th>
-                <th scope="col" className="num">
-                  Stock
-                </th>
-                <th scope="col">State</th>
-                <th scope="col">
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {products.data.items.map((product) => (
-                <tr key={product.id} data-testid="admin-product">
-                  <td className="strong">{product.name}</td>
-                  <td>{product.category ?? <span className="muted">—</span>}</td>
-                  <td className="num">{formatMoney(product.price, product.currency)}</td>
-                  <td className="num">{product.stock_quantity}</td>
-                  <td>
-                    <span className={`badge ${product.is_active ? "badge-paid" : "badge-cancelled"}`}>{product.is_active ? "Active" : "Hidden"}</span>
-                  </td>
-                  <td className="actions">
-                    <button type="button" className="btn btn-small btn-ghost" onClick={() => setEditing(product)}>
-                      Edit
-                    </button>
-                    {confirming === product.id ? (
-                      <>
-                        <button type="button" className="btn btn-small btn-danger" onClick={() => void remove(product)}>
-                          Confirm delete
-                        </button>
-                        <button type="button" className="btn btn-small btn-ghost" onClick={() => setConfirming(null)}>
-                          Keep
-                        </button>
-                      </>
-                    ) : (
-                      product.is_active && (
-                        <button type="button" className="btn btn-small btn-danger-ghost" onClick={() => setConfirming(product.id)}>
-                          Delete
-                        </button>
-                      )
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <CardTable columns={PRODUCT_COLUMNS} actions>
+          {products.data.items.map((product) => (
+            <tr key={product.id} data-testid="admin-product">
+              <td className="strong card-title">{product.name}</td>
+              <td data-label="Category">{product.category ?? <span className="muted">—</span>}</td>
+              <td className="num" data-label="Price">
+                {formatMoney(product.price, product.currency)}
+              </td>
+              <td className="num" data-label="Stock">
+                {product.stock_quantity}
+              </td>
+              <td data-label="State">
+                <span className={`badge ${product.is_active ? "badge-paid" : "badge-cancelled"}`}>{product.is_active ? "Active" : "Hidden"}</span>
+              </td>
+              <td className="actions">
+                <RowActions
+                  name={product.name}
+                  confirming={confirming === product.id}
+                  onEdit={() => setEditing(product)}
+                  onAsk={product.is_active ? () => setConfirming(product.id) : null}
+                  onConfirm={() => void remove(product)}
+                  onKeep={() => setConfirming(null)}
+                />
+              </td>
+            </tr>
+          ))}
+        </CardTable>
       )}
       {products.data && <Pager offset={offset} limit={PAGE} shown={products.data.items.length} total={products.data.total} onPage={setOffset} />}
     </>

@@ -1,11 +1,22 @@
 import { useState } from "react";
 
+import { CardTable } from "../components/CardTable";
 import { Empty, ErrorMessage, Spinner } from "../components/Feedback";
 import { useAuth } from "../hooks/auth";
 import { useToast } from "../hooks/toast";
 import { toApiError, useResource } from "../hooks/useResource";
 import { formatDateTime } from "../lib/format";
+import { humanMessage } from "../lib/messages";
 import type { WebhookDelivery } from "../lib/types";
+
+const DELIVERY_COLUMNS = [
+  { label: "Delivery" },
+  { label: "Order" },
+  { label: "Receiver" },
+  { label: "Attempts", numeric: true },
+  { label: "Last error" },
+  { label: "Since" },
+];
 
 export function AdminWebhooks() {
   const { api } = useAuth();
@@ -22,7 +33,7 @@ export function AdminWebhooks() {
       failed.update((list) => list.filter((d) => d.id !== delivery.id));
       notify(`Delivery #${delivery.id} is queued again.`);
     } catch (caught) {
-      notify(toApiError(caught).message, "error");
+      notify(humanMessage(toApiError(caught)), "error");
       failed.reload();
     } finally {
       setRetrying(null);
@@ -41,51 +52,37 @@ export function AdminWebhooks() {
       {failed.error && <ErrorMessage error={failed.error} onRetry={failed.reload} />}
       {!failed.data && failed.loading && <Spinner />}
       {failed.data?.length === 0 && (
-        <Empty title="No failed deliveries" icon="✓">
+        <Empty title="No failed deliveries" icon="check" level={3}>
           <p className="muted">Every webhook reached its receiver.</p>
         </Empty>
       )}
       {failed.data && failed.data.length > 0 && (
-        <div className="table-wrap">
-          <table className="table">
-            <thead>
-              <tr>
-                <th scope="col">Delivery</th>
-                <th scope="col">Order</th>
-                <th scope="col">Receiver</th>
-                <th scope="col" className="num">
-                  Attempts
-                </th>
-                <th scope="col">Last error</th>
-                <th scope="col">Since</th>
-                <th scope="col">
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {failed.data.map((delivery) => (
-                <tr key={delivery.id} data-testid="failed-webhook">
-                  <td>#{delivery.id}</td>
-                  <td>#{delivery.order_id}</td>
-                  <td className="ellipsis" title={delivery.url}>
-                    {delivery.url}
-                  </td>
-                  <td className="num">{delivery.attempts}</td>
-                  <td className="ellipsis" title={delivery.last_error ?? ""}>
-                    {delivery.last_error ?? "—"}
-                  </td>
-                  <td className="muted">{formatDateTime(delivery.created_at)}</td>
-                  <td className="actions">
-                    <button type="button" className="btn btn-small" disabled={retrying === delivery.id} onClick={() => void retry(delivery)}>
-                      {retrying === delivery.id ? "Retrying…" : "Retry"}
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <CardTable columns={DELIVERY_COLUMNS} actions>
+          {failed.data.map((delivery) => (
+            <tr key={delivery.id} data-testid="failed-webhook">
+              <td className="card-title">Delivery #{delivery.id}</td>
+              <td data-label="Order">#{delivery.order_id}</td>
+              <td className="ellipsis" data-label="Receiver" title={delivery.url}>
+                {delivery.url}
+              </td>
+              <td className="num" data-label="Attempts">
+                {delivery.attempts}
+              </td>
+              <td className="ellipsis" data-label="Last error" title={delivery.last_error ?? ""}>
+                {delivery.last_error ?? "—"}
+              </td>
+              <td className="muted" data-label="Since">
+                {formatDateTime(delivery.created_at)}
+              </td>
+              <td className="actions">
+                <button type="button" className="btn btn-small" disabled={retrying === delivery.id} onClick={() => void retry(delivery)}>
+                  {retrying === delivery.id ? "Retrying…" : "Retry"}
+                  <span className="sr-only"> delivery #{delivery.id}</span>
+                </button>
+              </td>
+            </tr>
+          ))}
+        </CardTable>
       )}
     </>
   );

@@ -6,11 +6,12 @@ import { useAuth } from "../hooks/auth";
 import { useInterval } from "../hooks/useInterval";
 import { useNow } from "../hooks/useNow";
 import { toApiError, useResource } from "../hooks/useResource";
-import type { ApiError } from "../lib/api";
+import type { ApiClient, ApiError } from "../lib/api";
 import { pushSample } from "../lib/chart";
 import { ago, formatDateTime } from "../lib/format";
+import { humanMessage } from "../lib/messages";
 import { formatMoney } from "../lib/money";
-import type { Stats } from "../lib/types";
+import type { Customer, Stats } from "../lib/types";
 
 export const REFRESH_MS = 5000;
 const HISTORY = 30;
@@ -39,9 +40,25 @@ function Tile({ label, value, note, testId }: { label: string; value: string; no
   );
 }
 
+interface NamedUser extends UserStats {
+  name: string | null;
+}
+
+/** The top users with the names of their profiles (a user without one keeps a number). */
+async function loadTopUsers(api: ApiClient, signal: AbortSignal): Promise<NamedUser[]> {
+  const users = await api.get<UserStats[]>("/api/analytics/users", { signal, query: { limit: 8 } });
+  if (users.length === 0) {
+    return [];
+  }
+  const ids = users.map((u) => u.user_id).join(",");
+  const profiles = await api.get<Customer[]>("/api/customers", { signal, query: { user_ids: ids, limit: 100 } }).catch(() => []);
+  const names = new Map(profiles.map((p) => [p.user_id, p.name]));
+  return users.map((u) => ({ ...u, name: names.get(u.user_id) ?? null }));
+}
+
 function TopUsers() {
   const { api } = useAuth();
-  const users = useResource("analytics-users", (signal) => api.get<UserStats[]>("/api/analytics/users", { signal, query: { limit: 8 } }));
+  const users = useResource("analytics-users", (signal) => loadTopUsers(api, signal));
   useInterval(users.reload, REFRESH_MS * 2);
   if (users.error) {
     return <ErrorMessage error={users.error} onRetry={users.reload} />;
@@ -55,7 +72,7 @@ function TopUsers() {
   return (
     <BarChart
       title="Top users by amount (admin)"
-      bars={users.data.map((u) => ({ label: `User ${u.user_id}`, value: u.amount, tone: "primary" as const }))}
+      bars={users.data.map((u) => ({ label: u.name ?? `User #${u.user_id}`, value: u.amount, tone: "primary" as const }))}
       format={(value) => formatMoney(value)}
     />
   );
@@ -107,7 +124,7 @@ export function AnalyticsPage() {
       </div>
       {live.error && (
         <ErrorMessage
-          error={stats ? `Could not refresh: ${live.error.message} Showing the last figures.` : live.error}
+          error={stats ? `Could not refresh: ${humanMessage(live.error)} Showing the last figures.` : live.error}
           onRetry={() => void load()}
         />
       )}

@@ -14,20 +14,18 @@ import { formatMoney, sumMoney } from "../lib/money";
 import { navigate, queryString } from "../lib/router";
 import { shortages, type OrdersPlaced, type Product } from "../lib/types";
 
-function checkoutProblem(error: ApiError, names: Map<number, string>): string {
+/** The checkout's refusal in words about this cart, or null to say it the usual way. */
+function checkoutProblem(error: ApiError, names: Map<number, string>): string | null {
   if (error.code === "out_of_stock") {
     const lines = shortages(error.details).map(
       (s) => `${names.get(s.product_id) ?? `Product ${s.product_id}`}: ${s.available} left (you asked for ${s.requested})`,
     );
-    return lines.length ? `Not enough stock. ${lines.join("; ")}.` : error.message;
+    return lines.length ? `Not enough stock. ${lines.join("; ")}.` : null;
   }
   if (error.code === "product_not_found") {
     return "Some products in your cart are no longer sold. Remove them and try again.";
   }
-  if (error.status === 401) {
-    return "Your session has ended. Sign in again to place the order.";
-  }
-  return error.message;
+  return null;
 }
 
 export function CartPage() {
@@ -49,7 +47,7 @@ export function CartPage() {
       <>
         <title>Cart · ShopMesh</title>
         <h1>Your cart</h1>
-        <Empty title="Your cart is empty" icon="🛒">
+        <Empty title="Your cart is empty" icon="cart">
           <p className="muted">Add something from the shop and it will wait for you here, even after a reload.</p>
           <Link className="btn btn-primary" href="/">
             Browse the shop
@@ -160,16 +158,7 @@ export function CartPage() {
               <dd>Free</dd>
             </div>
           </dl>
-          {problem && (
-            <div className="alert alert-error" role="alert" data-testid="checkout-error">
-              <span>{checkoutProblem(problem, names)}</span>
-              {problem.status === 401 && (
-                <Link className="btn btn-small" href={`/signin${queryString({ next: "/cart" })}`}>
-                  Sign in
-                </Link>
-              )}
-            </div>
-          )}
+          {problem && <ErrorMessage error={checkoutProblem(problem, names) ?? problem} testId="checkout-error" />}
           {session ? (
             <button
               type="button"

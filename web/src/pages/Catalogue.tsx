@@ -1,12 +1,14 @@
 import { useState, type SubmitEvent } from "react";
 
 import { Empty, ErrorMessage, SkeletonGrid } from "../components/Feedback";
+import { Icon } from "../components/Icon";
 import { Link } from "../components/Link";
 import { Pager } from "../components/Pager";
 import { ProductImage, StockLabel } from "../components/ProductImage";
 import { useAuth } from "../hooks/auth";
 import { useCart } from "../hooks/cart";
 import { useToast } from "../hooks/toast";
+import { useAutoRetry } from "../hooks/useAutoRetry";
 import { useResource } from "../hooks/useResource";
 import { totalCount } from "../lib/api";
 import { plural } from "../lib/format";
@@ -47,6 +49,21 @@ function showFilters(filters: Filters): void {
   navigate(`/${queryString({ ...filters, offset: filters.offset || null })}`);
 }
 
+/** "★ 4.5 (12)" on screen, "Rated 4.5 out of 5 by 12 people" to a screen reader. */
+export function Rating({ rating, count, long = false }: { rating: number; count: number; long?: boolean }) {
+  return (
+    <span className="rating">
+      <span aria-hidden="true">
+        <Icon name="star" size={15} className="rating-star" /> {rating.toFixed(1)}{" "}
+        <span className="muted">{long ? `from ${count} reviews` : `(${count})`}</span>
+      </span>
+      <span className="sr-only">
+        Rated {rating.toFixed(1)} out of 5 by {plural(count, "person", "people")}
+      </span>
+    </span>
+  );
+}
+
 export function ProductCard({ product }: { product: Product }) {
   const cart = useCart();
   const notify = useToast();
@@ -54,19 +71,16 @@ export function ProductCard({ product }: { product: Product }) {
   const soldOut = product.stock_quantity <= inCart;
   return (
     <article className="card product-card" data-testid="product-card" data-product-id={product.id}>
-      <Link href={`/products/${product.id}`} className="product-link" aria-label={product.name}>
+      {/* The picture repeats the name's link: one tab stop per product is enough. */}
+      <Link href={`/products/${product.id}`} className="product-link" tabIndex={-1} aria-hidden="true">
         <ProductImage name={product.name} images={product.images} />
       </Link>
       <div className="product-body">
         {product.brand && <span className="eyebrow">{product.brand}</span>}
-        <h3 className="product-name">
+        <h2 className="product-name">
           <Link href={`/products/${product.id}`}>{product.name}</Link>
-        </h3>
-        {product.rating_count > 0 && (
-          <span className="rating" aria-label={`Rated ${product.rating} out of 5`}>
-            ★ {product.rating.toFixed(1)} <span className="muted">({product.rating_count})</span>
-          </span>
-        )}
+        </h2>
+        {product.rating_count > 0 && <Rating rating={product.rating} count={product.rating_count} />}
         <div className="product-foot">
           <span className="price">{formatMoney(product.price, product.currency)}</span>
           <StockLabel stock={product.stock_quantity} />
@@ -75,13 +89,14 @@ export function ProductCard({ product }: { product: Product }) {
           type="button"
           className="btn btn-primary btn-block"
           disabled={soldOut}
-          aria-label={`Add ${product.name} to cart`}
           onClick={() => {
             cart.store.add(product.id);
             notify(`${product.name} added to your cart.`);
           }}
         >
           {product.stock_quantity <= 0 ? "Sold out" : soldOut ? "All in your cart" : "Add to cart"}
+          {/* The visible words come first in the name, so voice control finds them. */}
+          <span className="sr-only"> ({product.name})</span>
         </button>
       </div>
     </article>
@@ -108,6 +123,7 @@ export function CataloguePage() {
     });
     return { items: response.data, total: totalCount(response.headers) };
   });
+  useAutoRetry(products.error, products.reload);
 
   const submit = (event: SubmitEvent) => {
     event.preventDefault();
@@ -181,7 +197,7 @@ export function CataloguePage() {
       {products.error && <ErrorMessage error={products.error} onRetry={products.reload} />}
       {!items && products.loading && <SkeletonGrid />}
       {items?.length === 0 && (
-        <Empty title={filtered ? "No products match" : "The shop is empty for now"} icon="⌕">
+        <Empty title={filtered ? "No products match" : "The shop is empty for now"} icon="search">
           {filtered ? (
             <button type="button" className="btn" onClick={() => showFilters({ q: "", category: "", sort: filters.sort, offset: 0 })}>
               Clear the filters

@@ -1,16 +1,27 @@
-import { useState, type SubmitEvent } from "react";
+import { useState, type ReactNode, type SubmitEvent } from "react";
 
 import { ErrorMessage, Notice } from "../components/Feedback";
 import { TextField } from "../components/Field";
 import { Link } from "../components/Link";
 import { useAuth } from "../hooks/auth";
+import { useFocusOnMount } from "../hooks/useFocusOnMount";
 import { toApiError } from "../hooks/useResource";
-import { fieldErrors } from "../lib/types";
-import { useLocation } from "../lib/router";
 import type { ApiError } from "../lib/api";
+import { fieldErrors } from "../lib/messages";
+import { useLocation } from "../lib/router";
 
 interface MessageAnswer {
   message: string;
+}
+
+/** The answer that replaces the form: it takes the focus the form's button had. */
+function Done({ children }: { children: ReactNode }) {
+  const here = useFocusOnMount<HTMLDivElement>();
+  return (
+    <div ref={here} tabIndex={-1} className="done">
+      <Notice>{children}</Notice>
+    </div>
+  );
 }
 
 /** Asks for a reset link by email; the answer is the same whether or not the address has an account. */
@@ -20,6 +31,7 @@ export function ForgotPasswordPage() {
   const [sent, setSent] = useState<string | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const [busy, setBusy] = useState(false);
+  const fields = fieldErrors(error);
 
   const submit = async (event: SubmitEvent) => {
     event.preventDefault();
@@ -42,7 +54,7 @@ export function ForgotPasswordPage() {
         <h1>Forgot your password?</h1>
         <p className="muted">Enter the email of your account and we will send you a link to choose a new password.</p>
         {sent ? (
-          <Notice>{sent} The link in it works once.</Notice>
+          <Done>{sent} The link in it works once.</Done>
         ) : (
           <form onSubmit={(event) => void submit(event)}>
             <TextField
@@ -52,10 +64,10 @@ export function ForgotPasswordPage() {
               autoComplete="email"
               required
               value={email}
-              error={error ? fieldErrors(error.details).email : undefined}
+              error={fields.email}
               onChange={(event) => setEmail(event.target.value)}
             />
-            {error && <ErrorMessage error={error} />}
+            {error && <ErrorMessage error={error} fields={Object.keys(fields)} />}
             <button type="submit" className="btn btn-primary btn-block" disabled={busy}>
               {busy ? "Please wait…" : "Send the link"}
             </button>
@@ -77,13 +89,19 @@ export function ResetPasswordPage() {
   const [password, setPassword] = useState("");
   const [confirm, setConfirm] = useState("");
   const [done, setDone] = useState<string | null>(null);
-  const [error, setError] = useState<ApiError | string | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [differ, setDiffer] = useState(false);
   const [busy, setBusy] = useState(false);
+  const fields: Record<string, string> = { ...fieldErrors(error) };
+  if (differ) {
+    fields.confirm_password = "The two passwords differ.";
+  }
 
   const submit = async (event: SubmitEvent) => {
     event.preventDefault();
+    setDiffer(password !== confirm);
     if (password !== confirm) {
-      setError("The two passwords differ.");
+      setError(null);
       return;
     }
     setError(null);
@@ -106,7 +124,7 @@ export function ResetPasswordPage() {
         {!token ? (
           <ErrorMessage error="This page needs the link from your password reset email." />
         ) : done ? (
-          <Notice>{done}</Notice>
+          <Done>{done}</Done>
         ) : (
           <form onSubmit={(event) => void submit(event)}>
             <TextField
@@ -117,6 +135,7 @@ export function ResetPasswordPage() {
               required
               minLength={8}
               hint="At least 8 characters."
+              error={fields.password}
               value={password}
               onChange={(event) => setPassword(event.target.value)}
             />
@@ -127,10 +146,11 @@ export function ResetPasswordPage() {
               autoComplete="new-password"
               required
               minLength={8}
+              error={fields.confirm_password}
               value={confirm}
               onChange={(event) => setConfirm(event.target.value)}
             />
-            {error && <ErrorMessage error={error} />}
+            {error && <ErrorMessage error={error} fields={Object.keys(fields)} />}
             <button type="submit" className="btn btn-primary btn-block" disabled={busy}>
               {busy ? "Please wait…" : "Set the new password"}
             </button>

@@ -1,5 +1,6 @@
 import { useState, type SubmitEvent } from "react";
 
+import { CardTable } from "../components/CardTable";
 import { Empty, ErrorMessage, Notice, Spinner } from "../components/Feedback";
 import { TextField } from "../components/Field";
 import { LimitBar } from "../components/LimitBar";
@@ -10,24 +11,55 @@ import type { ApiError } from "../lib/api";
 import { formatDateTime } from "../lib/format";
 import { randomId } from "../lib/id";
 import { fitsLimit, type PaymentSummary } from "../lib/limit";
+import { fieldErrors } from "../lib/messages";
 import { formatMoney, parseAmount, sumMoney } from "../lib/money";
 import type { PayResult, Transaction } from "../lib/types";
 
 type Filter = "all" | "unpaid" | "paid";
 
-function NewTransaction({ summary, onCreated }: { summary: PaymentSummary | undefined; onCreated: () => void }) {
+const TRANSACTION_COLUMNS = [
+  { label: "Description" },
+  { label: "Date" },
+  { label: "Amount", numeric: true },
+  { label: "Status" },
+];
+
+/** The outcome of the last thing done on the page; the next one replaces it. */
+export type Outcome =
+  | { from: "add" | "pay"; kind: "success"; text: string }
+  | { from: "add" | "pay"; kind: "error"; error: ApiError };
+
+function OutcomeMessage({ outcome, from, fields = [] }: { outcome: Outcome | null; from: Outcome["from"]; fields?: readonly string[] }) {
+  if (outcome?.from !== from) {
+    return null;
+  }
+  if (outcome.kind === "success") {
+    return <Notice testId={`${from}-result`}>{outcome.text}</Notice>;
+  }
+  const refused = outcome.error.code === "limit_exceeded";
+  return <ErrorMessage error={outcome.error} fields={fields} lead={refused ? "Refused:" : undefined} testId={`${from}-result`} />;
+}
+
+function NewTransaction({
+  summary,
+  outcome,
+  onOutcome,
+}: {
+  summary: PaymentSummary | undefined;
+  outcome: Outcome | null;
+  onOutcome: (outcome: Outcome) => void;
+}) {
   const { api } = useAuth();
   const [amount, setAmount] = useState("");
   const [description, setDescription] = useState("");
   const [fieldError, setFieldError] = useState<string | undefined>();
-  const [refusal, setRefusal] = useState<ApiError | null>(null);
   const [busy, setBusy] = useState(false);
   const parsed = parseAmount(amount);
   const overLimit = parsed.ok && summary !== undefined && !fitsLimit(summary, parsed.value);
+  const serverFields = outcome?.from === "add" && outcome.kind === "error" ? fieldErrors(outcome.error) : {};
 
   const submit = async (event: SubmitEvent) => {
     event.preventDefault();
-    setRefusal(null);
     if (!parsed.ok) {
       setFieldError(parsed.error);
       return;
@@ -35,18 +67,18 @@ function NewTransaction({ summary, onCreated }: { summary: PaymentSummary | unde
     setFieldError(undefined);
     setBusy(true);
     try {
-      await api.post<Transaction>(
+      const created = await api.post<Transaction>(
         "/payment/transactions",
         { amount: parsed.value, description: description.trim() },
         { headers: { "Idempotency-Key": randomId() } },
       );
       setAmount("");
       setDescription("");
+      onOutcome({ from: "add", kind: "success", text: `Added ${formatMoney(created.amount)}${created.description ? ` for ${created.description}` : ""}.` });
     } catch (caught) {
-      setRefusal(toApiError(caught));
+      onOutcome({ from: "add", kind: "error", error: toApiError(caught) });
     } finally {
       setBusy(false);
-      onCreated();
     }
   };
 
@@ -60,7 +92,7 @@ function NewTransaction({ summary, onCreated }: { summary: PaymentSummary | unde
           inputMode="decimal"
           placeholder="0.00"
           value={amount}
-          error={fieldError}
+          error={fieldError ?? serverFields.amount}
           hint={overLimit ? "This is more than your remaining limit: it will be refused." : undefined}
           onChange={(event) => setAmount(event.target.value)}
         />
@@ -70,21 +102,36 @@ function NewTransaction({ summary, onCreated }: { summary: PaymentSummary | unde
           maxLength={255}
           placeholder="What is it for?"
           value={description}
+          error={serverFields.description}
           onChange={(event) => setDescription(event.target.value)}
         />
         <button type="submit" className="btn btn-primary" disabled={busy}>
           {busy ? "Adding…" : "Add transaction"}
         </button>
       </form>
-      {refusal && (
-        <div className="alert alert-error" role="alert" data-testid="transaction-error">
-          <span>
-            <strong>{refusal.code === "limit_exceeded" ? "Refused: " : ""}</strong>
-            {refusal.message}
-          </span>
-        </div>
-      )}
+      <OutcomeMessage outcome={outcome} from="add" fields={Object.keys(serverFields)} />
     </section>
+  );
+}
+
+function TransactionRows({ shown }: { shown: readonly Transaction[] }) {
+  return (
+    <CardTable columns={TRANSACTION_COLUMNS} testId="transactions">
+      {shown.map((tx) => (
+        <tr key={tx.id} data-testid="transaction" data-paid={tx.is_paid}>
+          <td className="card-title">{tx.description || <span className="muted">No description</span>}</td>
+          <td className="muted" data-label="Date">
+            {formatDateTime(tx.created_at)}
+          </td>
+          <td className="num strong" data-label="Amount">
+            {formatMoney(tx.amount)}
+          </td>
+          <td data-label="Status">
+            <PaidBadge paid={tx.is_paid} />
+          </td>
+        </tr>
+      ))}
+    </CardTable>
   );
 }
 
@@ -92,13 +139,13 @@ export function PaymentsPage() {
   const { api, session } = useAuth();
   const [filter, setFilter] = useState<Filter>("all");
   const [paying, setPaying] = useState(false);
-  const [payMessage, setPayMessage] = useState<string | null>(null);
-  const [payError, setPayError] = useState<ApiError | null>(null);
+  const [outcome, setOutcome] = useState<Outcome | null>(null);
   const key = session ? String(session.id) : null;
   const summary = useResource(key && `summary-${key}`, (signal) => api.get<PaymentSummary>("/api/payments/summary", { signal }));
   const transactions = useResource(key && `tx-${key}`, (signal) => api.get<Transaction[]>("/api/payments/transactions", { signal }));
 
-  const refresh = () => {
+  const report = (next: Outcome) => {
+    setOutcome(next);
     summary.reload();
     transactions.reload();
   };
@@ -110,18 +157,15 @@ export function PaymentsPage() {
 
   const payAll = async () => {
     setPaying(true);
-    setPayError(null);
-    setPayMessage(null);
     try {
       const result = await api.post<PayResult>("/payment/transactions/pay", undefined, {
         headers: { "Idempotency-Key": randomId() },
       });
-      setPayMessage(result.message);
+      report({ from: "pay", kind: "success", text: result.message });
     } catch (caught) {
-      setPayError(toApiError(caught));
+      report({ from: "pay", kind: "error", error: toApiError(caught) });
     } finally {
       setPaying(false);
-      refresh();
     }
   };
 
@@ -135,23 +179,18 @@ export function PaymentsPage() {
             {summary.error && <ErrorMessage error={summary.error} onRetry={summary.reload} />}
             {!summary.data && summary.loading && <Spinner label="Loading your limit…" />}
             {summary.data && <LimitBar summary={summary.data} />}
+            {!session && <p className="muted">Sign in again to see your limit.</p>}
           </section>
-          <NewTransaction summary={summary.data} onCreated={refresh} />
+          <NewTransaction summary={summary.data} outcome={outcome} onOutcome={report} />
         </div>
         <section className="panel grow" aria-labelledby="tx-title">
           <div className="section-head">
             <h2 id="tx-title">Transactions</h2>
-            <button
-              type="button"
-              className="btn btn-primary"
-              disabled={paying || unpaid.length === 0}
-              onClick={() => void payAll()}
-            >
+            <button type="button" className="btn btn-primary" disabled={paying || unpaid.length === 0} onClick={() => void payAll()}>
               {paying ? "Paying…" : unpaid.length ? `Pay all (${formatMoney(unpaidTotal)})` : "Nothing to pay"}
             </button>
           </div>
-          {payMessage && <Notice>{payMessage}</Notice>}
-          {payError && <ErrorMessage error={payError} />}
+          <OutcomeMessage outcome={outcome} from="pay" />
           <div className="segmented" role="group" aria-label="Show">
             {(["all", "unpaid", "paid"] as const).map((value) => (
               <button key={value} type="button" aria-pressed={filter === value} onClick={() => setFilter(value)}>
@@ -159,41 +198,15 @@ export function PaymentsPage() {
               </button>
             ))}
           </div>
+          {!session && <p className="muted">Sign in again to see your transactions.</p>}
           {transactions.error && <ErrorMessage error={transactions.error} onRetry={transactions.reload} />}
           {!transactions.data && transactions.loading && <Spinner label="Loading your transactions…" />}
           {transactions.data && shown.length === 0 && (
-            <Empty title={all.length === 0 ? "No transactions yet" : `No ${filter} transactions`} icon="₵">
+            <Empty title={all.length === 0 ? "No transactions yet" : `No ${filter} transactions`} icon="wallet" level={3}>
               {all.length === 0 && <p className="muted">Add one with the form; it counts toward your limit.</p>}
             </Empty>
           )}
-          {shown.length > 0 && (
-            <div className="table-wrap">
-              <table className="table" data-testid="transactions">
-                <thead>
-                  <tr>
-                    <th scope="col">Description</th>
-                    <th scope="col">Date</th>
-                    <th scope="col" className="num">
-                      Amount
-                    </th>
-                    <th scope="col">Status</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {shown.map((tx) => (
-                    <tr key={tx.id} data-testid="transaction" data-paid={tx.is_paid}>
-                      <td>{tx.description || <span className="muted">No description</span>}</td>
-                      <td className="muted">{formatDateTime(tx.created_at)}</td>
-                      <td className="num strong">{formatMoney(tx.amount)}</td>
-                      <td>
-                        <PaidBadge paid={tx.is_paid} />
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          )}
+          {shown.length > 0 && <TransactionRows shown={shown} />}
         </section>
       </div>
     </>

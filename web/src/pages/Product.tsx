@@ -1,6 +1,7 @@
 import { useState } from "react";
 
-import { Empty, ErrorMessage, Spinner } from "../components/Feedback";
+import { ErrorMessage, Spinner } from "../components/Feedback";
+import { Icon } from "../components/Icon";
 import { Link } from "../components/Link";
 import { ProductImage, StockLabel } from "../components/ProductImage";
 import { useAuth } from "../hooks/auth";
@@ -10,6 +11,7 @@ import { useResource } from "../hooks/useResource";
 import { MAX_QUANTITY } from "../lib/cart";
 import { formatMoney } from "../lib/money";
 import type { Product } from "../lib/types";
+import { Rating } from "./Catalogue";
 
 export function ProductPage({ id }: { id: number }) {
   const { api } = useAuth();
@@ -17,15 +19,26 @@ export function ProductPage({ id }: { id: number }) {
   const product = useResource(valid ? `product-${id}` : null, (signal) => api.get<Product>(`/api/products/${id}`, { signal }));
   if (!valid || product.error?.status === 404) {
     return (
-      <Empty title="This product is not in the shop" icon="?">
+      <section className="panel narrow center">
+        <title>Product not found · ShopMesh</title>
+        <div className="empty-icon">
+          <Icon name="question" size={28} />
+        </div>
+        <h1>This product is not in the shop</h1>
+        <p className="muted">It may have been removed, or the link is mistyped.</p>
         <Link className="btn btn-primary" href="/">
           Back to the shop
         </Link>
-      </Empty>
+      </section>
     );
   }
   if (product.error) {
-    return <ErrorMessage error={product.error} onRetry={product.reload} />;
+    return (
+      <>
+        <h1>This product could not be loaded</h1>
+        <ErrorMessage error={product.error} onRetry={product.reload} />
+      </>
+    );
   }
   if (!product.data) {
     return <Spinner label="Loading the product…" />;
@@ -65,11 +78,11 @@ function ProductDetail({ product }: { product: Product }) {
           {product.brand && <span className="eyebrow">{product.brand}</span>}
           <h1>{product.name}</h1>
           {product.rating_count > 0 && (
-            <p className="rating">
-              ★ {product.rating.toFixed(1)} <span className="muted">from {product.rating_count} reviews</span>
+            <p>
+              <Rating rating={product.rating} count={product.rating_count} long />
             </p>
           )}
-          <p className="price price-large">{formatMoney(product.price, product.currency)}</p>
+          <div className="price price-large">{formatMoney(product.price, product.currency)}</div>
           <p data-testid="stock">
             <StockLabel stock={product.stock_quantity} />
             {inCart > 0 && <span className="muted"> · {inCart} in your cart</span>}

@@ -6,7 +6,8 @@ import { useAuth } from "../hooks/auth";
 import { toApiError, useResource } from "../hooks/useResource";
 import { ApiError } from "../lib/api";
 import { formatDateTime } from "../lib/format";
-import { fieldErrors, type Customer, type CustomerInput, type User } from "../lib/types";
+import { fieldErrors } from "../lib/messages";
+import type { Customer, CustomerInput, User } from "../lib/types";
 
 interface FormState {
   name: string;
@@ -63,7 +64,7 @@ export function CustomerForm({
   const [form, setForm] = useState(initial);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
-  const errors = error ? fieldErrors(error.details) : {};
+  const errors = fieldErrors(error);
   const set = (key: keyof FormState) => (event: ChangeEvent<HTMLInputElement>) => {
     setForm((current) => ({ ...current, [key]: event.target.value }));
   };
@@ -92,7 +93,7 @@ export function CustomerForm({
       <TextField label="Location" maxLength={100} value={form.location} onChange={set("location")} error={errors.location} />
       <TextField
         label="Interests"
-        className="span-2"
+        wide
         value={form.interests}
         onChange={set("interests")}
         error={errors.interests}
@@ -100,7 +101,7 @@ export function CustomerForm({
       />
       {error && (
         <div className="span-2">
-          <ErrorMessage error={error} />
+          <ErrorMessage error={error} fields={Object.keys(errors)} />
         </div>
       )}
       <div className="span-2 form-actions">

@@ -5,7 +5,10 @@ import { TextField } from "../components/Field";
 import { Link } from "../components/Link";
 import { useAuth } from "../hooks/auth";
 import { useToast } from "../hooks/toast";
+import { useCountdown } from "../hooks/useCountdown";
 import { toApiError } from "../hooks/useResource";
+import type { ApiError } from "../lib/api";
+import { fieldErrors } from "../lib/messages";
 import { navigate, useLocation } from "../lib/router";
 
 type Mode = "signin" | "register";
@@ -21,11 +24,14 @@ export function SignInPage() {
   const [mode, setMode] = useState<Mode>(params.get("mode") === "register" ? "register" : "signin");
   const [username, setUsername] = useState("");
   const [password, setPassword] = useState("");
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
   const [busy, setBusy] = useState(false);
   const { signIn, register } = useAuth();
   const notify = useToast();
   const registering = mode === "register";
+  const fields = fieldErrors(error);
+  // After too many attempts the gateway says how long to wait: the button waits as long.
+  const wait = useCountdown(error?.retryAfter, error);
 
   const submit = async (event: SubmitEvent) => {
     event.preventDefault();
@@ -36,7 +42,7 @@ export function SignInPage() {
       notify(registering ? `Welcome to ShopMesh, ${session.username}!` : `Welcome back, ${session.username}.`);
       navigate(safeNext(params.get("next")), { replace: true });
     } catch (caught) {
-      setError(toApiError(caught).message);
+      setError(toApiError(caught));
     } finally {
       setBusy(false);
     }
@@ -103,6 +109,7 @@ export function SignInPage() {
               maxLength={50}
               pattern="[A-Za-z0-9_.\-]+"
               hint={registering ? "3–50 letters, digits, '_', '.' or '-'." : undefined}
+              error={fields.username}
               value={username}
               onChange={(event) => setUsername(event.target.value)}
             />
@@ -114,11 +121,12 @@ export function SignInPage() {
               required
               minLength={8}
               hint={registering ? "At least 8 characters." : undefined}
+              error={fields.password}
               value={password}
               onChange={(event) => setPassword(event.target.value)}
             />
-            {error && <ErrorMessage error={error} />}
-            <button type="submit" className="btn btn-primary btn-block" disabled={busy}>
+            {error && <ErrorMessage error={error} fields={Object.keys(fields)} />}
+            <button type="submit" className="btn btn-primary btn-block" disabled={busy || wait > 0}>
               {busy ? "Please wait…" : registering ? "Create account" : "Sign in"}
             </button>
           </form>

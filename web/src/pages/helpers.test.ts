@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 
+import { nextState } from "../hooks/auth";
 import type { Product } from "../lib/types";
 import { productBody } from "./AdminProducts";
+import { liveState } from "./Orders";
 import { toForm, toInput } from "./Profile";
 import { safeNext } from "./SignIn";
 
@@ -78,5 +80,33 @@ describe("productBody", () => {
       rating: 4.5,
       images: ["http://x/new.png", "http://x/2.png"],
     });
+  });
+});
+
+describe("the orders' live badge", () => {
+  it("says Live only when changes can arrive and the list is current", () => {
+    expect(liveState("open", true, false)).toBe("open");
+    expect(liveState("open", true, true)).toBe("stale");
+    expect(liveState("open", false, false)).toBe("offline");
+    expect(liveState("reconnecting", true, true)).toBe("reconnecting");
+    expect(liveState("connecting", false, true)).toBe("offline");
+  });
+});
+
+describe("the session's next state", () => {
+  const ada = { id: 1, username: "ada", role: "user", token: "t" };
+  const signedIn = { session: ada, ended: false, lastUsername: "ada" };
+
+  it("marks a session the server ended, keeping who it was", () => {
+    expect(nextState(signedIn, null, "ended")).toEqual({ session: null, ended: true, lastUsername: "ada" });
+  });
+
+  it("does not call a sign-out an ended session, and a new sign-in clears it", () => {
+    const ended = nextState(signedIn, null, "ended");
+    expect(nextState(signedIn, null, "signed-out").ended).toBe(false);
+    expect(nextState(ended, null, "signed-out").ended).toBe(false);
+    expect(nextState(ended, ada, "signed-in")).toEqual(signedIn);
+    // Another tab failing a refresh with no session keeps the panel up.
+    expect(nextState(ended, null, "ended").ended).toBe(true);
   });
 });

@@ -10,14 +10,12 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Page
 
 from tests.platform_fixtures import Platform
 from tests.support import wait_for
 from tests.system.test_payments_flow import call
-from tests.system.test_ui import UI, browser, context, page, sign_in, ui
-
-__all__ = ["browser", "context", "page", "ui"]  # the Chromium fixtures of test_ui
+from tests.system.ui.support import UI, expect, sign_in
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
@@ -48,6 +46,8 @@ async def test_a_forgotten_password_is_reset_from_the_mailed_link(
     await page.get_by_label("Email").fill(address)
     await page.get_by_role("button", name="Send the link").click()
     await expect(page.locator(".alert-success")).to_contain_text("reset link is on its way")
+    # The answer replaced the form: it holds the focus the form's button had.
+    await expect(page.locator(".done")).to_be_focused()
 
     folder = Path(platform.env["SHOPMESH_DATA_DIR"]) / "mail"
 
@@ -68,4 +68,17 @@ async def test_a_forgotten_password_is_reset_from_the_mailed_link(
     await page.get_by_label("New password", exact=True).fill("third-password-3")
     await page.get_by_label("New password, again").fill("third-password-3")
     await page.get_by_role("button", name="Set the new password").click()
-    await expect(page.get_by_role("alert")).to_contain_text("invalid, used or expired")
+    await expect(page.get_by_role("alert")).to_have_text(
+        "This password reset link is invalid, used or expired. Ask for a new one below."
+    )
+
+
+async def test_the_two_new_passwords_must_match_and_the_field_says_so(page: Page, ui: UI) -> None:
+    await page.goto(f"{ui.web}/reset-password?token=not-a-real-token")
+    await page.get_by_label("New password", exact=True).fill("new-password-2")
+    await page.get_by_label("New password, again").fill("new-password-3")
+    await page.get_by_role("button", name="Set the new password").click()
+    again = page.get_by_label("New password, again")
+    await expect(again).to_have_attribute("aria-invalid", "true")
+    await expect(page.get_by_text("The two passwords differ.")).to_have_count(1)
+    await expect(page.get_by_role("alert")).to_have_count(0)  # said beside the field only
