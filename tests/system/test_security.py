@@ -25,9 +25,9 @@ import asyncpg
 import jwt as pyjwt
 import pytest
 
+from harness.resources import postgres_dsn
 from shopmesh.kit.jwt import Principal, issue_token
 from shopmesh.launcher import SERVICES, ServiceSpec
-from shopmesh.platform import postgres_dsn
 from tests.platform_fixtures import ADMIN, JWT_SECRET, REGISTRY_TOKEN, Platform
 from tests.support import wait_for
 from tests.system.commerce import add_product
