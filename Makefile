@@ -57,18 +57,18 @@ bench: install ## benchmarks on PostgreSQL + Kafka -> bench/results/latest.md (S
 	@$(RUN) --group bench python -m bench.run $(foreach s,$(SCENARIO),--scenario $(s))
 
 chaos: install ## fault scenarios on their own PostgreSQL/Kafka (minutes; SCENARIO=kill-payments for one, CHAOS_QUICK=1)
-	@$(RUN) python -m shopmesh.chaos $(if $(SCENARIO),$(foreach s,$(SCENARIO),--scenario $(s)))
+	@$(RUN) python -m chaos $(if $(SCENARIO),$(foreach s,$(SCENARIO),--scenario $(s)))
 
 test-infra-down: ## stop the test PostgreSQL and Kafka
 	@scripts/test-infra.sh down
 
 check: install ## ruff (format + lint), mypy, import-linter
-	@$(RUN) ruff format --check src tests bench
-	@$(RUN) ruff check src tests bench
+	@$(RUN) ruff format --check src tests bench harness chaos
+	@$(RUN) ruff check src tests bench harness chaos
 	@$(RUN) mypy
 	@$(RUN) lint-imports
 	@scripts/web.sh check
 
 format: install ## apply ruff's formatting and safe fixes
-	@$(RUN) ruff format src tests bench
-	@$(RUN) ruff check --fix src tests bench
+	@$(RUN) ruff format src tests bench harness chaos
+	@$(RUN) ruff check --fix src tests bench harness chaos

@@ -19,9 +19,10 @@ import aiohttp
 from bench import infra
 from bench.infra import Cleanup
 from bench.measure import memory_kib, process_tree
+from harness.platform import Credentials, LocalPlatform
+from harness.resources import postgres_dsn, reset_topics
 from shopmesh.kit.jwt import Principal, issue_token
 from shopmesh.launcher import SERVICES
-from shopmesh.platform import Credentials, LocalPlatform, postgres_dsn, reset_topics
 
 log = logging.getLogger("bench")
 JWT_ISSUER = "shopmesh-auth"

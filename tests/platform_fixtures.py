@@ -5,7 +5,7 @@ one platform per session).
 Each service runs from its console script exactly as `make up` starts it,
 but on free ports, with one fresh PostgreSQL database per service, and with
 the platform's topics emptied first so a run never sees an earlier run's
-events (all of it in :mod:`shopmesh.platform`, shared with the benchmark and
+events (all of it in :mod:`harness.platform`, shared with the benchmark and
 the fault scenarios). A local webhook receiver stands in for the external
 systems the dispatcher notifies.
 """
@@ -18,14 +18,16 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from shopmesh.platform import (
+from harness.platform import (
     WEBHOOK_SECRET,
     Credentials,
     LocalPlatform,
     PlatformNotReady,
+    running_platform,
+)
+from harness.resources import (
     WebhookReceiver,
     free_port,
-    running_platform,
     webhook_receiver,
 )
 from tests.conftest import ADMIN_URL

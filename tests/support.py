@@ -1,24 +1,133 @@
-"""Helpers for tests: run an app (in process or on a socket), talk to it, wait for conditions."""
+"""Helpers for tests: run a service (in process or on a socket), call it as a user, look into
+its database, wait for conditions. Each service's own ``support.py`` adds what is its own."""
 
 from __future__ import annotations
 
 import asyncio
+import atexit
+import shutil
 import socket
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import orjson
 import uvicorn
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
+from harness.resources import free_port
 from shopmesh.kit.aio import poll
+from shopmesh.kit.app import Dependency, ServiceApp
 from shopmesh.kit.db import Database
+from shopmesh.kit.jwt import Principal, issue_token
 from shopmesh.kit.migrations import migrate
 from shopmesh.kit.runner import server_config
+from shopmesh.kit.runtime import ServiceRuntime
 from shopmesh.kit.settings import ServiceSettings
 
 T = TypeVar("T")
+S = TypeVar("S", bound=ServiceSettings)
+H = TypeVar("H", bound="ServiceUnderTest")
+__all__ = ["free_port"]  # from the harness, for the tests that import it from here
+
+SECRET = "test-secret-0123456789-0123456789-abcdef"
+ISSUER = "shopmesh-auth"
+
+
+def make_settings(kind: type[S], database_url: str, **overrides: Any) -> S:
+    """``kind`` of settings for a test: its database, no Kafka, the tests' JWT secret."""
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "kafka_enabled": False,
+        "jwt_secret": SECRET,
+        "jwt_issuer": ISSUER,
+    }
+    return kind(**(values | overrides))
+
+
+def token_for(user_id: int, *, role: str = "user", secret: str = SECRET) -> str:
+    """An access token of ``user_id`` as auth issues it (valid for an hour)."""
+    principal = Principal(user_id=user_id, username=f"{role}{user_id}", role=role)
+    return issue_token(principal, secret=secret, issuer=ISSUER, ttl=timedelta(hours=1))
+
+
+def bearer(user_id: int, *, role: str = "user", **extra: str) -> dict[str, str]:
+    """Headers of a request made by ``user_id`` (plus ``extra`` headers)."""
+    return {"Authorization": f"Bearer {token_for(user_id, role=role)}", **extra}
+
+
+@dataclass
+class ServiceUnderTest:
+    """A service app served in process: its client, settings, and a look into its database.
+    Each service's support module subclasses it with the calls its tests make."""
+
+    client: httpx.AsyncClient
+    settings: ServiceSettings
+    app: ServiceApp
+
+    @property
+    def runtime(self) -> ServiceRuntime:
+        return self.app.runtime
+
+    def provided(self, dependency: Dependency[T]) -> T:
+        return self.app.provided(dependency)
+
+    async def rows(self, sql: str, **params: Any) -> list[Any]:
+        async with self.runtime.db.engine.connect() as connection:
+            return list((await connection.execute(text(sql), params)).all())
+
+    async def counts(self, *tables: str) -> dict[str, int]:
+        """How many rows each of ``tables`` holds."""
+        return {t: (await self.rows(f"SELECT count(*) FROM {t}"))[0][0] for t in tables}  # noqa: S608
+
+    async def events(self) -> list[dict[str, Any]]:
+        """Outbox rows in write order, the payload parsed, plus ``_topic`` and ``_key``."""
+        rows = await self.rows("SELECT topic, key, payload FROM outbox_message ORDER BY id")
+        return [{"_topic": r.topic, "_key": r.key, **orjson.loads(r.payload)} for r in rows]
+
+
+@asynccontextmanager
+async def running(kind: type[H], app: ServiceApp) -> AsyncIterator[H]:
+    """``app`` served in process, as ``kind``; a fresh SQLite database starts migrated."""
+    await _start_from_template(app.runtime)
+    async with serve_in_process(app) as client:
+        yield kind(client=client, settings=app.runtime.settings, app=app)
+
+
+def _missing_sqlite_file(runtime: ServiceRuntime) -> Path | None:
+    url = make_url(runtime.settings.db_url)
+    if url.get_backend_name() != "sqlite" or not url.database:
+        return None
+    path = Path(url.database)
+    return None if path.exists() else path
+
+
+_TEMPLATES: dict[str, Path] = {}
+_TEMPLATE_DIR = Path(tempfile.mkdtemp(prefix="shopmesh-test-templates-"))
+atexit.register(shutil.rmtree, _TEMPLATE_DIR, ignore_errors=True)
+
+
+async def _start_from_template(runtime: ServiceRuntime) -> None:
+    """A service's SQLite database that does not exist yet becomes a copy of one its migrations
+    built once per test run: the app still migrates at start (nothing left to do), the test
+    saves building the schema again. Migrations themselves are tested in test_migrations."""
+    target = _missing_sqlite_file(runtime)
+    if target is None or runtime.migrations is None:
+        return
+    template = _TEMPLATES.get(runtime.migrations)
+    if template is None:
+        template = _TEMPLATE_DIR / f"{len(_TEMPLATES)}.db"
+        async with migrated_database(f"sqlite+aiosqlite:///{template}", runtime.migrations):
+            pass
+        _TEMPLATES[runtime.migrations] = template
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template, target)
 
 
 @asynccontextmanager
@@ -109,11 +218,3 @@ async def serve(
             raise RuntimeError("server stopped during start-up")
         await asyncio.sleep(0.005)  # polling a condition, not waiting out a guess
     return Running(server, task, f"http://127.0.0.1:{port}", port)
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on (bound, then released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port

@@ -74,16 +74,13 @@ def processed(now: datetime) -> dict[str, Any]:
     }
 
 
-def payment_key(now: datetime) -> dict[str, Any]:
-    return {"user_id": 7, "key": _id(), "request_hash": "h", "result": {}, "created_at": now}
-
-
-def order_key(now: datetime) -> dict[str, Any]:
-    return {
-        "customer_id": 7,
+def idempotency_key(result: Any) -> Row:
+    """A row of the kit's idempotency table (payments' and orders' alike)."""
+    return lambda now: {
+        "owner_id": 7,
         "key": _id(),
         "request_hash": "h",
-        "order_ids": [1],
+        "result": result,
         "created_at": now,
     }
 
@@ -125,15 +122,15 @@ CASES = [
         "payments",
         "idempotency_record",
         {"idempotency_retention": KEEP},
-        payment_key,
-        lambda now: {**payment_key(now), "created_at": now + timedelta(days=1)},
+        idempotency_key({}),
+        lambda now: {**idempotency_key({})(now), "created_at": now + timedelta(days=1)},
     ),
     Case(
         "orders",
         "idempotency_record",
         {"idempotency_retention": KEEP},
-        order_key,
-        lambda now: {**order_key(now), "created_at": now + timedelta(days=1)},
+        idempotency_key([1]),
+        lambda now: {**idempotency_key([1])(now), "created_at": now + timedelta(days=1)},
     ),
     # Deleted at expiry: a token issued now with a one-second life (the 14 days, scaled).
     Case("auth", "refresh_token", {}, refresh_token(KEEP), refresh_token(timedelta(days=14))),

@@ -26,8 +26,9 @@ from typing import Any
 from bench import infra
 from bench.context import CREDENTIALS, Context
 from bench.measure import memory_kib, process_tree, spread
+from harness.platform import LocalPlatform
+from harness.resources import free_port
 from shopmesh.launcher import SERVICES
-from shopmesh.platform import LocalPlatform, free_port
 
 log = logging.getLogger("bench")
 UP_STATE = infra.STATE / "up"

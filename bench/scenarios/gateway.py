@@ -37,10 +37,10 @@ from bench.context import CREDENTIALS, Context
 from bench.load import open_loop, summary, wrk
 from bench.measure import cpu_seconds, process_tree
 from bench.scenarios.gateway_report import report
+from harness.resources import free_port
 from shopmesh.gateway.upstream_http import UpstreamClient
 from shopmesh.kit.aio import poll
 from shopmesh.launcher import Launcher, ServiceSpec
-from shopmesh.platform import free_port
 
 log = logging.getLogger("bench")
 BENCH_DIR = Path(__file__).resolve().parents[1]

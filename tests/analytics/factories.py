@@ -9,7 +9,10 @@ from typing import Any
 
 import orjson
 
+from shopmesh.analytics.repository import AnalyticsUnitOfWork
+from shopmesh.analytics.service import StatsService
 from shopmesh.analytics.settings import Settings
+from shopmesh.kit.db import Database
 from shopmesh.kit.events import EventEnvelope
 from shopmesh.kit.jwt import Principal, issue_token
 
@@ -97,3 +100,8 @@ def settings(database_url: str, **overrides: Any) -> Settings:
         "consumer_retry_backoff": 0.01,
     }
     return Settings(**{**values, **overrides})
+
+
+def stats_of(db: Database) -> StatsService:
+    """What analytics answers about ``db``."""
+    return StatsService(lambda: AnalyticsUnitOfWork(db))

@@ -10,6 +10,7 @@ import pytest
 
 from shopmesh.analytics.consumers import HANDLERS
 from shopmesh.analytics.main import create_app
+from shopmesh.analytics.repository import AnalyticsUnitOfWork
 from shopmesh.kit.db import Database
 from shopmesh.kit.migrations import migrate
 from tests.analytics.factories import created, envelope, later, paid, settings, token
@@ -38,8 +39,8 @@ async def seed(database_url: str, *payloads: dict[str, Any]) -> None:
         await migrate(db, "shopmesh.analytics:migrations")
         for payload in payloads:
             event = envelope(payload)
-            async with db.transaction() as session:
-                await HANDLERS[event.event_type](session, event)
+            async with AnalyticsUnitOfWork(db) as uow:
+                await HANDLERS[event.event_type](uow, event)
     finally:
         await db.close()
 

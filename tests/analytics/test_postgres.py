@@ -1,5 +1,5 @@
 """Aggregation on real PostgreSQL: concurrent writers never lose an update; the consumer's
-one-statement batches add up to what the events one by one do."""
+batches add up to what the events one by one do."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import delete
 
-from shopmesh.analytics import service
-from shopmesh.analytics.consumers import HANDLERS, apply_transactions
-from shopmesh.analytics.repository import stats
+from shopmesh.analytics.consumers import HANDLERS, on_transactions
+from shopmesh.analytics.repository import AnalyticsUnitOfWork, stats
+from shopmesh.kit.consumer import EventConsumer
 from shopmesh.kit.db import Database
 from shopmesh.kit.events import EventEnvelope
 from shopmesh.kit.migrations import migrate
-from tests.analytics.factories import created, envelope, later, new_user_id, paid
+from tests.analytics.factories import created, envelope, later, new_user_id, paid, stats_of
 
 CONSUMER = "analytics-test"
 
@@ -39,39 +39,43 @@ async def test_concurrent_transactions_lose_no_increment(db: Database) -> None:
     events += [envelope(paid(user_id=shared_user, transactions_paid=2)) for _ in range(5)]
 
     async def apply_one(event: EventEnvelope) -> None:
-        async with db.transaction() as session:
-            await HANDLERS[event.event_type](session, event)
+        async with AnalyticsUnitOfWork(db) as uow:
+            await HANDLERS[event.event_type](uow, event)
 
     await asyncio.gather(*(apply_one(event) for event in events))
 
-    totals = await service.read_stats(db)
+    totals = await stats_of(db).totals()
     assert totals.total_transactions == 60
     assert totals.total_amount == Decimal("9.00")
     assert totals.total_paid_transactions == 10
     assert totals.events_processed == 65
     assert totals.unique_users == 11
     assert totals.last_event_time == later(29)
-    by_user = {u.user_id: u for u in await service.list_users(db, limit=100, offset=0)}
+    by_user = {u.user_id: u for u in await stats_of(db).users(limit=100, offset=0)}
     assert by_user[shared_user].transactions == 30
     assert by_user[shared_user].amount == Decimal("3.00")
     assert by_user[shared_user].paid_transactions == 10
     assert all(by_user[u].amount == Decimal("0.60") for u in newcomers)
 
 
-async def apply_in_one_statement(db: Database, events: list[EventEnvelope]) -> list[str]:
-    async with db.connection(autocommit=True) as connection:
-        return list(await apply_transactions(connection, CONSUMER, events))
+async def apply_batch(db: Database, events: list[EventEnvelope]) -> int:
+    """Apply ``events`` as the consumer applies a fetched batch; how many were new."""
+    consumer = EventConsumer(
+        lambda: AnalyticsUnitOfWork(db),
+        service="analytics",
+        bootstrap="127.0.0.1:1",  # never contacted: the batch is handed over directly
+        group_id=CONSUMER,
+        handlers=HANDLERS,
+        batch_handler=on_transactions,
+        topics=["transactions"],
+    )
+    await consumer.apply_batch(events)
+    return consumer.applied
 
 
-async def apply_one_by_one(db: Database, events: list[EventEnvelope]) -> None:
-    for event in events:
-        async with db.transaction() as session:
-            await HANDLERS[event.event_type](session, event)
-
-
-async def test_one_statement_folds_a_batch_into_the_totals_and_users(db: Database) -> None:
+async def test_a_batch_folds_into_the_totals_and_users(db: Database) -> None:
     known, alice, bob = new_user_id(), new_user_id(), new_user_id()
-    await apply_in_one_statement(db, [envelope(created(user_id=known, amount=1, at=later(0)))])
+    await apply_batch(db, [envelope(created(user_id=known, amount=1, at=later(0)))])
     batch = [
         envelope(created(user_id=alice, amount=12.5, at=later(2))),
         envelope(created(user_id=known, amount=0.1, at=later(6))),
@@ -81,15 +85,14 @@ async def test_one_statement_folds_a_batch_into_the_totals_and_users(db: Databas
         envelope(created(user_id=alice, amount=7.25, at=later(1))),
     ]
 
-    applied = await apply_in_one_statement(db, batch)
+    assert await apply_batch(db, batch) == len(batch)
 
-    assert sorted(applied) == sorted(e.event_id for e in batch)
-    totals = await service.read_stats(db)
+    totals = await stats_of(db).totals()
     assert (totals.events_processed, totals.unique_users) == (7, 3)
     assert (totals.total_transactions, totals.total_paid_transactions) == (5, 3)
     assert totals.total_amount == Decimal("21.05")
     assert totals.last_event_time == later(6)
-    by_user = {u.user_id: u for u in await service.list_users(db, limit=10, offset=0)}
+    by_user = {u.user_id: u for u in await stats_of(db).users(limit=10, offset=0)}
     assert (by_user[alice].transactions, by_user[alice].amount) == (2, Decimal("19.75"))
     assert (by_user[alice].paid_transactions, by_user[alice].last_event_time) == (1, later(3))
     assert (by_user[known].transactions, by_user[known].amount) == (2, Decimal("1.10"))
@@ -97,21 +100,20 @@ async def test_one_statement_folds_a_batch_into_the_totals_and_users(db: Databas
     assert (by_user[bob].transactions, by_user[bob].amount) == (1, Decimal("0.20"))
 
 
-async def test_one_statement_skips_the_events_it_applied_before(db: Database) -> None:
+async def test_a_batch_skips_the_events_applied_before(db: Database) -> None:
     user = new_user_id()
     first = [envelope(created(user_id=user, amount=2)) for _ in range(3)]
-    await apply_in_one_statement(db, first)
+    await apply_batch(db, first)
     again = [*first[1:], envelope(created(user_id=user, amount=5))]
 
-    applied = await apply_in_one_statement(db, again)
+    assert await apply_batch(db, again) == 1  # only the new one
 
-    assert applied == [again[-1].event_id]
-    totals = await service.read_stats(db)
+    totals = await stats_of(db).totals()
     assert (totals.total_transactions, totals.total_amount) == (4, Decimal("11.00"))
     assert (totals.events_processed, totals.unique_users) == (4, 1)
 
 
-async def test_concurrent_one_statement_batches_lose_no_increment(db: Database) -> None:
+async def test_concurrent_batches_lose_no_increment(db: Database) -> None:
     shared, newcomers = new_user_id(), [new_user_id() for _ in range(8)]
     batches = [
         [
@@ -122,12 +124,10 @@ async def test_concurrent_one_statement_batches_lose_no_increment(db: Database) 
         for i in range(12)
     ]
     # Every batch twice at once: each event applies once, whichever copy wins.
-    results = await asyncio.gather(*(apply_in_one_statement(db, b) for b in batches + batches))
+    results = await asyncio.gather(*(apply_batch(db, b) for b in batches + batches))
 
-    assert sorted(i for ids in results for i in ids) == sorted(
-        e.event_id for batch in batches for e in batch
-    )
-    totals = await service.read_stats(db)
+    assert sum(results) == sum(len(batch) for batch in batches)
+    totals = await stats_of(db).totals()
     assert totals.total_transactions == 12 * 9
     assert totals.total_amount == Decimal("20.40")
     assert (totals.total_paid_transactions, totals.events_processed) == (12, 120)
@@ -135,12 +135,12 @@ async def test_concurrent_one_statement_batches_lose_no_increment(db: Database) 
     assert totals.last_event_time == later(11)
 
 
-async def test_one_statement_recreates_a_lost_stats_row(db: Database) -> None:
-    async with db.transaction() as session:
+async def test_a_batch_recreates_a_lost_stats_row(db: Database) -> None:
+    async with db.engine.begin() as session:
         await session.execute(delete(stats))
 
-    await apply_in_one_statement(db, [envelope(created(user_id=new_user_id(), amount=3.5))])
+    await apply_batch(db, [envelope(created(user_id=new_user_id(), amount=3.5))])
 
-    totals = await service.read_stats(db)
+    totals = await stats_of(db).totals()
     assert (totals.total_transactions, totals.total_amount) == (1, Decimal("3.50"))
     assert (totals.events_processed, totals.unique_users) == (1, 1)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,40 +15,24 @@ from shopmesh.auth.domain import hash_token
 from shopmesh.auth.main import create_app
 from shopmesh.auth.repository import RefreshTokenRow, UserAccount
 from shopmesh.auth.settings import Settings
-from shopmesh.kit.app import ServiceRuntime
 from shopmesh.kit.jwt import Principal, issue_token
 from shopmesh.kit.tables import outbox_message
-from tests.support import serve_in_process
+from tests import support
+from tests.support import SECRET as JWT_SECRET
+from tests.support import ServiceUnderTest
 
-JWT_SECRET = "test-secret-0123456789-0123456789-abcdef"
 STRONG_SECRET = "a-strong-production-secret-0123456789-xyz"
 PASSWORD = "correct-horse-9"
 COOKIE = "shopmesh_refresh"
 
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "database_url": database_url,
-        "kafka_enabled": False,
-        "jwt_secret": JWT_SECRET,
-        "bcrypt_rounds": 4,
-        "environment": "test",
-    }
-    return Settings(**(values | overrides))
+    values: dict[str, Any] = {"bcrypt_rounds": 4, "environment": "test"}
+    return support.make_settings(Settings, database_url, **(values | overrides))
 
 
-@dataclass
-class Auth:
+class Auth(ServiceUnderTest):
     """A running auth app, its client (whose cookie jar acts like a browser) and its database."""
-
-    app: Any
-    client: httpx.AsyncClient
-    settings: Settings
-
-    @property
-    def runtime(self) -> ServiceRuntime:
-        runtime: ServiceRuntime = self.app.fastapi.state.runtime
-        return runtime
 
     async def register(self, username: str, password: str = PASSWORD) -> httpx.Response:
         body = {"username": username, "password": password}
@@ -81,11 +64,11 @@ class Auth:
         async with self.runtime.db.engine.connect() as connection:
             return (await connection.execute(query)).scalar_one()
 
-    async def rows(self, query: Any) -> list[Any]:
+    async def rows(self, query: Any) -> list[Any]:  # type: ignore[override]  # SQLAlchemy queries here
         async with self.runtime.db.engine.connect() as connection:
             return list((await connection.execute(query)).all())
 
-    async def counts(self) -> tuple[int, int, int]:
+    async def counts(self) -> tuple[int, int, int]:  # type: ignore[override]
         """How many users, refresh tokens and outbox rows exist."""
         return (
             await self.scalar(select(func.count()).select_from(UserAccount)),
@@ -130,10 +113,8 @@ class Auth:
 
 @asynccontextmanager
 async def running(database_url: str, **overrides: Any) -> AsyncIterator[Auth]:
-    settings = make_settings(database_url, **overrides)
-    app = create_app(settings)
-    async with serve_in_process(app) as client:
-        yield Auth(app=app, client=client, settings=settings)
+    async with support.running(Auth, create_app(make_settings(database_url, **overrides))) as auth:
+        yield auth
 
 
 def set_cookie(response: httpx.Response) -> tuple[str, dict[str, str | bool]]:

@@ -119,22 +119,27 @@ async def test_bad_input_is_a_422_validation_error_and_writes_nothing(
 
 @pytest.mark.parametrize("path", ["/api/auth/register", "/api/auth/login"])
 @pytest.mark.parametrize(
-    ("content", "content_type"),
+    ("content", "content_type", "status", "code"),
     [
-        (b'{"username": "valid_name", "password": ', "application/json"),
-        (b"not json at all", "application/json"),
-        (b"", "application/json"),
-        (b"username=valid_name&password=secret-123", "application/x-www-form-urlencoded"),
+        (b'{"username": "valid_name", "password": ', "application/json", 400, "invalid_json"),
+        (b"not json at all", "application/json", 400, "invalid_json"),
+        (b"", "application/json", 422, "validation_error"),  # no body: it is missing
+        (
+            b"username=valid_name&password=secret-123",
+            "application/x-www-form-urlencoded",
+            422,
+            "validation_error",
+        ),
     ],
 )
 async def test_a_body_that_is_not_json_is_a_4xx_json_error_and_writes_nothing(
-    auth: Auth, path: str, content: bytes, content_type: str
+    auth: Auth, path: str, content: bytes, content_type: str, status: int, code: str
 ) -> None:
     before = await auth.counts()
 
     response = await auth.client.post(path, content=content, headers={"content-type": content_type})
 
-    assert 400 <= response.status_code < 500
+    assert (response.status_code, response.json()["code"]) == (status, code)
     assert response.headers["content-type"] == "application/json"
     assert {"error", "code", "request_id"} <= set(response.json())
     assert await auth.counts() == before

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from harness.resources import free_port
 from shopmesh.kit.aio import poll
-from shopmesh.platform import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 

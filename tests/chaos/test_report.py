@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from shopmesh.chaos.ledger import Findings
-from shopmesh.chaos.load import Tally
-from shopmesh.chaos.report import render_markdown
-from shopmesh.chaos.scenarios import Result, describe
+from chaos.context import Result, describe
+from chaos.ledger import Findings
+from chaos.load import Tally
+from chaos.report import render_markdown
 
 
 def make_result(*, ok: bool) -> Result:

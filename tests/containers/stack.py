@@ -18,7 +18,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shopmesh.platform import free_port
+from harness.resources import free_port
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]

@@ -6,46 +6,30 @@ import random
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import orjson
-from sqlalchemy import text
 
 from shopmesh.customers.main import create_app
 from shopmesh.customers.settings import Settings
 from shopmesh.kit.events import EventEnvelope
-from shopmesh.kit.jwt import Principal, issue_token
-from tests.support import serve_in_process
+from tests import support
+from tests.support import ServiceUnderTest, bearer
 
-SECRET = "test-secret-0123456789-0123456789-abcdef"
-ISSUER = "shopmesh-auth"
 BASE = "/api/customers"
 ME = f"{BASE}/me"
 ALICE, BOB, ADMIN = 101, 202, 1
 
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "database_url": database_url,
-        "kafka_enabled": False,
-        "jwt_secret": SECRET,
-        "jwt_issuer": ISSUER,
-        "consumer_max_attempts": 2,
-        "consumer_retry_backoff": 0.01,
-    }
-    return Settings(**(values | overrides))
-
-
-def token_for(user_id: int, *, role: str = "user") -> str:
-    principal = Principal(user_id=user_id, username=f"user{user_id}", role=role)
-    return issue_token(principal, secret=SECRET, issuer=ISSUER, ttl=timedelta(hours=1))
+    values: dict[str, Any] = {"consumer_max_attempts": 2, "consumer_retry_backoff": 0.01}
+    return support.make_settings(Settings, database_url, **(values | overrides))
 
 
 def auth(user_id: int, *, role: str = "user") -> dict[str, str]:
-    return {"Authorization": f"Bearer {token_for(user_id, role=role)}"}
+    return bearer(user_id, role=role)
 
 
 ADMIN_HEADERS = auth(ADMIN, role="admin")
@@ -94,13 +78,8 @@ def envelope(payload: dict[str, Any]) -> EventEnvelope:
     return EventEnvelope.parse(orjson.dumps(payload), topic="user-events")
 
 
-@dataclass
-class Customers:
+class Customers(ServiceUnderTest):
     """A customers app served in process, with helpers to call it and look into its database."""
-
-    client: httpx.AsyncClient
-    settings: Settings
-    app: Any
 
     async def put_me(self, user_id: int, body: Any) -> httpx.Response:
         return await self.client.put(ME, json=body, headers=auth(user_id))
@@ -118,11 +97,6 @@ class Customers:
         body: dict[str, Any] = response.json()
         return body
 
-    async def rows(self, sql: str, **params: Any) -> list[Any]:
-        db = self.app.fastapi.state.runtime.db
-        async with db.engine.connect() as connection:
-            return list((await connection.execute(text(sql), params)).all())
-
     async def count(self) -> int:
         return int((await self.rows("SELECT count(*) FROM customer"))[0][0])
 
@@ -133,7 +107,6 @@ class Customers:
 
 @asynccontextmanager
 async def running(database_url: str, **overrides: Any) -> AsyncIterator[Customers]:
-    settings = make_settings(database_url, **overrides)
-    app = create_app(settings)
-    async with serve_in_process(app) as client:
-        yield Customers(client=client, settings=settings, app=app)
+    app = create_app(make_settings(database_url, **overrides))
+    async with support.running(Customers, app) as customers:
+        yield customers

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from shopmesh.customers.consumers import on_user_registered
+from shopmesh.customers.repository import CustomersUnitOfWork
 
 from .support import (
     ADMIN_HEADERS,
@@ -318,9 +319,9 @@ async def test_a_user_reads_and_changes_their_own_profile_by_id(customers: Custo
 async def test_a_profile_made_at_registration_needs_an_email_on_its_first_edit(
     customers: Customers,
 ) -> None:
-    db = customers.app.fastapi.state.runtime.db
-    async with db.transaction() as session:
-        await on_user_registered(session, envelope(registered(user_id=ALICE, username="alice")))
+    db = customers.app.runtime.db
+    async with CustomersUnitOfWork(db) as uow:
+        await on_user_registered(uow, envelope(registered(user_id=ALICE, username="alice")))
     started = (await customers.me(ALICE)).json()
     headers = auth(ALICE)
 

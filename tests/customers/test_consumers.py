@@ -15,6 +15,7 @@ from shopmesh.auth.domain import NewProfile, User
 from shopmesh.auth.domain import UserRegistered as AuthUserRegistered
 from shopmesh.customers.consumers import HANDLERS
 from shopmesh.customers.domain import UserRegistered
+from shopmesh.customers.repository import CustomersUnitOfWork
 from shopmesh.kit.db import Database
 from tests.support import migrated_database
 
@@ -33,8 +34,8 @@ async def apply(db: Database, *payloads: dict[str, Any]) -> None:
     """Apply each payload in its own transaction, as the consumer's handlers run."""
     for payload in payloads:
         event = envelope(payload)
-        async with db.transaction() as session:
-            await HANDLERS[event.event_type](session, event)
+        async with CustomersUnitOfWork(db) as uow:
+            await HANDLERS[event.event_type](uow, event)
 
 
 async def rows(db: Database) -> list[Any]:
@@ -76,7 +77,7 @@ async def test_a_replay_under_a_new_event_id_creates_nothing(db: Database) -> No
 
 async def test_an_existing_profile_is_left_untouched(db: Database) -> None:
     user_id = new_user_id()
-    async with db.transaction() as session:
+    async with db.engine.begin() as session:
         await session.execute(
             text(
                 "INSERT INTO customer (id, user_id, name, email, email_key, city, preferences,"

@@ -80,7 +80,7 @@ async def test_user_registered_creates_one_profile_however_often_it_arrives(
         await wait_for_profile(client, later_user)
 
         again = (await client.get(ME, headers=auth(user_id))).json()
-        db = app.fastapi.state.runtime.db
+        db = app.runtime.db
         async with db.engine.connect() as connection:
             rows = (
                 await connection.execute(

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from shopmesh.customers.consumers import HANDLERS
+from shopmesh.customers.repository import CustomersUnitOfWork
 
 from .support import ALICE, BASE, ME, auth, envelope, new_user_id, profile, registered, running
 
@@ -46,13 +47,13 @@ async def test_two_users_claiming_one_email_at_once_one_wins_the_other_gets_409(
 
 async def test_the_consumer_and_the_user_racing_leave_one_profile(postgres_url: str) -> None:
     async with running(postgres_url, database_pool_size=20) as customers:
-        db = customers.app.fastapi.state.runtime.db
+        db = customers.app.runtime.db
         user_id = new_user_id()
 
         async def consume() -> None:
             event = envelope(registered(user_id=user_id, username="racer"))
-            async with db.transaction() as session:
-                await HANDLERS[event.event_type](session, event)
+            async with CustomersUnitOfWork(db) as uow:
+                await HANDLERS[event.event_type](uow, event)
 
         results = await asyncio.gather(
             customers.put_me(user_id, profile(name="Typed by hand")), consume(), consume()

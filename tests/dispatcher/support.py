@@ -6,25 +6,22 @@ import random
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import orjson
-from sqlalchemy import text
 
+from shopmesh.dispatcher.api import DispatcherDependency, WebhooksDependency
 from shopmesh.dispatcher.consumers import order_handlers
 from shopmesh.dispatcher.main import create_app
+from shopmesh.dispatcher.repository import DispatcherUnitOfWork
 from shopmesh.dispatcher.service import DispatchService
 from shopmesh.dispatcher.settings import Settings
 from shopmesh.dispatcher.webhooks import WebhookNotifier
-from shopmesh.kit.app import ServiceRuntime
 from shopmesh.kit.events import EventEnvelope
-from shopmesh.kit.jwt import Principal, issue_token
-from tests.support import serve_in_process, wait_for
+from tests import support
+from tests.support import ServiceUnderTest, bearer, wait_for
 
-SECRET = "test-secret-0123456789-0123456789-abcdef"
 WEBHOOK_SECRET = "webhook-secret-0123456789-0123456789-abcdef"
 ORDER_FIELDS = (
     "id",
@@ -78,60 +75,34 @@ def cancelled(order: dict[str, Any], **overrides: Any) -> dict[str, Any]:
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
-        "database_url": database_url,
-        "kafka_enabled": False,
-        "jwt_secret": SECRET,
         "webhook_secret": WEBHOOK_SECRET,
         "poll_interval": 0.02,
         "webhook_poll_interval": 0.02,
     }
-    return Settings(**(values | overrides))
+    return support.make_settings(Settings, database_url, **(values | overrides))
 
 
-def token_for(settings: Settings, *, role: str = "admin", user_id: int = 1) -> str:
-    principal = Principal(user_id=user_id, username=f"user{user_id}", role=role)
-    return issue_token(
-        principal, secret=settings.jwt_secret, issuer=settings.jwt_issuer, ttl=timedelta(hours=1)
-    )
-
-
-@dataclass
-class Dispatcher:
-    """A dispatcher app served in process, with helpers to feed it events and look inside."""
-
-    client: httpx.AsyncClient
-    settings: Settings
-    app: Any
-
-    @property
-    def runtime(self) -> ServiceRuntime:
-        runtime: ServiceRuntime = self.app.fastapi.state.runtime
-        return runtime
+class Dispatcher(ServiceUnderTest):
+    """The dispatcher app served in process, with helpers to feed it events and look inside."""
 
     @property
     def service(self) -> DispatchService:
-        service: DispatchService = self.runtime.state["dispatcher"]
-        return service
+        return self.provided(DispatcherDependency)
 
     @property
     def webhooks(self) -> WebhookNotifier:
-        notifier: WebhookNotifier = self.runtime.state["webhooks"]
-        return notifier
+        return self.provided(WebhooksDependency)
 
     def headers(self, *, role: str = "admin") -> dict[str, str]:
-        return {"Authorization": f"Bearer {token_for(self.settings, role=role)}"}
+        return bearer(1, role=role)
 
     async def apply(self, *payloads: dict[str, Any]) -> None:
-        """Run the consumer's handlers on ``payloads`` in one transaction, as the consumer does."""
+        """Run the consumer's handlers on ``payloads`` in one unit of work, as it does."""
         handlers = order_handlers(self.service)
-        async with self.runtime.db.transaction() as session:
+        async with self.runtime.units(DispatcherUnitOfWork)() as uow:
             for payload in payloads:
                 envelope = EventEnvelope.parse(orjson.dumps(payload), topic="order-events")
-                await handlers[envelope.event_type](session, envelope)
-
-    async def rows(self, sql: str, **params: Any) -> list[Any]:
-        async with self.runtime.db.engine.connect() as connection:
-            return list((await connection.execute(text(sql), params)).all())
+                await handlers[envelope.event_type](uow, envelope)
 
     async def shipments(self, order_id: int) -> list[Any]:
         return await self.rows("SELECT * FROM shipment WHERE order_id = :o", o=order_id)
@@ -148,11 +119,6 @@ class Dispatcher:
             what=f"order {order_id} {status}",
         )
 
-    async def events(self) -> list[dict[str, Any]]:
-        """Outbox rows in write order, the payload parsed, plus topic and key."""
-        rows = await self.rows("SELECT topic, key, payload FROM outbox_message ORDER BY id")
-        return [{"_topic": r.topic, "_key": r.key, **orjson.loads(r.payload)} for r in rows]
-
     async def deliveries(self, order_id: int | None = None) -> list[Any]:
         if order_id is None:
             return await self.rows("SELECT * FROM webhook_delivery ORDER BY id")
@@ -163,7 +129,6 @@ class Dispatcher:
 
 @asynccontextmanager
 async def running(database_url: str, **overrides: Any) -> AsyncIterator[Dispatcher]:
-    settings = make_settings(database_url, **overrides)
-    app = create_app(settings)
-    async with serve_in_process(app) as client:
-        yield Dispatcher(client=client, settings=settings, app=app)
+    app = create_app(make_settings(database_url, **overrides))
+    async with support.running(Dispatcher, app) as dispatcher:
+        yield dispatcher

@@ -9,6 +9,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from shopmesh.dispatcher.domain import OrderSnapshot
+from shopmesh.dispatcher.repository import DispatcherUnitOfWork
 from tests.support import wait_for
 
 from .support import ORDER_FIELDS, Dispatcher, make_order, running
@@ -118,8 +119,8 @@ async def test_an_order_dispatched_in_a_rolled_back_transaction_is_not_counted(
         snapshot = OrderSnapshot.model_validate(order)
 
         async def failing_consumer_transaction() -> None:
-            async with service.runtime.db.transaction() as session:
-                await service.service.record_order(session, snapshot)
+            async with service.runtime.units(DispatcherUnitOfWork)() as uow:
+                await service.service.record_order(uow, snapshot)
                 raise RuntimeError("the consumer's transaction fails")
 
         with pytest.raises(RuntimeError, match="fails"):

@@ -8,8 +8,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.resources import free_port
 from shopmesh.launcher import Launcher, ServiceSpec
-from shopmesh.platform import free_port
 
 SECRET = "hostile-test-secret-0123456789-abcdefghij"
 SERVICES = ("auth", "payments", "analytics", "customers", "products", "orders", "dispatcher")

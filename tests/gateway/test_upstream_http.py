@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
+from harness.resources import free_port
 from shopmesh.gateway.upstream_http import (
     BadResponse,
     ConnectFailed,
@@ -15,7 +16,6 @@ from shopmesh.gateway.upstream_http import (
     UpstreamTimeout,
 )
 from shopmesh.kit.aio import poll
-from shopmesh.platform import free_port
 
 Script = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 OK = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}"

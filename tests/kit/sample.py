@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shopmesh.kit.app import CurrentUser, Runtime, create_service_app
+from shopmesh.kit.app import CurrentUser, Dependency, ServiceApp, create_service_app
 from shopmesh.kit.errors import Conflict
 from shopmesh.kit.events import Event, EventEnvelope
-from shopmesh.kit.outbox import add_events
+from shopmesh.kit.runtime import ServiceRuntime
 from shopmesh.kit.settings import ServiceSettings
+from shopmesh.kit.uow import UnitOfWork
 
 MIGRATIONS = str(Path(__file__).parent / "sample_migrations")
 SECRET = "test-secret-0123456789-0123456789-abcdef"
@@ -29,37 +31,66 @@ class NoteWritten(Event):
         return self.body
 
 
-class NoteCreate(BaseModel):
-    body: str = Field(min_length=1, max_length=200)
+class Notes:
+    """The sample's repository: the ``note`` table."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def add(self, event_id: str, body: str) -> None:
+        await self._connection.execute(
+            text("INSERT INTO note (event_id, body) VALUES (:e, :b)"), {"e": event_id, "b": body}
+        )
 
 
-router = APIRouter()
+class NotesUnitOfWork(UnitOfWork):
+    notes: Notes
+
+    def open_repositories(self, connection: AsyncConnection) -> None:
+        self.notes = Notes(connection)
 
 
-@router.post("/notes", status_code=201)
-async def write_note(note: NoteCreate, runtime: Runtime, user: CurrentUser) -> dict[str, object]:
-    if note.body == "taken":
-        raise Conflict("that note exists", code="note_taken")
-    async with runtime.transaction() as session:
-        await add_events(session, NoteWritten(body=note.body, producer="sample"))
-    return {"body": note.body, "user_id": user.user_id}
+class NoteService:
+    def __init__(self, units: Callable[[], NotesUnitOfWork]) -> None:
+        self._units = units
+
+    async def write(self, body: str) -> None:
+        if body == "taken":
+            raise Conflict("that note exists", code="note_taken")
+        async with self._units() as uow:
+            uow.outbox.add(NoteWritten(body=body, producer="sample"))
 
 
-async def record_note(session: AsyncSession, envelope: EventEnvelope) -> None:
+async def record_note(uow: NotesUnitOfWork, envelope: EventEnvelope) -> None:
     """Consumer handler: fails on purpose for bodies starting with 'poison'."""
     body = str(envelope.payload["body"])
     if body.startswith("poison"):
         raise ValueError("poisoned note")
-    await session.execute(
-        text("INSERT INTO note (event_id, body) VALUES (:e, :b)"),
-        {"e": envelope.event_id, "b": body},
-    )
+    await uow.notes.add(envelope.event_id, body)
 
 
-def sample_app(database_url: str, **overrides: object) -> object:
+class NoteCreate(BaseModel):
+    body: str = Field(min_length=1, max_length=200)
+
+
+NotesDependency = Dependency[NoteService]("notes")
+router = APIRouter()
+
+
+@router.post("/notes", status_code=201)
+async def write_note(
+    note: NoteCreate, notes: Annotated[NoteService, Depends(NotesDependency)], user: CurrentUser
+) -> dict[str, object]:
+    await notes.write(note.body)
+    return {"body": note.body, "user_id": user.user_id}
+
+
+def sample_app(database_url: str, **overrides: Any) -> ServiceApp:
     settings = ServiceSettings(
         service_name="sample", database_url=database_url, jwt_secret=SECRET, **overrides
     )
+    runtime = ServiceRuntime(settings, migrations=MIGRATIONS, produces=["notes"])
+    notes = NoteService(runtime.units(NotesUnitOfWork))
     return create_service_app(
-        settings, title="sample", routers=[router], migrations=MIGRATIONS, produces=["notes"]
+        runtime, title="sample", routers=[router], dependencies=[NotesDependency.given(notes)]
     )

@@ -36,8 +36,8 @@ async def test_success_writes_the_event_to_the_outbox_in_the_same_transaction(
     response = await client.post("/notes", json={"body": "hello"}, headers=AUTH)
     assert response.status_code == 201
     assert response.json() == {"body": "hello", "user_id": 5}
-    runtime = client._transport.app.fastapi.state.runtime
-    async with runtime.db.transaction() as session:
+    runtime = client._transport.app.runtime
+    async with runtime.db.engine.begin() as session:
         rows = (await session.execute(text("SELECT event_type, key FROM outbox_message"))).all()
     assert [tuple(r) for r in rows] == [("note.written", "hello")]
 
@@ -93,8 +93,8 @@ async def test_errors_have_one_json_shape_and_write_nothing(
     assert isinstance(body["error"], str)
     assert body["error"]
     assert body["request_id"] == response.headers["x-request-id"]
-    runtime = client._transport.app.fastapi.state.runtime
-    async with runtime.db.transaction() as session:
+    runtime = client._transport.app.runtime
+    async with runtime.db.engine.begin() as session:
         assert (await session.execute(text("SELECT count(*) FROM outbox_message"))).scalar() == 0
 
 

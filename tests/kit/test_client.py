@@ -14,6 +14,7 @@ from shopmesh.kit.client import ServiceClient, StaticResolver
 from shopmesh.kit.errors import AppError, Conflict, ServiceUnavailable
 from shopmesh.kit.jwt import Principal, issue_token
 from shopmesh.kit.logging import request_id_var, traceparent_var
+from shopmesh.kit.runtime import ServiceRuntime
 from shopmesh.kit.settings import ServiceSettings
 from tests.support import Running, free_port, serve
 
@@ -51,7 +52,9 @@ def callee_app(name: str) -> Any:
         raise AppError("database unavailable", status=503, code="service_unavailable")
 
     settings = ServiceSettings(service_name=name, jwt_secret=SECRET, kafka_enabled=False)
-    return create_service_app(settings, title=name, routers=[router], migrations=None)
+    return create_service_app(
+        ServiceRuntime(settings, migrations=None), title=name, routers=[router]
+    )
 
 
 @pytest.fixture(scope="module")

@@ -8,12 +8,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from shopmesh.kit.consumer import EventConsumer
 from shopmesh.kit.db import Database
 from shopmesh.kit.events import EventEnvelope
-from tests.kit.sample import MIGRATIONS, NoteWritten, record_note
+from tests.kit.sample import MIGRATIONS, NotesUnitOfWork, NoteWritten, record_note
 from tests.support import migrated_database, wait_for
 
 
@@ -25,7 +24,7 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 
 def consumer_of(db: Database, handler=record_note) -> EventConsumer:  # type: ignore[no-untyped-def]
     return EventConsumer(
-        db,
+        lambda: NotesUnitOfWork(db),
         service="sample",
         bootstrap="127.0.0.1:1",  # never contacted: batches are handed over directly
         group_id="sample-notes",
@@ -40,12 +39,12 @@ def envelope_of(body: str, offset: int) -> EventEnvelope:
 
 
 async def notes(db: Database) -> list[str]:
-    async with db.transaction() as session:
+    async with db.engine.begin() as session:
         return list((await session.execute(text("SELECT body FROM note ORDER BY body"))).scalars())
 
 
 async def processed_ids(db: Database) -> set[str]:
-    async with db.transaction() as session:
+    async with db.engine.begin() as session:
         rows = await session.execute(text("SELECT event_id FROM processed_event"))
         return set(rows.scalars())
 
@@ -92,10 +91,10 @@ async def test_two_copies_of_a_batch_at_once_apply_it_once(postgres_url: str) ->
         first_inside = asyncio.Event()
         release = asyncio.Event()
 
-        async def slow_record(session: AsyncSession, envelope: EventEnvelope) -> None:
+        async def slow_record(uow: NotesUnitOfWork, envelope: EventEnvelope) -> None:
             first_inside.set()
             await release.wait()
-            await record_note(session, envelope)
+            await record_note(uow, envelope)
 
         batch = [envelope_of("x", 0), envelope_of("y", 1)]
         consumers = [consumer_of(db, slow_record), consumer_of(db, slow_record)]

@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError
 
 from shopmesh.kit.app import create_service_app
 from shopmesh.kit.db import is_transient_db_error
+from shopmesh.kit.runtime import ServiceRuntime
 from shopmesh.kit.settings import ServiceSettings
 
 
@@ -65,12 +66,9 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
     async def fail(kind: str) -> None:
         raise ERRORS[kind]
 
+    settings = ServiceSettings(service_name="sample", kafka_enabled=False)
     app = create_service_app(
-        ServiceSettings(service_name="sample", kafka_enabled=False),
-        title="sample",
-        routers=[router],
-        migrations=None,
-        register=False,
+        ServiceRuntime(settings, migrations=None, register=False), title="sample", routers=[router]
     )
     # raise_app_exceptions: an error that escapes the app (and makes uvicorn log a
     # trace and drop the connection) fails the test.

@@ -17,8 +17,8 @@ from shopmesh.kit.consumer import EventConsumer
 from shopmesh.kit.db import Database
 from shopmesh.kit.events import Event
 from shopmesh.kit.migrations import migrate
-from shopmesh.kit.outbox import OutboxRelay, add_events, outbox_backlog
-from tests.kit.sample import MIGRATIONS, NoteWritten, record_note
+from shopmesh.kit.outbox import OutboxRelay, outbox_backlog
+from tests.kit.sample import MIGRATIONS, NotesUnitOfWork, NoteWritten, record_note
 from tests.support import migrated_database, wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
@@ -32,13 +32,13 @@ async def db(postgres_url: str) -> AsyncIterator[Database]:
 
 async def write_notes(db: Database, *bodies: str) -> list[NoteWritten]:
     events = [NoteWritten(body=body, producer="sample") for body in bodies]
-    async with db.transaction() as session:
-        await add_events(session, *events)
+    async with NotesUnitOfWork(db) as uow:
+        uow.outbox.add(*events)
     return events
 
 
 async def notes_applied(db: Database, bodies: list[str]) -> dict[str, int]:
-    async with db.transaction() as session:
+    async with db.engine.begin() as session:
         rows = await session.execute(
             text("SELECT body, count(*) FROM note WHERE body = ANY(:b) GROUP BY body"),
             {"b": bodies},
@@ -61,7 +61,7 @@ def consumer_for(
     db: Database, bootstrap: str, group_id: str | None = None, **kwargs: object
 ) -> EventConsumer:
     return EventConsumer(
-        db,
+        lambda: NotesUnitOfWork(db),
         service="sample",
         bootstrap=bootstrap,
         group_id=group_id or f"sample-{uuid.uuid4().hex[:8]}",
@@ -166,8 +166,8 @@ async def test_events_without_a_handler_are_consumed_without_a_processed_event_r
     body = unique("n")
     # One key, so one partition: once the later note is applied, the earlier event was read.
     read = NoteRead(body=body, producer="sample")
-    async with db.transaction() as session:
-        await add_events(session, read)
+    async with NotesUnitOfWork(db) as uow:
+        uow.outbox.add(read)
     [written] = await write_notes(db, body)
 
     consumer = consumer_for(db, kafka_bootstrap)
@@ -176,7 +176,7 @@ async def test_events_without_a_handler_are_consumed_without_a_processed_event_r
         await wait_for(
             lambda: notes_applied(db, [body]), until=lambda r: r == {body: 1}, what="note applied"
         )
-    async with db.transaction() as session:
+    async with db.engine.begin() as session:
         rows = await session.execute(
             text("SELECT event_id FROM processed_event WHERE event_id = ANY(:ids)"),
             {"ids": [str(read.event_id), str(written.event_id)]},

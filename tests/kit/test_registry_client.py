@@ -17,6 +17,7 @@ from shopmesh.kit.registry import (
     RegistryClient,
     RegistryResolver,
 )
+from shopmesh.kit.runtime import ServiceRuntime
 from shopmesh.kit.settings import ServiceSettings
 from shopmesh.registry.main import create_app as create_registry
 from shopmesh.registry.settings import Settings as RegistrySettings
@@ -53,7 +54,8 @@ def service_settings(registry_url: str, **overrides: Any) -> ServiceSettings:
 
 
 def service_app(settings: ServiceSettings) -> Any:
-    return create_service_app(settings, title=settings.service_name, routers=[], migrations=None)
+    runtime = ServiceRuntime(settings, migrations=None)
+    return create_service_app(runtime, title=settings.service_name, routers=[])
 
 
 async def listed(registry_url: str, service: str) -> list[dict[str, Any]]:
@@ -131,7 +133,7 @@ async def test_a_service_calls_another_found_through_the_registry(registry: Runn
         caller_app = service_app(service_settings(registry.url))
         async with serve_in_process(caller_app):
             await wait_for(lambda: listed(registry.url, callee.service_name))
-            runtime = caller_app.fastapi.state.runtime
+            runtime = caller_app.runtime
             answer = await runtime.client.call(callee.service_name, "GET", "/health")
         assert answer == {"status": "ok", "service": callee.service_name}
     finally:

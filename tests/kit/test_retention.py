@@ -120,7 +120,7 @@ async def test_every_service_app_runs_retention_on_the_kit_tables(sqlite_url: st
         outbox_retention=timedelta(seconds=0),
     )
     async with serve_in_process(app):
-        db: Database = app.fastapi.state.runtime.db
+        db: Database = app.runtime.db
         await add(db, outbox_message, [outbox_row(published_at=datetime.now(UTC))])
         await add(db, outbox_message, [outbox_row(published_at=None)])
 

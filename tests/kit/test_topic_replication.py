@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from shopmesh.analytics.consumers import transaction_consumer
+from shopmesh.analytics.consumers import transactions_consumer
+from shopmesh.analytics.repository import AnalyticsUnitOfWork
 from shopmesh.analytics.settings import Settings as AnalyticsSettings
-from shopmesh.kit import consumer as consumer_module
 from shopmesh.kit import outbox as outbox_module
+from shopmesh.kit.consumer import consumer as consumer_module
 from shopmesh.kit.db import Database
 from shopmesh.kit.outbox import OutboxRelay
 
@@ -38,7 +39,7 @@ async def test_a_consumer_creates_its_topics_with_the_replication_setting(
     monkeypatch.setenv("SHOPMESH_KAFKA_REPLICATION", "3")
     calls = record_topics(monkeypatch, consumer_module)
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'a.db'}")
-    consumer = transaction_consumer(db, AnalyticsSettings())
+    consumer = transactions_consumer(AnalyticsSettings(), lambda: AnalyticsUnitOfWork(db))
     with pytest.raises(Created):
         await consumer._consume()
     await db.close()

@@ -40,8 +40,8 @@ def exporter() -> Iterator[InMemorySpanExporter]:
 
 
 async def outbox_traceparents(client) -> list[str | None]:
-    runtime = client._transport.app.fastapi.state.runtime
-    async with runtime.db.transaction() as session:
+    runtime = client._transport.app.runtime
+    async with runtime.db.engine.begin() as session:
         rows = await session.execute(text("SELECT traceparent FROM outbox_message ORDER BY id"))
         return [row[0] for row in rows]
 

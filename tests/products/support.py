@@ -5,20 +5,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import text
 
-from shopmesh.kit.app import ServiceRuntime
-from shopmesh.kit.jwt import SERVICE_ROLE, Principal, issue_token
+from shopmesh.kit.jwt import SERVICE_ROLE
 from shopmesh.products.main import create_app
 from shopmesh.products.settings import Settings
-from tests.support import serve_in_process
+from tests import support
+from tests.support import ServiceUnderTest, bearer
 
-SECRET = "test-secret-0123456789-0123456789-abcdef"
 TABLES = ("product", "stock_reservation", "outbox_message", "processed_event")
 PRODUCTS = "/api/products"
 RESERVATIONS = "/api/products/reservations"
@@ -26,19 +22,7 @@ ADMIN, USER, SERVICE = "admin", "user", SERVICE_ROLE
 
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "database_url": database_url,
-        "kafka_enabled": False,
-        "jwt_secret": SECRET,
-    }
-    return Settings(**(values | overrides))
-
-
-def token_for(settings: Settings, *, role: str, user_id: int = 1) -> str:
-    principal = Principal(user_id=user_id, username=f"{role}{user_id}", role=role)
-    return issue_token(
-        principal, secret=settings.jwt_secret, issuer=settings.jwt_issuer, ttl=timedelta(hours=1)
-    )
+    return support.make_settings(Settings, database_url, **overrides)
 
 
 def make_product(**overrides: Any) -> dict[str, Any]:
@@ -71,23 +55,13 @@ def line(product_id: int, quantity: int = 1, reservation_id: str | None = None) 
     }
 
 
-@dataclass
-class Products:
+class Products(ServiceUnderTest):
     """A products app served in process, with helpers to call it and look into its database."""
-
-    client: httpx.AsyncClient
-    settings: Settings
-    app: Any
-
-    @property
-    def runtime(self) -> ServiceRuntime:
-        runtime: ServiceRuntime = self.app.fastapi.state.runtime
-        return runtime
 
     def headers(self, role: str | None = ADMIN, **extra: str) -> dict[str, str]:
         if role is None:
             return dict(extra)
-        return {"Authorization": f"Bearer {token_for(self.settings, role=role)}", **extra}
+        return bearer(1, role=role, **extra)
 
     async def create(self, role: str | None = ADMIN, **overrides: Any) -> httpx.Response:
         return await self.client.post(
@@ -111,23 +85,18 @@ class Products:
             f"{RESERVATIONS}/{reservation_id}/release", headers=self.headers(role)
         )
 
-    async def rows(self, sql: str, **params: Any) -> list[Any]:
-        async with self.runtime.db.engine.connect() as connection:
-            return list((await connection.execute(text(sql), params)).all())
-
     async def stock(self, product_id: int) -> int:
         [(quantity,)] = await self.rows(
             "SELECT stock_quantity FROM product WHERE id = :id", id=product_id
         )
         return int(quantity)
 
-    async def counts(self) -> dict[str, int]:
-        return {t: (await self.rows(f"SELECT count(*) FROM {t}"))[0][0] for t in TABLES}  # noqa: S608
+    async def counts(self, *tables: str) -> dict[str, int]:
+        return await super().counts(*(tables or TABLES))
 
 
 @asynccontextmanager
 async def running(database_url: str, **overrides: Any) -> AsyncIterator[Products]:
-    settings = make_settings(database_url, **overrides)
-    app = create_app(settings)
-    async with serve_in_process(app) as client:
-        yield Products(client=client, settings=settings, app=app)
+    app = create_app(make_settings(database_url, **overrides))
+    async with support.running(Products, app) as products:
+        yield products

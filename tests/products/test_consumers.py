@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from shopmesh.kit.events import EventEnvelope
 from shopmesh.products.consumers import HANDLERS, on_order_cancelled
+from shopmesh.products.repository import ProductsUnitOfWork
 
 from .support import Products, line, new_reservation_id
 
@@ -48,8 +49,8 @@ def envelope(payload: dict[str, Any]) -> EventEnvelope:
 
 
 async def _handle(products: Products, payload: dict[str, Any]) -> None:
-    async with products.runtime.db.transaction() as session:
-        await on_order_cancelled(session, envelope(payload))
+    async with products.runtime.units(ProductsUnitOfWork)() as uow:
+        await on_order_cancelled(uow, envelope(payload))
 
 
 def test_the_handler_is_registered_for_order_cancelled() -> None:

@@ -25,9 +25,9 @@ import asyncpg
 import jwt as pyjwt
 import pytest
 
+from harness.resources import postgres_dsn
 from shopmesh.kit.jwt import Principal, issue_token
 from shopmesh.launcher import SERVICES, ServiceSpec
-from shopmesh.platform import postgres_dsn
 from tests.platform_fixtures import ADMIN, JWT_SECRET, REGISTRY_TOKEN, Platform
 from tests.support import wait_for
 from tests.system.commerce import add_product
@@ -413,17 +413,17 @@ PLACEHOLDER_CASES = {
 }
 
 
-@pytest.mark.parametrize("case", PLACEHOLDER_CASES)
-@pytest.mark.parametrize("spec", [s for s in SERVICES if s.name != "web"], ids=lambda s: s.name)
-async def test_production_mode_refuses_to_start_with_placeholder_secrets(
-    spec: ServiceSpec, case: str, tmp_path: Path
-) -> None:
-    configured, refused = PLACEHOLDER_CASES[case]
+SPECS = [s for s in SERVICES if s.name != "web"]
+
+
+async def _start_in_production(spec: ServiceSpec, configured: dict[str, str], home: Path) -> Any:
+    """Start ``spec``'s process in production mode with ``configured``; its exit code and
+    output (a process still running after 60 s is killed: starting is the failure)."""
     env = {
         "PATH": os.environ["PATH"],
-        "HOME": str(tmp_path),
+        "HOME": str(home),
         "SHOPMESH_ENV": "production",
-        "SHOPMESH_DATA_DIR": str(tmp_path),
+        "SHOPMESH_DATA_DIR": str(home),
         f"{spec.env_prefix}_PORT": "0",
         **configured,
     }
@@ -440,8 +440,35 @@ async def test_production_mode_refuses_to_start_with_placeholder_secrets(
         if process.returncode is None:  # it started: that is the failure
             process.kill()
             await process.wait()
-    text = output.decode(errors="replace")
-    assert process.returncode != 0, text[-3000:]
+    return process.returncode, output.decode(errors="replace")
+
+
+@pytest.fixture(scope="module")
+async def production_starts(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[tuple[str, str], Any]:
+    """Every service started in production mode with each placeholder case, side by side
+    (each start is mostly imports: one after the other they took a minute)."""
+    cases = [(spec, case) for spec in SPECS for case in PLACEHOLDER_CASES]
+    outcomes = await asyncio.gather(
+        *(
+            _start_in_production(spec, PLACEHOLDER_CASES[case][0], tmp_path_factory.mktemp("prod"))
+            for spec, case in cases
+        )
+    )
+    return {
+        (spec.name, case): outcome for (spec, case), outcome in zip(cases, outcomes, strict=True)
+    }
+
+
+@pytest.mark.parametrize("case", PLACEHOLDER_CASES)
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
+async def test_production_mode_refuses_to_start_with_placeholder_secrets(
+    production_starts: dict[tuple[str, str], Any], spec: ServiceSpec, case: str
+) -> None:
+    refused = PLACEHOLDER_CASES[case][1]
+    returncode, text = production_starts[(spec.name, case)]
+    assert returncode != 0, text[-3000:]
     assert "production mode refuses placeholder" in text, text[-3000:]
     assert refused in text, text[-3000:]
     assert "dev-only" not in text  # the refused values themselves are never printed

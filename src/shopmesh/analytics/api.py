@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Query
-from pydantic import BaseModel, PlainSerializer
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
 
-from shopmesh.analytics import service
 from shopmesh.analytics.domain import Stats, UserStats
-from shopmesh.kit.app import AdminUser, Runtime
+from shopmesh.analytics.service import StatsService
+from shopmesh.kit.app import AdminUser, Dependency
+from shopmesh.kit.validation import MoneyNumber as Money
 from shopmesh.kit.validation import Offset
 
-# Decimal in Python, a JSON number on the wire (clients call amount.toFixed(2)).
-Money = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
+StatsDependency = Dependency[StatsService]("stats")
+Totals = Annotated[StatsService, Depends(StatsDependency)]
 
 router = APIRouter(tags=["analytics"])
 
@@ -63,24 +63,24 @@ class UserStatsPublic(BaseModel):
 
 
 @router.get("/api/analytics/stats")
-async def read_stats(runtime: Runtime) -> StatsPublic:
+async def read_stats(totals: Totals) -> StatsPublic:
     """Platform-wide totals: transactions, amount, paid transactions, events, users."""
-    return StatsPublic.of(await service.read_stats(runtime.db))
+    return StatsPublic.of(await totals.totals())
 
 
 @router.get("/stats")
-async def read_stats_seed_path(runtime: Runtime) -> StatsPublic:
+async def read_stats_seed_path(totals: Totals) -> StatsPublic:
     """The same totals at the path the payments seed's clients call on the analytics port."""
-    return StatsPublic.of(await service.read_stats(runtime.db))
+    return StatsPublic.of(await totals.totals())
 
 
 @router.get("/api/analytics/users")
 async def list_users(
-    runtime: Runtime,
+    totals: Totals,
     _admin: AdminUser,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Offset = 0,
 ) -> list[UserStatsPublic]:
     """Per-user totals for administrators, largest amount first (ties by user id)."""
-    users = await service.list_users(runtime.db, limit=limit, offset=offset)
+    users = await totals.users(limit=limit, offset=offset)
     return [UserStatsPublic.of(user) for user in users]

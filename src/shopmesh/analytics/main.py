@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from shopmesh.analytics.api import router
-from shopmesh.analytics.consumers import transaction_consumer
+from shopmesh.analytics.api import StatsDependency, router
+from shopmesh.analytics.consumers import transactions_consumer
+from shopmesh.analytics.repository import AnalyticsUnitOfWork
+from shopmesh.analytics.service import StatsService
 from shopmesh.analytics.settings import Settings
-from shopmesh.kit.app import create_service_app
+from shopmesh.kit.app import ServiceApp, create_service_app
 from shopmesh.kit.runner import serve
+from shopmesh.kit.runtime import ServiceRuntime
 
 
-def create_app(settings: Settings | None = None) -> Any:
+def create_app(settings: Settings | None = None) -> ServiceApp:
     """The analytics ASGI app; the database and the consumer open in its lifespan."""
     settings = settings or Settings()
+    runtime = ServiceRuntime(settings, migrations="shopmesh.analytics:migrations")
+    units = runtime.units(AnalyticsUnitOfWork)
     return create_service_app(
-        settings,
+        runtime,
         title="ShopMesh analytics",
         description="Totals of the platform's transactions, fed by the transactions topic.",
         routers=[router],
-        migrations="shopmesh.analytics:migrations",
-        consumers=lambda runtime: [transaction_consumer(runtime.db, settings)],
+        dependencies=[StatsDependency.given(StatsService(units))],
+        consumers=[transactions_consumer(settings, units)],
     )
 
 

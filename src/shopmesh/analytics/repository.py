@@ -1,4 +1,4 @@
-"""Analytics tables and their queries (never commits: the caller's transaction does).
+"""Analytics tables and their queries, and the analytics unit of work. Nothing here commits.
 
 Every change is an atomic increment in SQL (``x = x + :n``), never a read
 then a write, so two consumer instances applying events at the same time
@@ -27,16 +27,14 @@ from sqlalchemy import (
     func,
     literal,
     select,
-    text,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shopmesh.analytics.domain import EMPTY_STATS, Stats, StatsDelta, UserStats
-from shopmesh.kit.consumer import FRESH_EVENTS_CTE, fresh_events_params
 from shopmesh.kit.db import insert_for, new_metadata, rowcount
-from shopmesh.kit.events import EventEnvelope
+from shopmesh.kit.uow import UnitOfWork
 
 STATS_ROW_ID = 1
 # Sums of many amounts: more integer digits than one amount's NUMERIC(12, 2).
@@ -90,148 +88,6 @@ EMPTY_STATS_ROW: dict[str, Any] = {
 }
 
 
-async def add_to_stats(session: AsyncSession, delta: StatsDelta) -> None:
-    """Add one event's ``delta`` to the totals and to its user's row."""
-    # The stats row first: every writer takes that lock before any user row's, so
-    # concurrent transactions queue on it instead of deadlocking on user rows.
-    await _add_to_totals(session, delta)
-    if await _insert_if_missing(session, user_stats, row=_empty_user_row(delta.user_id)):
-        await session.execute(update(stats).values(unique_users=stats.c.unique_users + 1))
-    await session.execute(
-        update(user_stats)
-        .where(user_stats.c.user_id == delta.user_id)
-        .values(
-            transactions=user_stats.c.transactions + delta.transactions,
-            amount=_money_sum(user_stats.c.amount, delta.amount),
-            paid_transactions=user_stats.c.paid_transactions + delta.paid_transactions,
-            last_event_time=_latest(user_stats.c.last_event_time, delta.event_time),
-        )
-    )
-
-
-async def add_all_to_stats(session: AsyncSession, deltas: Sequence[StatsDelta]) -> None:
-    """Add many events' ``deltas`` at once: a few statements however many events.
-
-    The same increments as :func:`add_to_stats` for each delta, folded per
-    user first; the stats row is locked first, then the user rows in id order,
-    so concurrent writers queue instead of deadlocking.
-    """
-    if not deltas:
-        return
-    per_user: dict[int, StatsDelta] = {}
-    for delta in deltas:
-        per_user[delta.user_id] = fold(per_user.get(delta.user_id), delta)
-    total = None
-    for delta in per_user.values():
-        total = fold(total, delta)
-    assert total is not None
-    await _add_to_totals(session, total, events=len(deltas))
-    users = sorted(per_user)
-    if new_users := await _insert_missing_users(session, users):
-        await session.execute(update(stats).values(unique_users=stats.c.unique_users + new_users))
-    event_time = bindparam("event_time", type_=DateTime(timezone=True))
-    await session.execute(
-        update(user_stats)
-        .where(user_stats.c.user_id == bindparam("uid"))
-        .values(
-            transactions=user_stats.c.transactions + bindparam("transactions"),
-            amount=_money_sum(user_stats.c.amount, bindparam("amount", type_=Total)),
-            paid_transactions=user_stats.c.paid_transactions + bindparam("paid"),
-            last_event_time=case(
-                (user_stats.c.last_event_time.is_(None), event_time),
-                (user_stats.c.last_event_time < event_time, event_time),
-                else_=user_stats.c.last_event_time,
-            ),
-        ),
-        [
-            {
-                "uid": user,
-                "transactions": per_user[user].transactions,
-                "amount": per_user[user].amount,
-                "paid": per_user[user].paid_transactions,
-                "event_time": per_user[user].event_time.astimezone(UTC),
-            }
-            for user in users
-        ],
-    )
-
-
-# PostgreSQL: the events of a batch that the consumer has not applied yet (FRESH_EVENTS_CTE
-# records their ids) folded into the totals, all in one statement. The same increments as
-# add_all_to_stats; the stats row is locked first (lock is joined before any user row is
-# written), then the user rows in id order. A user row this statement inserted is the
-# only kind whose xmax is 0 (an updated one carries this transaction's id): the new users.
-_APPLY_NEW_EVENTS = text(
-    # Only constants (the kit's CTE, the stats row id) are spliced into the text.
-    f"""
-WITH {FRESH_EVENTS_CTE},
-lock AS MATERIALIZED (SELECT id FROM stats WHERE id = {STATS_ROW_ID} FOR UPDATE),
-batch AS (
-    SELECT b.*
-    FROM unnest(
-        CAST(:event_ids AS text[]), CAST(:user_ids AS bigint[]),
-        CAST(:transactions AS bigint[]), CAST(:amounts AS numeric[]),
-        CAST(:paid AS bigint[]), CAST(:event_times AS timestamptz[])
-    ) AS b(event_id, user_id, transactions, amount, paid, event_time)
-    JOIN fresh USING (event_id)
-    LEFT JOIN lock ON true
-),
-per_user AS (
-    SELECT user_id, sum(transactions) AS transactions, sum(amount) AS amount,
-        sum(paid) AS paid, max(event_time) AS event_time
-    FROM batch GROUP BY user_id
-),
-users AS (
-    INSERT INTO user_stats AS u
-        (user_id, transactions, amount, paid_transactions, last_event_time)
-    SELECT user_id, transactions, amount, paid, event_time FROM per_user ORDER BY user_id
-    ON CONFLICT (user_id) DO UPDATE SET
-        transactions = u.transactions + excluded.transactions,
-        amount = u.amount + excluded.amount,
-        paid_transactions = u.paid_transactions + excluded.paid_transactions,
-        last_event_time = greatest(u.last_event_time, excluded.last_event_time)
-    RETURNING u.xmax = 0 AS inserted
-),
-totals AS (
-    INSERT INTO stats AS s (id, total_transactions, total_amount, total_paid_transactions,
-        events_processed, unique_users, last_event_time)
-    SELECT {STATS_ROW_ID}, sum(transactions), sum(amount), sum(paid), count(*),
-        (SELECT count(*) FROM users WHERE inserted), max(event_time)
-    FROM batch
-    HAVING count(*) > 0
-    ON CONFLICT (id) DO UPDATE SET
-        total_transactions = s.total_transactions + excluded.total_transactions,
-        total_amount = s.total_amount + excluded.total_amount,
-        total_paid_transactions = s.total_paid_transactions + excluded.total_paid_transactions,
-        events_processed = s.events_processed + excluded.events_processed,
-        unique_users = s.unique_users + excluded.unique_users,
-        last_event_time = greatest(s.last_event_time, excluded.last_event_time)
-)
-SELECT event_id FROM fresh
-"""  # noqa: S608
-)
-
-
-async def apply_new_events(
-    connection: AsyncConnection,
-    consumer: str,
-    envelopes: Sequence[EventEnvelope],
-    deltas: Sequence[StatsDelta],
-) -> list[str]:
-    """PostgreSQL only: fold ``deltas`` (one per envelope, distinct event ids) of the
-    events ``consumer`` has not applied yet into the totals and record the events as
-    applied, in one statement (atomic on its own). The ids it applied."""
-    params = {
-        **fresh_events_params(consumer, envelopes),
-        "user_ids": [d.user_id for d in deltas],
-        "transactions": [d.transactions for d in deltas],
-        "amounts": [d.amount for d in deltas],
-        "paid": [d.paid_transactions for d in deltas],
-        "event_times": [d.event_time.astimezone(UTC) for d in deltas],
-    }
-    return list((await connection.execute(_APPLY_NEW_EVENTS, params)).scalars())
-
-
 def fold(into: StatsDelta | None, delta: StatsDelta) -> StatsDelta:
     """Two deltas as one (the user id of ``delta``; the later event time)."""
     if into is None:
@@ -245,68 +101,133 @@ def fold(into: StatsDelta | None, delta: StatsDelta) -> StatsDelta:
     )
 
 
-async def _insert_missing_users(session: AsyncSession, users: list[int]) -> int:
-    """Insert an empty row for each user that has none (atomically); how many were new."""
-    statement = (
-        insert_for(session, user_stats)
-        .values([_empty_user_row(user) for user in users])
-        .on_conflict_do_nothing()
-        .returning(user_stats.c.user_id)
+_EVENT_TIME = bindparam("event_time", type_=DateTime(timezone=True))
+# Adds one user's folded delta to their row (executed for many users at once).
+_ADD_TO_USER = (
+    update(user_stats)
+    .where(user_stats.c.user_id == bindparam("uid"))
+    .values(
+        transactions=user_stats.c.transactions + bindparam("transactions"),
+        amount=func.round(user_stats.c.amount + bindparam("amount", type_=Total), 2),
+        paid_transactions=user_stats.c.paid_transactions + bindparam("paid"),
+        last_event_time=case(
+            (user_stats.c.last_event_time.is_(None), _EVENT_TIME),
+            (user_stats.c.last_event_time < _EVENT_TIME, _EVENT_TIME),
+            else_=user_stats.c.last_event_time,
+        ),
     )
-    return len((await session.execute(statement)).all())
+)
 
 
-async def _add_to_totals(session: AsyncSession, delta: StatsDelta, *, events: int = 1) -> None:
-    statement = (
-        update(stats)
-        .where(stats.c.id == STATS_ROW_ID)
-        .values(
-            total_transactions=stats.c.total_transactions + delta.transactions,
-            total_amount=_money_sum(stats.c.total_amount, delta.amount),
-            total_paid_transactions=stats.c.total_paid_transactions + delta.paid_transactions,
-            events_processed=stats.c.events_processed + events,
-            last_event_time=_latest(stats.c.last_event_time, delta.event_time),
-        )
-    )
-    if rowcount(await session.execute(statement)) == 0:
-        # The migration seeds the row; recreate it if someone removed it.
-        await _insert_if_missing(session, stats, row=EMPTY_STATS_ROW)
-        await session.execute(statement)
+class StatsStore:
+    """The totals of one unit of work (on its connection)."""
 
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
 
-async def load_stats(session: AsyncSession) -> Stats:
-    """The totals (all zeros before the first event)."""
-    row = (await session.execute(select(stats))).one_or_none()
-    if row is None:
-        return EMPTY_STATS
-    return Stats(
-        total_transactions=row.total_transactions,
-        total_amount=row.total_amount,
-        total_paid_transactions=row.total_paid_transactions,
-        events_processed=row.events_processed,
-        unique_users=row.unique_users,
-        last_event_time=_utc(row.last_event_time),
-    )
+    async def add(self, deltas: Sequence[StatsDelta]) -> None:
+        """Add the events' ``deltas``: a few statements however many events.
 
+        The deltas are folded per user first; the stats row is locked first (its
+        update), then the user rows in id order, so concurrent writers queue
+        instead of deadlocking.
+        """
+        if not deltas:
+            return
+        per_user: dict[int, StatsDelta] = {}
+        for delta in deltas:
+            per_user[delta.user_id] = fold(per_user.get(delta.user_id), delta)
+        total = None
+        for delta in per_user.values():
+            total = fold(total, delta)
+        assert total is not None
+        await self._add_to_totals(total, events=len(deltas))
+        users = sorted(per_user)
+        if new_users := await self._insert_missing_users(users):
+            await self._connection.execute(
+                update(stats).values(unique_users=stats.c.unique_users + new_users)
+            )
+        await self._connection.execute(_ADD_TO_USER, [_user_params(per_user[u]) for u in users])
 
-async def list_user_stats(session: AsyncSession, *, limit: int, offset: int) -> list[UserStats]:
-    """Users by amount, largest first (ties by user id)."""
-    query = (
-        select(user_stats)
-        .order_by(user_stats.c.amount.desc(), user_stats.c.user_id)
-        .limit(limit)
-        .offset(offset)
-    )
-    return [
-        UserStats(
-            user_id=row.user_id,
-            transactions=row.transactions,
-            amount=row.amount,
-            paid_transactions=row.paid_transactions,
+    async def totals(self) -> Stats:
+        """The totals (all zeros before the first event)."""
+        row = (await self._connection.execute(select(stats))).one_or_none()
+        if row is None:
+            return EMPTY_STATS
+        return Stats(
+            total_transactions=row.total_transactions,
+            total_amount=row.total_amount,
+            total_paid_transactions=row.total_paid_transactions,
+            events_processed=row.events_processed,
+            unique_users=row.unique_users,
             last_event_time=_utc(row.last_event_time),
         )
-        for row in (await session.execute(query)).all()
-    ]
+
+    async def users(self, *, limit: int, offset: int) -> list[UserStats]:
+        """Users by amount, largest first (ties by user id)."""
+        query = (
+            select(user_stats)
+            .order_by(user_stats.c.amount.desc(), user_stats.c.user_id)
+            .limit(limit)
+            .offset(offset)
+        )
+        return [
+            UserStats(
+                user_id=row.user_id,
+                transactions=row.transactions,
+                amount=row.amount,
+                paid_transactions=row.paid_transactions,
+                last_event_time=_utc(row.last_event_time),
+            )
+            for row in (await self._connection.execute(query)).all()
+        ]
+
+    async def _insert_missing_users(self, users: list[int]) -> int:
+        """Insert an empty row for each user that has none (atomically); how many were new."""
+        statement = (
+            insert_for(self._connection, user_stats)
+            .values([_empty_user_row(user) for user in users])
+            .on_conflict_do_nothing()
+            .returning(user_stats.c.user_id)
+        )
+        return len((await self._connection.execute(statement)).all())
+
+    async def _add_to_totals(self, delta: StatsDelta, *, events: int) -> None:
+        statement = (
+            update(stats)
+            .where(stats.c.id == STATS_ROW_ID)
+            .values(
+                total_transactions=stats.c.total_transactions + delta.transactions,
+                total_amount=_money_sum(stats.c.total_amount, delta.amount),
+                total_paid_transactions=stats.c.total_paid_transactions + delta.paid_transactions,
+                events_processed=stats.c.events_processed + events,
+                last_event_time=_latest(stats.c.last_event_time, delta.event_time),
+            )
+        )
+        if rowcount(await self._connection.execute(statement)) == 0:
+            # The migration seeds the row; recreate it if someone removed it.
+            seed = insert_for(self._connection, stats).values(**EMPTY_STATS_ROW)
+            await self._connection.execute(seed.on_conflict_do_nothing())
+            await self._connection.execute(statement)
+
+
+class AnalyticsUnitOfWork(UnitOfWork):
+    """Analytics' transaction: the totals (events applied by the consumer in it)."""
+
+    stats: StatsStore
+
+    def open_repositories(self, connection: AsyncConnection) -> None:
+        self.stats = StatsStore(connection)
+
+
+def _user_params(delta: StatsDelta) -> dict[str, Any]:
+    return {
+        "uid": delta.user_id,
+        "transactions": delta.transactions,
+        "amount": delta.amount,
+        "paid": delta.paid_transactions,
+        "event_time": delta.event_time.astimezone(UTC),
+    }
 
 
 def _empty_user_row(user_id: int) -> dict[str, Any]:
@@ -317,12 +238,6 @@ def _empty_user_row(user_id: int) -> dict[str, Any]:
         "paid_transactions": 0,
         "last_event_time": None,
     }
-
-
-async def _insert_if_missing(session: AsyncSession, table: Table, *, row: dict[str, Any]) -> bool:
-    """Insert ``row`` unless its key exists (atomically); True when it was inserted."""
-    statement = insert_for(session, table).values(**row).on_conflict_do_nothing()
-    return rowcount(await session.execute(statement)) == 1
 
 
 def _money_sum(

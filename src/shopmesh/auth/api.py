@@ -21,7 +21,7 @@ from shopmesh.auth.domain import (
 from shopmesh.auth.profile import Email, NewProfileFields
 from shopmesh.auth.recovery import PasswordRecovery
 from shopmesh.auth.service import AuthService, SignedIn
-from shopmesh.kit.app import CurrentUser, Runtime, error_responses
+from shopmesh.kit.app import CurrentUser, Dependency, error_responses
 
 REFRESH_COOKIE = "shopmesh_refresh"
 
@@ -151,18 +151,10 @@ class UserPublic(BaseModel):
     created_at: datetime
 
 
-async def get_auth(runtime: Runtime) -> AuthService:
-    auth: AuthService = runtime.state["auth"]
-    return auth
-
-
-async def get_recovery(runtime: Runtime) -> PasswordRecovery:
-    recovery: PasswordRecovery = runtime.state["recovery"]
-    return recovery
-
-
-Auth = Annotated[AuthService, Depends(get_auth)]
-Recovery = Annotated[PasswordRecovery, Depends(get_recovery)]
+AuthDependency = Dependency[AuthService]("auth")
+Auth = Annotated[AuthService, Depends(AuthDependency)]
+RecoveryDependency = Dependency[PasswordRecovery]("password recovery")
+Recovery = Annotated[PasswordRecovery, Depends(RecoveryDependency)]
 RefreshCookie = Annotated[
     str | None, Cookie(alias=REFRESH_COOKIE, description="set by register, login and refresh")
 ]

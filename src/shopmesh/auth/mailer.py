@@ -13,12 +13,13 @@ import smtplib
 import ssl
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
+
+from shopmesh.kit.clock import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ class FileTransport:
 
     def deliver(self, message: EmailMessage) -> str:
         self.folder.mkdir(parents=True, exist_ok=True)
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        stamp = utcnow().strftime("%Y%m%dT%H%M%S")
         path = self.folder / f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
         partial = path.with_suffix(".part")
         partial.write_bytes(message.as_bytes())
@@ -124,7 +125,7 @@ class Mailer:
         message["From"] = self.sender
         message["To"] = mail.to
         message["Subject"] = mail.subject
-        message["Date"] = format_datetime(datetime.now(UTC))
+        message["Date"] = format_datetime(utcnow())
         message["Message-ID"] = make_msgid(domain="shopmesh.local")
         # Plain 7-bit when the text allows: a developer can read the link in the .eml file.
         message.set_content(mail.text, cte="7bit" if mail.text.isascii() else "quoted-printable")

@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import cast
 
-from sqlalchemy import Table
-
-from shopmesh.auth.api import router
+from shopmesh.auth.api import AuthDependency, RecoveryDependency, router
 from shopmesh.auth.domain import UserRegistered
 from shopmesh.auth.mailer import Mailer, transport_for
 from shopmesh.auth.passwords import PasswordHasher
 from shopmesh.auth.recovery import RESET_WINDOW, PasswordRecovery
-from shopmesh.auth.repository import PasswordResetRow, RefreshTokenRow
+from shopmesh.auth.repository import AuthUnitOfWork, password_reset, refresh_token
 from shopmesh.auth.service import AuthService
 from shopmesh.auth.settings import Settings
-from shopmesh.kit.app import ServiceRuntime, create_service_app
-from shopmesh.kit.http import ASGIApp
+from shopmesh.kit.app import ServiceApp, create_service_app
 from shopmesh.kit.retention import RetentionRule
 from shopmesh.kit.runner import serve
+from shopmesh.kit.runtime import ServiceRuntime
 
 log = logging.getLogger(__name__)
 
@@ -30,49 +27,46 @@ DESCRIPTION = (
 )
 
 
-def create_app(settings: Settings | None = None) -> ASGIApp:
-    """The auth service's ASGI app."""
+def create_app(settings: Settings | None = None) -> ServiceApp:
+    """The auth service's ASGI app; nothing connects until its lifespan starts."""
     settings = settings or Settings()
+    runtime = ServiceRuntime(
+        settings,
+        migrations="shopmesh.auth:migrations",
+        produces=[UserRegistered.topic],
+        retention=retention_rules(settings),
+    )
+    units = runtime.units(AuthUnitOfWork)
     passwords = PasswordHasher(rounds=settings.bcrypt_rounds)
+    auth = AuthService(units, settings, passwords=passwords)
+    mailer = Mailer(transport_for(settings.smtp_url, settings.mail_dir), sender=settings.mail_from)
+    recovery = PasswordRecovery(units, settings, passwords=passwords, mailer=mailer)
 
-    async def on_startup(runtime: ServiceRuntime) -> None:
-        auth = AuthService(runtime, settings, passwords=passwords)
+    async def on_startup() -> None:
         await passwords.prepare()
         await auth.ensure_admin()
-        runtime.state["auth"] = auth
         if settings.is_production and not settings.smtp_url:
             log.warning("SHOPMESH_SMTP_URL is not set: password reset mail goes to files only")
-        mailer = Mailer(
-            transport_for(settings.smtp_url, settings.mail_dir), sender=settings.mail_from
-        )
-        runtime.background.append(mailer.run)
-        runtime.state["recovery"] = PasswordRecovery(
-            runtime, settings, passwords=passwords, mailer=mailer
-        )
 
-    app: ASGIApp = create_service_app(
-        settings,
+    return create_service_app(
+        runtime,
         title="ShopMesh auth",
         description=DESCRIPTION,
         routers=[router],
-        migrations="shopmesh.auth:migrations",
-        produces=[UserRegistered.topic],
+        dependencies=[AuthDependency.given(auth), RecoveryDependency.given(recovery)],
+        background=[mailer.run],
         on_startup=on_startup,
-        retention=retention_rules(settings),
     )
-    return app
 
 
 def retention_rules(settings: Settings) -> list[RetentionRule]:
     """Auth's own tables kept bounded (kit.retention): refresh tokens once expired; password
     reset tokens once out of the hour that limits how many links a person is sent (and
     expired: a link never lasts less than it says)."""
-    refresh = cast(Table, RefreshTokenRow.__table__)
-    resets = cast(Table, PasswordResetRow.__table__)
     reset_keep = max(RESET_WINDOW, timedelta(seconds=settings.reset_token_ttl_seconds))
     return [
-        RetentionRule(refresh, refresh.c.expires_at, settings.expired_token_retention),
-        RetentionRule(resets, resets.c.created_at, reset_keep),
+        RetentionRule(refresh_token, refresh_token.c.expires_at, settings.expired_token_retention),
+        RetentionRule(password_reset, password_reset.c.created_at, reset_keep),
     ]
 
 

@@ -9,16 +9,16 @@ A new password ends every refresh session of the account.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from urllib.parse import urlencode
 
-from shopmesh.auth import repository
 from shopmesh.auth.domain import InvalidResetToken, User, hash_token, new_token
 from shopmesh.auth.mailer import Mail, Mailer
 from shopmesh.auth.passwords import PasswordHasher
+from shopmesh.auth.repository import AuthUnitOfWork
 from shopmesh.auth.settings import Settings
-from shopmesh.kit.app import ServiceRuntime
-from shopmesh.kit.events import utcnow
+from shopmesh.kit.clock import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +31,13 @@ class PasswordRecovery:
 
     def __init__(
         self,
-        runtime: ServiceRuntime,
+        units: Callable[[], AuthUnitOfWork],
         settings: Settings,
         *,
         passwords: PasswordHasher,
         mailer: Mailer,
     ) -> None:
-        self._runtime = runtime
+        self._units = units
         self._settings = settings
         self._passwords = passwords
         self._mailer = mailer
@@ -46,18 +46,18 @@ class PasswordRecovery:
         """Mail a reset link to the account with this email, if there is one (and it has
         not had too many links this hour); nothing tells the caller which happened."""
         now = utcnow()
-        async with self._runtime.transaction() as session:
-            user = await repository.find_user_by_email(session, email)
+        async with self._units() as uow:
+            user = await uow.users.by_email(email)
             if user is None:
                 return
-            recent = await repository.resets_since(session, user.id, now - RESET_WINDOW)
+            recent = await uow.reset_tokens.sent_since(user.id, now - RESET_WINDOW)
             if recent >= self._settings.reset_requests_per_hour:
                 log.warning("password reset limit reached", extra={"user_id": user.id})
                 return
             token = new_token()
             ttl = timedelta(seconds=self._settings.reset_token_ttl_seconds)
-            await repository.add_reset_token(
-                session, user.id, token_hash=hash_token(token), now=now, expires_at=now + ttl
+            await uow.reset_tokens.add(
+                user.id, token_hash=hash_token(token), now=now, expires_at=now + ttl
             )
         self._mailer.send_later(self._reset_mail(user, token, ttl))
         log.info("password reset requested", extra={"user_id": user.id})
@@ -66,13 +66,13 @@ class PasswordRecovery:
         """Set a new password with a reset token; every refresh session of the account ends."""
         password_hash = await self._passwords.hash(password)  # bcrypt outside the transaction
         now = utcnow()
-        async with self._runtime.transaction() as session:
-            found = await repository.find_reset_token(session, hash_token(token))
+        async with self._units() as uow:
+            found = await uow.reset_tokens.find(hash_token(token))
             if found is None or not found.usable(now):
                 raise InvalidResetToken()
-            await repository.set_password(session, found.user_id, password_hash)
-            await repository.use_reset_tokens(session, found.user_id, now=now)
-            await repository.revoke_user_sessions(session, found.user_id, now=now)
+            await uow.users.set_password(found.user_id, password_hash)
+            await uow.reset_tokens.use_all(found.user_id, now=now)
+            await uow.refresh_tokens.revoke_user_sessions(found.user_id, now=now)
         log.info("password reset", extra={"user_id": found.user_id})
 
     def _reset_mail(self, user: User, token: str, ttl: timedelta) -> Mail:

@@ -5,12 +5,10 @@ from __future__ import annotations
 import logging
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from shopmesh.auth import repository
 from shopmesh.auth.domain import (
     EmailTaken,
     InvalidCredentials,
@@ -29,12 +27,11 @@ from shopmesh.auth.domain import (
     username_from_email,
 )
 from shopmesh.auth.passwords import PasswordHasher
+from shopmesh.auth.repository import AuthUnitOfWork
 from shopmesh.auth.settings import Settings
-from shopmesh.kit.app import ServiceRuntime
+from shopmesh.kit.clock import utcnow
 from shopmesh.kit.errors import Unauthorized
-from shopmesh.kit.events import utcnow
 from shopmesh.kit.jwt import Principal, issue_token
-from shopmesh.kit.outbox import add_events
 
 log = logging.getLogger(__name__)
 
@@ -55,21 +52,25 @@ class SignedIn:
 _USERNAME_ATTEMPTS = 5
 
 
-async def _free_username(session: AsyncSession, email: str, attempt: int) -> str:
+async def _free_username(uow: AuthUnitOfWork, email: str, attempt: int) -> str:
     """A username made from ``email`` that nobody has yet (a random suffix when needed)."""
     plain = username_from_email(email)
-    if attempt == 0 and not await repository.username_in_use(session, plain):
+    if attempt == 0 and not await uow.users.username_in_use(plain):
         return plain
     return username_from_email(email, suffix=secrets.token_hex(3))
 
 
 class AuthService:
-    """The use cases; each state change is one transaction (outbox rows included)."""
+    """The use cases, each in a unit of work from ``units`` (outbox events included)."""
 
     def __init__(
-        self, runtime: ServiceRuntime, settings: Settings, *, passwords: PasswordHasher
+        self,
+        units: Callable[[], AuthUnitOfWork],
+        settings: Settings,
+        *,
+        passwords: PasswordHasher,
     ) -> None:
-        self._runtime = runtime
+        self._units = units
         self.settings = settings
         self._passwords = passwords
 
@@ -111,36 +112,36 @@ class AuthService:
         profile: NewProfile | None,
         attempt: int,
     ) -> tuple[User, str]:
-        """One transaction: the account, its first refresh token, ``user.registered``."""
+        """One unit of work: the account, its first refresh token, ``user.registered``."""
         now = utcnow()
-        async with self._runtime.transaction() as session:
-            if email is not None and await repository.email_in_use(session, email):
+        async with self._units() as uow:
+            if email is not None and await uow.users.email_in_use(email):
                 raise EmailTaken()
-            name = username or await _free_username(session, str(email), attempt)
+            name = username or await _free_username(uow, str(email), attempt)
             user = await self._create_user(
-                session, name, password_hash, role=Role.USER, now=now, email=email, profile=profile
+                uow, name, password_hash, role=Role.USER, now=now, email=email, profile=profile
             )
-            return user, await self._open_refresh(session, user, family_id=None, now=now)
+            return user, await self._open_refresh(uow, user, family_id=None, now=now)
 
     async def login(self, login: str, password: str) -> SignedIn:
         """Check the credentials (``login`` is a username or an email, in any case); an
         unknown login and a wrong password fail alike, in like time."""
-        async with self._runtime.transaction() as session:
-            found = await repository.find_user_with_hash(session, login)
+        async with self._units() as uow:
+            found = await uow.users.with_hash(login)
         # bcrypt runs outside any transaction: it must not hold the database for its duration.
         password_ok = await self._passwords.verify(password, found[1] if found else None)
         if found is None or not password_ok:
             raise InvalidCredentials()
         user = found[0]
         now = utcnow()
-        async with self._runtime.transaction() as session:
-            refresh_token = await self._open_refresh(session, user, family_id=None, now=now)
+        async with self._units() as uow:
+            refresh_token = await self._open_refresh(uow, user, family_id=None, now=now)
         return self._signed_in(user, refresh_token)
 
     async def current_user(self, principal: Principal) -> User:
         """The account behind a verified access token."""
-        async with self._runtime.transaction() as session:
-            user = await repository.get_user(session, principal.user_id)
+        async with self._units() as uow:
+            user = await uow.users.get(principal.user_id)
         if user is None:
             raise Unauthorized("the token's user no longer exists", code="invalid_token")
         return user
@@ -150,37 +151,37 @@ class AuthService:
         if not refresh_token:
             raise RefreshRefused("refresh token missing")
         now = utcnow()
-        async with self._runtime.transaction() as session:
-            outcome = await self._rotate(session, refresh_token, now=now)
+        async with self._units() as uow:
+            outcome = await self._rotate(uow, refresh_token, now=now)
         # Raised after the commit: a detected reuse must revoke the family for good.
         if isinstance(outcome, RefreshRefused):
             raise outcome
-        user, new_token = outcome
-        return self._signed_in(user, new_token)
+        user, new_refresh = outcome
+        return self._signed_in(user, new_refresh)
 
     async def logout(self, refresh_token: str | None) -> None:
         """End the refresh session of ``refresh_token``; nothing to do without one."""
         if not refresh_token:
             return
-        async with self._runtime.transaction() as session:
-            found = await repository.find_refresh_token(session, hash_token(refresh_token))
+        async with self._units() as uow:
+            found = await uow.refresh_tokens.find(hash_token(refresh_token))
             if found is not None:
-                await repository.revoke_family(session, found.family_id, now=utcnow())
+                await uow.refresh_tokens.revoke_family(found.family_id, now=utcnow())
 
     async def ensure_admin(self) -> None:
         """Create the configured admin account unless it exists (safe on concurrent starts)."""
         username = self.settings.admin_username
-        async with self._runtime.transaction() as session:
-            found = await repository.find_user_with_hash(session, username)
+        async with self._units() as uow:
+            found = await uow.users.with_hash(username)
         if found is not None:
             if found[0].role != Role.ADMIN:
                 log.warning("admin username belongs to a non-admin account; left unchanged")
             return
         password_hash = await self._passwords.hash(self.settings.admin_password)
         try:
-            async with self._runtime.transaction() as session:
+            async with self._units() as uow:
                 user = await self._create_user(
-                    session, username, password_hash, role=Role.ADMIN, now=utcnow()
+                    uow, username, password_hash, role=Role.ADMIN, now=utcnow()
                 )
         except UsernameTaken:
             return  # another instance created it a moment ago
@@ -188,7 +189,7 @@ class AuthService:
 
     async def _create_user(
         self,
-        session: AsyncSession,
+        uow: AuthUnitOfWork,
         username: str,
         password_hash: str,
         *,
@@ -197,8 +198,7 @@ class AuthService:
         email: str | None = None,
         profile: NewProfile | None = None,
     ) -> User:
-        user = await repository.add_user(
-            session,
+        user = await uow.users.add(
             username,
             password_hash=password_hash,
             role=role.value,
@@ -206,12 +206,12 @@ class AuthService:
             email=email,
             name=profile.name if profile else None,
         )
-        await add_events(session, UserRegistered.of(user, profile))
+        uow.outbox.add(UserRegistered.of(user, profile))
         return user
 
     async def _open_refresh(
         self,
-        session: AsyncSession,
+        uow: AuthUnitOfWork,
         user: User,
         *,
         family_id: str | None,
@@ -221,8 +221,7 @@ class AuthService:
         """Store a refresh token (random unless given; a new family unless given)
         and return its clear value."""
         token = token or new_token()
-        await repository.add_refresh_token(
-            session,
+        await uow.refresh_tokens.add(
             user.id,
             token_hash=hash_token(token),
             family_id=family_id or str(uuid.uuid4()),
@@ -232,13 +231,13 @@ class AuthService:
         return token
 
     async def _rotate(
-        self, session: AsyncSession, token: str, *, now: datetime
+        self, uow: AuthUnitOfWork, token: str, *, now: datetime
     ) -> tuple[User, str] | RefreshRefused:
         """Replace ``token`` by its successor, or, when ``token`` was replaced within the
         grace window, answer the link that replaced it (followed to the current one)."""
         grace = timedelta(seconds=self.settings.refresh_reuse_grace_seconds)
         for hop in range(MAX_GRACE_HOPS):
-            found = await repository.find_refresh_token(session, hash_token(token))
+            found = await uow.refresh_tokens.find(hash_token(token))
             if found is None:
                 return RefreshRefused()
             state = found.state(now, grace=grace)
@@ -247,19 +246,17 @@ class AuthService:
                 continue
             if state is RefreshState.REUSED:
                 # A rotated token came back late: whoever holds the family may be a thief; end it.
-                await repository.revoke_family(session, found.family_id, now=now)
+                await uow.refresh_tokens.revoke_family(found.family_id, now=now)
                 log.warning("refresh token reuse detected", extra={"user_id": found.user_id})
                 return RefreshReused()
-            user = await repository.get_user(session, found.user_id)
+            user = await uow.users.get(found.user_id)
             if state is not RefreshState.VALID or user is None:
                 return RefreshRefused()
             if hop:  # the current link of a token exchanged a moment ago: the same answer
                 return user, token
-            await repository.mark_refresh_token_used(session, found.id, now=now)
+            await uow.refresh_tokens.mark_used(found.id, now=now)
             successor = successor_token(token, key=self.settings.jwt_secret)
-            await self._open_refresh(
-                session, user, family_id=found.family_id, now=now, token=successor
-            )
+            await self._open_refresh(uow, user, family_id=found.family_id, now=now, token=successor)
             return user, successor
         return RefreshRefused()
 

@@ -31,7 +31,7 @@ from shopmesh.customers.domain import (
     printable,
 )
 from shopmesh.customers.service import CustomerService
-from shopmesh.kit.app import AdminUser, CurrentUser, Runtime, error_responses
+from shopmesh.kit.app import AdminUser, CurrentUser, Dependency, error_responses
 from shopmesh.kit.errors import Forbidden
 from shopmesh.kit.jwt import Principal
 from shopmesh.kit.validation import MAX_ID, Offset, id_list_query
@@ -157,12 +157,8 @@ class CustomerPublic(BaseModel):
         )
 
 
-async def get_service(runtime: Runtime) -> CustomerService:
-    service: CustomerService = runtime.state["customers"]
-    return service
-
-
-Customers = Annotated[CustomerService, Depends(get_service)]
+CustomersDependency = Dependency[CustomerService]("customers")
+Customers = Annotated[CustomerService, Depends(CustomersDependency)]
 
 router = APIRouter(prefix="/api/customers", tags=["customers"])
 

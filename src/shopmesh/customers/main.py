@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from shopmesh.customers.api import router
+from shopmesh.customers.api import CustomersDependency, router
 from shopmesh.customers.consumers import user_events_consumer
+from shopmesh.customers.repository import CustomersUnitOfWork
 from shopmesh.customers.service import CustomerService
 from shopmesh.customers.settings import Settings
-from shopmesh.kit.app import ServiceRuntime, create_service_app
+from shopmesh.kit.app import ServiceApp, create_service_app
 from shopmesh.kit.runner import serve
+from shopmesh.kit.runtime import ServiceRuntime
 
 DESCRIPTION = (
     "Customer profiles, one per user: the caller's own under `/api/customers/me`, "
@@ -17,21 +17,18 @@ DESCRIPTION = (
 )
 
 
-def create_app(settings: Settings | None = None) -> Any:
+def create_app(settings: Settings | None = None) -> ServiceApp:
     """The customers ASGI app; the database and the consumer open in its lifespan."""
     settings = settings or Settings()
-
-    async def on_startup(runtime: ServiceRuntime) -> None:
-        runtime.state["customers"] = CustomerService(runtime)
-
+    runtime = ServiceRuntime(settings, migrations="shopmesh.customers:migrations")
+    units = runtime.units(CustomersUnitOfWork)
     return create_service_app(
-        settings,
+        runtime,
         title="ShopMesh customers",
         description=DESCRIPTION,
         routers=[router],
-        migrations="shopmesh.customers:migrations",
-        consumers=lambda runtime: [user_events_consumer(runtime.db, settings)],
-        on_startup=on_startup,
+        dependencies=[CustomersDependency.given(CustomerService(units))],
+        consumers=[user_events_consumer(settings, units)],
     )
 
 

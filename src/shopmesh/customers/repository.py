@@ -1,4 +1,4 @@
-"""The customers table and its queries. Functions run in the caller's transaction; none commits."""
+"""The customers table, its queries and the customers unit of work. Nothing here commits."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shopmesh.customers.domain import (
@@ -34,6 +34,7 @@ from shopmesh.customers.domain import (
     search_key,
 )
 from shopmesh.kit.db import IdType, UTCDateTime, insert_for, new_metadata, rowcount
+from shopmesh.kit.uow import UnitOfWork
 from shopmesh.kit.validation import EMAIL_MAX, email_key
 
 
@@ -120,92 +121,98 @@ def _unique_violation(exc: IntegrityError) -> Exception:
     return exc
 
 
-async def get(session: AsyncSession, customer_id: int, *, lock: bool = False) -> Customer | None:
-    """The customer with this id; ``lock`` holds its row (PostgreSQL) until commit."""
-    query = select(*_COLUMNS).where(CustomerRow.id == customer_id)
-    row = (await session.execute(query.with_for_update() if lock else query)).first()
-    return None if row is None else _customer(row)
+class Customers:
+    """The customer profiles of one unit of work (on its connection)."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def get(self, customer_id: int, *, lock: bool = False) -> Customer | None:
+        """The customer with this id; ``lock`` holds its row (PostgreSQL) until commit."""
+        query = select(*_COLUMNS).where(CustomerRow.id == customer_id)
+        row = (await self._connection.execute(query.with_for_update() if lock else query)).first()
+        return None if row is None else _customer(row)
+
+    async def of_user(self, user_id: int, *, lock: bool = False) -> Customer | None:
+        """The user's profile; ``lock`` holds its row (PostgreSQL) until commit."""
+        query = select(*_COLUMNS).where(CustomerRow.user_id == user_id)
+        row = (await self._connection.execute(query.with_for_update() if lock else query)).first()
+        return None if row is None else _customer(row)
+
+    async def email_owner(self, email: str) -> int | None:
+        """The id of the customer using ``email`` (in any case), if any."""
+        query = select(CustomerRow.id).where(CustomerRow.email_key == email_key(email))
+        found = (await self._connection.execute(query)).scalar_one_or_none()
+        return None if found is None else int(found)
+
+    async def add_if_missing(
+        self, user_id: int, profile: Profile, *, now: datetime
+    ) -> Customer | None:
+        """Create the user's profile, whose id is the user's; ``None`` when the user has one
+        already (safe under races). Raises :class:`EmailTaken` when another customer uses the
+        email.
+        """
+        statement = (
+            insert_for(self._connection, CustomerRow)
+            .values(id=user_id, user_id=user_id, created_at=now, updated_at=now, **_values(profile))
+            # Keyed by id (the user id): a concurrent insert of the same profile waits, then skips.
+            .on_conflict_do_nothing(index_elements=["id"])
+            .returning(*_COLUMNS)
+        )
+        try:
+            row = (await self._connection.execute(statement)).first()
+        except IntegrityError as exc:
+            raise _unique_violation(exc) from None
+        return None if row is None else _customer(row)
+
+    async def save(self, customer_id: int, profile: Profile, *, now: datetime) -> Customer:
+        """Write ``profile`` over the customer's editable fields; raises :class:`EmailTaken`."""
+        statement = (
+            update(CustomerRow)
+            .where(CustomerRow.id == customer_id)
+            .values(updated_at=now, **_values(profile))
+            .returning(*_COLUMNS)
+            .execution_options(synchronize_session=False)
+        )
+        try:
+            row = (await self._connection.execute(statement)).one()
+        except IntegrityError as exc:
+            raise _unique_violation(exc) from None
+        return _customer(row)
+
+    async def remove(self, customer_id: int) -> bool:
+        """Delete the customer; False when there was none."""
+        statement = delete(CustomerRow).where(CustomerRow.id == customer_id)
+        return rowcount(await self._connection.execute(statement)) == 1
+
+    async def search(
+        self,
+        *,
+        q: str | None,
+        limit: int,
+        offset: int,
+        user_ids: tuple[int, ...] | None = None,
+    ) -> Page:
+        """Customers by id: those whose name, email or city contain ``q`` (any case) and those
+        of the accounts ``user_ids``, when given."""
+        conditions = []
+        if q:
+            conditions.append(CustomerRow.search_key.contains(q.casefold(), autoescape=True))
+        if user_ids is not None:
+            conditions.append(CustomerRow.user_id.in_(user_ids))
+        query = select(*_COLUMNS).order_by(CustomerRow.id).limit(limit).offset(offset)
+        count = select(func.count()).select_from(CustomerRow)
+        if conditions:
+            query, count = query.where(*conditions), count.where(*conditions)
+        rows = (await self._connection.execute(query)).all()
+        total = (await self._connection.execute(count)).scalar_one()
+        return Page(items=[_customer(row) for row in rows], total=int(total))
 
 
-async def get_by_user(
-    session: AsyncSession, user_id: int, *, lock: bool = False
-) -> Customer | None:
-    """The user's profile; ``lock`` holds its row (PostgreSQL) until commit."""
-    query = select(*_COLUMNS).where(CustomerRow.user_id == user_id)
-    row = (await session.execute(query.with_for_update() if lock else query)).first()
-    return None if row is None else _customer(row)
+class CustomersUnitOfWork(UnitOfWork):
+    """A customers use case's transaction: the profiles."""
 
+    customers: Customers
 
-async def email_owner(session: AsyncSession, email: str) -> int | None:
-    """The id of the customer using ``email`` (in any case), if any."""
-    query = select(CustomerRow.id).where(CustomerRow.email_key == email_key(email))
-    found = (await session.execute(query)).scalar_one_or_none()
-    return None if found is None else int(found)
-
-
-async def insert_if_missing(
-    session: AsyncSession, user_id: int, profile: Profile, *, now: datetime
-) -> Customer | None:
-    """Create the user's profile, whose id is the user's; ``None`` when the user has one
-    already (safe under races). Raises :class:`EmailTaken` when another customer uses the email.
-    """
-    statement = (
-        insert_for(session, CustomerRow)
-        .values(id=user_id, user_id=user_id, created_at=now, updated_at=now, **_values(profile))
-        # Keyed by id (the user id): a concurrent insert of the same profile waits, then skips.
-        .on_conflict_do_nothing(index_elements=["id"])
-        .returning(*_COLUMNS)
-    )
-    try:
-        row = (await session.execute(statement)).first()
-    except IntegrityError as exc:
-        raise _unique_violation(exc) from None
-    return None if row is None else _customer(row)
-
-
-async def save(
-    session: AsyncSession, customer_id: int, profile: Profile, *, now: datetime
-) -> Customer:
-    """Write ``profile`` over the customer's editable fields; raises :class:`EmailTaken`."""
-    statement = (
-        update(CustomerRow)
-        .where(CustomerRow.id == customer_id)
-        .values(updated_at=now, **_values(profile))
-        .returning(*_COLUMNS)
-        .execution_options(synchronize_session=False)
-    )
-    try:
-        row = (await session.execute(statement)).one()
-    except IntegrityError as exc:
-        raise _unique_violation(exc) from None
-    return _customer(row)
-
-
-async def remove(session: AsyncSession, customer_id: int) -> bool:
-    """Delete the customer; False when there was none."""
-    statement = delete(CustomerRow).where(CustomerRow.id == customer_id)
-    return rowcount(await session.execute(statement)) == 1
-
-
-async def search(
-    session: AsyncSession,
-    *,
-    q: str | None,
-    limit: int,
-    offset: int,
-    user_ids: tuple[int, ...] | None = None,
-) -> Page:
-    """Customers by id: those whose name, email or city contain ``q`` (any case) and those
-    of the accounts ``user_ids``, when given."""
-    conditions = []
-    if q:
-        conditions.append(CustomerRow.search_key.contains(q.casefold(), autoescape=True))
-    if user_ids is not None:
-        conditions.append(CustomerRow.user_id.in_(user_ids))
-    query = select(*_COLUMNS).order_by(CustomerRow.id).limit(limit).offset(offset)
-    count = select(func.count()).select_from(CustomerRow)
-    if conditions:
-        query, count = query.where(*conditions), count.where(*conditions)
-    rows = (await session.execute(query)).all()
-    total = (await session.execute(count)).scalar_one()
-    return Page(items=[_customer(row) for row in rows], total=int(total))
+    def open_repositories(self, connection: AsyncConnection) -> None:
+        self.customers = Customers(connection)

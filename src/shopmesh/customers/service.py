@@ -8,13 +8,10 @@ so nobody learns which profiles exist.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from shopmesh.customers import repository as repo
 from shopmesh.customers.domain import (
     EDITABLE_FIELDS,
     Customer,
@@ -26,8 +23,8 @@ from shopmesh.customers.domain import (
     UserIdImmutable,
     UserRegistered,
 )
-from shopmesh.kit.app import ServiceRuntime
-from shopmesh.kit.events import utcnow
+from shopmesh.customers.repository import Customers, CustomersUnitOfWork
+from shopmesh.kit.clock import utcnow
 from shopmesh.kit.jwt import Principal
 
 log = logging.getLogger(__name__)
@@ -42,15 +39,15 @@ class Saved:
 
 
 class CustomerService:
-    """The customers use cases over one service runtime."""
+    """The customers use cases, each in a unit of work from ``units``."""
 
-    def __init__(self, runtime: ServiceRuntime) -> None:
-        self._runtime = runtime
+    def __init__(self, units: Callable[[], CustomersUnitOfWork]) -> None:
+        self._units = units
 
     async def get_mine(self, user_id: int) -> Customer:
         """The caller's own profile."""
-        async with self._runtime.transaction() as session:
-            found = await repo.get_by_user(session, user_id)
+        async with self._units() as uow:
+            found = await uow.customers.of_user(user_id)
         if found is None:
             raise CustomerNotFound()
         return found
@@ -58,33 +55,34 @@ class CustomerService:
     async def put_mine(self, user_id: int, profile: Profile) -> Saved:
         """Replace the caller's profile with ``profile``, creating it if missing."""
         profile.check_editable()
-        async with self._runtime.transaction() as session:
-            existing = await repo.get_by_user(session, user_id, lock=True)
+        async with self._units() as uow:
+            customers = uow.customers
+            existing = await customers.of_user(user_id, lock=True)
             if existing is None:
-                await _check_email_free(session, profile, owner=None)
-                created = await repo.insert_if_missing(session, user_id, profile, now=utcnow())
+                await _check_email_free(customers, profile, owner=None)
+                created = await customers.add_if_missing(user_id, profile, now=utcnow())
                 if created is not None:
                     return Saved(created, created=True)
                 # Created a moment ago by a concurrent request or the user.registered consumer.
-                existing = await repo.get_by_user(session, user_id, lock=True)
+                existing = await customers.of_user(user_id, lock=True)
                 if existing is None:
                     raise CustomerNotFound()
-            return Saved(await _save(session, existing, profile), created=False)
+            return Saved(await _save(customers, existing, profile), created=False)
 
     async def patch_mine(self, user_id: int, changes: Mapping[str, Any]) -> Customer:
         """Change the given fields of the caller's profile."""
-        async with self._runtime.transaction() as session:
-            existing = await repo.get_by_user(session, user_id, lock=True)
+        async with self._units() as uow:
+            existing = await uow.customers.of_user(user_id, lock=True)
             if existing is None:
                 raise CustomerNotFound()
-            return await _save(session, existing, _patched(existing, changes))
+            return await _save(uow.customers, existing, _patched(existing, changes))
 
     async def create(self, user_id: int, profile: Profile) -> Customer:
         """Create a user's profile (administrators); one per user."""
         profile.check_editable()
-        async with self._runtime.transaction() as session:
-            await _check_email_free(session, profile, owner=None)
-            created = await repo.insert_if_missing(session, user_id, profile, now=utcnow())
+        async with self._units() as uow:
+            await _check_email_free(uow.customers, profile, owner=None)
+            created = await uow.customers.add_if_missing(user_id, profile, now=utcnow())
         if created is None:
             raise CustomerExists()
         log.info("customer created", extra={"customer_id": created.id, "owner": user_id})
@@ -94,13 +92,13 @@ class CustomerService:
         self, *, q: str | None, limit: int, offset: int, user_ids: tuple[int, ...] | None = None
     ) -> Page:
         """A page of customers by id, optionally only those matching ``q`` and of ``user_ids``."""
-        async with self._runtime.transaction() as session:
-            return await repo.search(session, q=q, user_ids=user_ids, limit=limit, offset=offset)
+        async with self._units() as uow:
+            return await uow.customers.search(q=q, user_ids=user_ids, limit=limit, offset=offset)
 
     async def get(self, customer_id: int, *, caller: Principal) -> Customer:
         """A profile the caller may see."""
-        async with self._runtime.transaction() as session:
-            return _visible(await repo.get(session, customer_id), caller)
+        async with self._units() as uow:
+            return _visible(await uow.customers.get(customer_id), caller)
 
     async def patch(
         self,
@@ -111,33 +109,34 @@ class CustomerService:
         claimed_user_id: int | None = None,
     ) -> Customer:
         """Change the given fields of a profile the caller may change."""
-        async with self._runtime.transaction() as session:
-            existing = _visible(await repo.get(session, customer_id, lock=True), caller)
+        async with self._units() as uow:
+            existing = _visible(await uow.customers.get(customer_id, lock=True), caller)
             _check_owner_unchanged(existing, claimed_user_id)
-            return await _save(session, existing, _patched(existing, changes))
+            return await _save(uow.customers, existing, _patched(existing, changes))
 
     async def delete(self, customer_id: int) -> None:
         """Delete a profile (administrators)."""
-        async with self._runtime.transaction() as session:
-            if not await repo.remove(session, customer_id):
+        async with self._units() as uow:
+            if not await uow.customers.remove(customer_id):
                 raise CustomerNotFound()
         log.info("customer deleted", extra={"customer_id": customer_id})
 
 
-async def create_profile_for_new_user(session: AsyncSession, event: UserRegistered) -> bool:
+async def create_profile_for_new_user(uow: CustomersUnitOfWork, event: UserRegistered) -> bool:
     """``user.registered``: the user's starting profile, unless they have one (then nothing).
 
-    Runs in the consumer's transaction. Insert-if-missing keyed by user id, so a
+    Runs in the consumer's unit of work. Insert-if-missing keyed by user id, so a
     replay under a new event id creates nothing and never touches an edited profile.
     Values customers refuses, and an email another customer already uses, are left out.
     """
     profile = event.profile()
     refused = event.refused_fields()
-    if profile.email is not None and await repo.email_owner(session, profile.email) is not None:
+    customers = uow.customers
+    if profile.email is not None and await customers.email_owner(profile.email) is not None:
         profile, refused = profile.changed({"email": None}), [*refused, "email"]
     if refused:
         log.warning("profile fields left out", extra={"user_id": event.user_id, "fields": refused})
-    created = await repo.insert_if_missing(session, event.user_id, profile, now=utcnow())
+    created = await customers.add_if_missing(event.user_id, profile, now=utcnow())
     if created is not None:
         log.info("customer created for new user", extra={"customer_id": created.id})
     return created is not None
@@ -161,15 +160,15 @@ def _patched(existing: Customer, changes: Mapping[str, Any]) -> Profile:
     return profile
 
 
-async def _save(session: AsyncSession, existing: Customer, profile: Profile) -> Customer:
-    await _check_email_free(session, profile, owner=existing.id)
-    return await repo.save(session, existing.id, profile, now=utcnow())
+async def _save(customers: Customers, existing: Customer, profile: Profile) -> Customer:
+    await _check_email_free(customers, profile, owner=existing.id)
+    return await customers.save(existing.id, profile, now=utcnow())
 
 
-async def _check_email_free(session: AsyncSession, profile: Profile, *, owner: int | None) -> None:
+async def _check_email_free(customers: Customers, profile: Profile, *, owner: int | None) -> None:
     """Refuse an email another customer uses (the unique index catches concurrent ones)."""
     if profile.email is None:
         return
-    holder = await repo.email_owner(session, profile.email)
+    holder = await customers.email_owner(profile.email)
     if holder is not None and holder != owner:
         raise EmailTaken()

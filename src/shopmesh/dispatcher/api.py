@@ -8,11 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, BeforeValidator
 
-from shopmesh.dispatcher.domain import Delivery, DeliveryStatus, Money, Shipment, ShipmentStatus
+from shopmesh.dispatcher.domain import Delivery, DeliveryStatus, Shipment, ShipmentStatus
 from shopmesh.dispatcher.service import DispatchService
 from shopmesh.dispatcher.webhooks import WebhookNotifier
-from shopmesh.kit.app import AdminUser, Runtime
+from shopmesh.kit.app import AdminUser, Dependency
 from shopmesh.kit.validation import MAX_ID, Offset
+from shopmesh.kit.validation import MoneyNumber as Money
 
 
 def _blank_is_none(value: Any) -> Any:
@@ -90,18 +91,10 @@ class DeliveryPublic(BaseModel):
         )
 
 
-async def get_dispatcher(runtime: Runtime) -> DispatchService:
-    service: DispatchService = runtime.state["dispatcher"]
-    return service
-
-
-async def get_webhooks(runtime: Runtime) -> WebhookNotifier:
-    notifier: WebhookNotifier = runtime.state["webhooks"]
-    return notifier
-
-
-Dispatcher = Annotated[DispatchService, Depends(get_dispatcher)]
-Webhooks = Annotated[WebhookNotifier, Depends(get_webhooks)]
+DispatcherDependency = Dependency[DispatchService]("dispatcher")
+WebhooksDependency = Dependency[WebhookNotifier]("webhooks")
+Dispatcher = Annotated[DispatchService, Depends(DispatcherDependency)]
+Webhooks = Annotated[WebhookNotifier, Depends(WebhooksDependency)]
 
 router = APIRouter(prefix="/api/dispatcher", tags=["dispatcher"])
 

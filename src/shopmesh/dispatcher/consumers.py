@@ -10,40 +10,39 @@ event, on the same topic) has no handler and is skipped.
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from collections.abc import Callable
 
 from shopmesh.dispatcher.domain import ORDER_EVENTS, OrderSnapshot
+from shopmesh.dispatcher.repository import DispatcherUnitOfWork
 from shopmesh.dispatcher.service import DispatchService
 from shopmesh.dispatcher.settings import Settings
-from shopmesh.kit.consumer import EventConsumer, Handler
-from shopmesh.kit.db import Database
+from shopmesh.kit.consumer import EventConsumer, Handler, event_consumer
 from shopmesh.kit.events import EventEnvelope
 
 
-def order_handlers(dispatcher: DispatchService) -> dict[str, Handler]:
+def order_handlers(dispatcher: DispatchService) -> dict[str, Handler[DispatcherUnitOfWork]]:
     """The handlers of ``order.created`` and ``order.cancelled``."""
 
-    async def on_order_created(session: AsyncSession, envelope: EventEnvelope) -> None:
-        await dispatcher.record_order(session, OrderSnapshot.model_validate(envelope.payload))
+    async def on_order_created(uow: DispatcherUnitOfWork, envelope: EventEnvelope) -> None:
+        await dispatcher.record_order(uow, OrderSnapshot.model_validate(envelope.payload))
 
-    async def on_order_cancelled(session: AsyncSession, envelope: EventEnvelope) -> None:
-        await dispatcher.cancel_order(session, OrderSnapshot.model_validate(envelope.payload))
+    async def on_order_cancelled(uow: DispatcherUnitOfWork, envelope: EventEnvelope) -> None:
+        await dispatcher.cancel_order(uow, OrderSnapshot.model_validate(envelope.payload))
 
     return {"order.created": on_order_created, "order.cancelled": on_order_cancelled}
 
 
 def order_consumer(
-    db: Database, settings: Settings, *, dispatcher: DispatchService
-) -> EventConsumer:
+    settings: Settings,
+    units: Callable[[], DispatcherUnitOfWork],
+    *,
+    dispatcher: DispatchService,
+) -> EventConsumer[DispatcherUnitOfWork]:
     """The consumer of ``order-events``, in the group ``settings.group_id``."""
-    return EventConsumer(
-        db,
-        service=settings.service_name,
-        bootstrap=settings.kafka_bootstrap,
+    return event_consumer(
+        settings,
+        units,
         group_id=settings.group_id,
-        handlers=order_handlers(dispatcher),
         topics=[ORDER_EVENTS],
-        max_attempts=settings.consumer_max_attempts,
-        retry_backoff=settings.consumer_retry_backoff,
-        replication=settings.kafka_replication,
+        handlers=order_handlers(dispatcher),
     )

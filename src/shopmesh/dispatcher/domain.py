@@ -18,18 +18,15 @@ from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal
 
 import orjson
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from shopmesh.kit.errors import Conflict, NotFound
 from shopmesh.kit.events import Event
-from shopmesh.kit.validation import MAX_ID
+from shopmesh.kit.validation import MAX_ID, MoneyNumber
 
 ORDER_EVENTS = "order-events"
 PRODUCER = "dispatcher"
 SIGNATURE_PREFIX = "sha256="
-
-# Decimal in Python, a JSON number on the wire.
-Money = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
 
 
 class ShipmentStatus(StrEnum):
@@ -125,7 +122,7 @@ class OrderDispatched(Event):
     customer_id: int
     product_id: int
     quantity: int
-    total_cost: Money
+    total_cost: MoneyNumber
     status: Literal["Dispatched"] = "Dispatched"
     created_at: datetime
     dispatched_at: datetime

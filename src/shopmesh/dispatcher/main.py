@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import cast
 
 from sqlalchemy import Table
 
-from shopmesh.dispatcher.api import router
+from shopmesh.dispatcher.api import DispatcherDependency, WebhooksDependency, router
 from shopmesh.dispatcher.consumers import order_consumer
 from shopmesh.dispatcher.domain import ORDER_EVENTS, DeliveryStatus
+from shopmesh.dispatcher.repository import DispatcherUnitOfWork
 from shopmesh.dispatcher.repository.tables import WebhookDeliveryRow
 from shopmesh.dispatcher.service import DispatchService
 from shopmesh.dispatcher.settings import Settings
 from shopmesh.dispatcher.webhooks import WebhookNotifier
-from shopmesh.kit.app import ServiceRuntime, create_service_app
+from shopmesh.kit.app import ServiceApp, create_service_app
 from shopmesh.kit.retention import RetentionRule
 from shopmesh.kit.runner import serve
+from shopmesh.kit.runtime import ServiceRuntime
 
 DESCRIPTION = (
     "Consumes `order.created` / `order.cancelled` from `order-events`, dispatches each "
@@ -23,37 +25,26 @@ DESCRIPTION = (
 )
 
 
-def create_app(settings: Settings | None = None) -> Any:
+def create_app(settings: Settings | None = None) -> ServiceApp:
     """The dispatcher ASGI app; nothing connects until its lifespan starts."""
     settings = settings or Settings()
-
-    def dispatcher_of(runtime: ServiceRuntime) -> DispatchService:
-        # Built once per runtime, by whichever of the consumer factory and start-up runs first.
-        if "dispatcher" not in runtime.state:
-            webhooks = WebhookNotifier(runtime, settings=settings)
-            runtime.state["webhooks"] = webhooks
-            runtime.state["dispatcher"] = DispatchService(
-                runtime, settings=settings, on_dispatched=webhooks.notify
-            )
-        dispatcher: DispatchService = runtime.state["dispatcher"]
-        return dispatcher
-
-    async def on_startup(runtime: ServiceRuntime) -> None:
-        runtime.background.append(dispatcher_of(runtime).run)
-        runtime.background.append(runtime.state["webhooks"].run)
-
-    return create_service_app(
+    runtime = ServiceRuntime(
         settings,
+        migrations="shopmesh.dispatcher:migrations",
+        produces=[ORDER_EVENTS],
+        retention=retention_rules(settings),
+    )
+    units = runtime.units(DispatcherUnitOfWork)
+    webhooks = WebhookNotifier(units, settings=settings)
+    dispatcher = DispatchService(units, settings=settings, on_dispatched=webhooks.notify)
+    return create_service_app(
+        runtime,
         title="ShopMesh dispatcher",
         description=DESCRIPTION,
         routers=[router],
-        migrations="shopmesh.dispatcher:migrations",
-        produces=[ORDER_EVENTS],
-        consumers=lambda runtime: [
-            order_consumer(runtime.db, settings, dispatcher=dispatcher_of(runtime))
-        ],
-        on_startup=on_startup,
-        retention=retention_rules(settings),
+        dependencies=[DispatcherDependency.given(dispatcher), WebhooksDependency.given(webhooks)],
+        consumers=[order_consumer(settings, units, dispatcher=dispatcher)],
+        background=[dispatcher.run, webhooks.run],
     )
 
 

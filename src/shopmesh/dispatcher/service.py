@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
-
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncSession
+from datetime import datetime, timedelta
 
 from shopmesh.dispatcher.domain import (
     OrderDispatched,
@@ -22,22 +19,15 @@ from shopmesh.dispatcher.domain import (
     ShipmentNotFound,
     ShipmentStatus,
 )
-from shopmesh.dispatcher.repository import deliveries, shipments
+from shopmesh.dispatcher.repository import DispatcherUnitOfWork
 from shopmesh.dispatcher.settings import Settings
 from shopmesh.kit.aio import Alarm, retrying
-from shopmesh.kit.app import ServiceRuntime
-from shopmesh.kit.outbox import add_events
+from shopmesh.kit.clock import utcnow
 
 log = logging.getLogger(__name__)
 
 # Seconds a background loop rests after an error (usually the database being away).
 PAUSE_AFTER_ERROR = 1.0
-_WAKE_REGISTERED = "dispatcher_wake_registered"
-_DISPATCHED_HERE = "dispatcher_dispatched_in_transaction"
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class DispatchService:
@@ -45,12 +35,12 @@ class DispatchService:
 
     def __init__(
         self,
-        runtime: ServiceRuntime,
+        units: Callable[[], DispatcherUnitOfWork],
         *,
         settings: Settings,
         on_dispatched: Callable[[], None] = lambda: None,
     ) -> None:
-        self._runtime = runtime
+        self._units = units
         self._settings = settings
         self._on_dispatched = on_dispatched
         self._alarm = Alarm(settings.poll_interval)
@@ -60,68 +50,40 @@ class DispatchService:
         """Wake the dispatch loop: a shipment may be due now."""
         self._alarm.ring()
 
-    async def record_order(self, session: AsyncSession, order: OrderSnapshot) -> bool:
+    async def record_order(self, uow: DispatcherUnitOfWork, order: OrderSnapshot) -> bool:
         """``order.created``: a pending shipment, due after the handling delay (idempotent).
 
-        Without a handling delay the shipment is due at once: it is recorded as
-        dispatched and announced in this same transaction (the consumer's), instead
-        of a second transaction of the dispatch loop right after it.
+        Runs in the consumer's unit of work. Without a handling delay the shipment is due
+        at once: it is recorded as dispatched and announced in this same unit, instead of
+        a second one of the dispatch loop right after it.
         """
         now = utcnow()
         if self._settings.handling_delay == 0:
-            shipment = await shipments.add_dispatched_shipment_if_missing(session, order, now=now)
+            shipment = await uow.shipments.add_dispatched_if_missing(order, now=now)
             if shipment is not None:
-                await self._announce(session, shipment)
-                self._count_after_commit(session)
+                await self._announce(uow, shipment)
+                uow.after_commit(self._dispatched_one)
             return shipment is not None
         due_at = now + timedelta(seconds=self._settings.handling_delay)
-        created = await shipments.add_shipment_if_missing(
-            session, order, status=ShipmentStatus.PENDING, now=now, due_at=due_at
+        created = await uow.shipments.add_if_missing(
+            order, status=ShipmentStatus.PENDING, now=now, due_at=due_at
         )
         if created:
-            self._due_after_commit(session, due_at)
+            # The loop wakes if it planned to sleep past it (and not before it is visible).
+            uow.after_commit(lambda: self._alarm.due(due_at))
         return created
 
-    def _due_after_commit(self, session: AsyncSession, due_at: datetime) -> None:
-        """Once the consumer commits, tell the loop when this shipment is due (it wakes if
-        it planned to sleep longer). The batch's later shipments are due no sooner."""
-        if not session.info.get(_WAKE_REGISTERED):
-            session.info[_WAKE_REGISTERED] = True
-            event.listen(
-                session.sync_session, "after_commit", lambda _s: self._alarm.due(due_at), once=True
-            )
-
-    def _count_after_commit(self, session: AsyncSession) -> None:
-        """Once the consumer's transaction commits: count its dispatches, wake the relay (the
-        consumer's transaction does not) and the webhook worker."""
-        session.info[_DISPATCHED_HERE] = session.info.get(_DISPATCHED_HERE, 0) + 1
-        if session.info[_DISPATCHED_HERE] > 1:
-            return  # one listener per transaction
-
-        def committed(_session: object) -> None:
-            self.dispatched += session.info.pop(_DISPATCHED_HERE, 0)
-            if self._runtime.relay is not None:
-                self._runtime.relay.notify()
-            if self._settings.webhook_urls:
-                self._on_dispatched()
-
-        def rolled_back(_session: object) -> None:
-            session.info.pop(_DISPATCHED_HERE, None)
-
-        event.listen(session.sync_session, "after_commit", committed, once=True)
-        event.listen(session.sync_session, "after_rollback", rolled_back, once=True)
-
-    async def cancel_order(self, session: AsyncSession, order: OrderSnapshot) -> None:
+    async def cancel_order(self, uow: DispatcherUnitOfWork, order: OrderSnapshot) -> None:
         """``order.cancelled``: a pending shipment is cancelled; a dispatched one stays so.
 
         A cancellation read before its creation (a replay, a rewound group) records
         the shipment as cancelled, so the later ``order.created`` changes nothing.
         """
         now = utcnow()
-        if await shipments.cancel_pending(session, order.id, now=now):
+        if await uow.shipments.cancel_pending(order.id, now=now):
             return
-        await shipments.add_shipment_if_missing(
-            session, order, status=ShipmentStatus.CANCELLED, now=now, due_at=now
+        await uow.shipments.add_if_missing(
+            order, status=ShipmentStatus.CANCELLED, now=now, due_at=now
         )
 
     async def run(self) -> None:
@@ -133,8 +95,8 @@ class DispatchService:
         """Dispatch what is due, then sleep until the next pending shipment is due (at most
         ``poll_interval``: another instance's shipments, or ones left by a crash)."""
         await self.dispatch_due()
-        async with self._runtime.transaction() as session:
-            next_due = await shipments.next_due_at(session)
+        async with self._units() as uow:
+            next_due = await uow.shipments.next_due_at()
         await self._alarm.sleep(next_due)
 
     async def dispatch_due(self, *, now: datetime | None = None) -> int:
@@ -147,10 +109,8 @@ class DispatchService:
                 return total
 
     async def _dispatch_batch(self, now: datetime) -> tuple[int, int]:
-        async with self._runtime.transaction() as session:
-            ids = await shipments.due_shipment_ids(
-                session, now=now, limit=self._settings.batch_size
-            )
+        async with self._units() as uow:
+            ids = await uow.shipments.due_ids(now=now, limit=self._settings.batch_size)
         dispatched = 0
         for shipment_id in ids:
             dispatched += await self.dispatch(shipment_id)
@@ -158,22 +118,25 @@ class DispatchService:
 
     async def dispatch(self, shipment_id: int) -> bool:
         """Dispatch one pending shipment; False when it is no longer pending."""
-        async with self._runtime.transaction() as session:
-            shipment = await shipments.mark_dispatched(session, shipment_id, now=utcnow())
+        async with self._units() as uow:
+            shipment = await uow.shipments.mark_dispatched(shipment_id, now=utcnow())
             if shipment is None:
                 return False
-            await self._announce(session, shipment)
+            await self._announce(uow, shipment)
+            uow.after_commit(self._dispatched_one)
+        return True
+
+    def _dispatched_one(self) -> None:
+        """A dispatch committed: count it and wake the webhook worker."""
         self.dispatched += 1
         if self._settings.webhook_urls:
             self._on_dispatched()
-        return True
 
-    async def _announce(self, session: AsyncSession, shipment: Shipment) -> None:
+    async def _announce(self, uow: DispatcherUnitOfWork, shipment: Shipment) -> None:
         """``order.dispatched`` and the webhook deliveries of a shipment that just left."""
         dispatched = OrderDispatched.of(shipment)
-        await add_events(session, dispatched)
-        await deliveries.add_deliveries(
-            session,
+        uow.outbox.add(dispatched)
+        await uow.deliveries.add(
             shipment_id=shipment.id,
             order_id=shipment.order_id,
             urls=self._settings.webhook_urls,
@@ -185,15 +148,13 @@ class DispatchService:
         self, *, status: ShipmentStatus | None, limit: int, offset: int
     ) -> list[Shipment]:
         """Shipments newest first, optionally of one status."""
-        async with self._runtime.transaction() as session:
-            return await shipments.list_shipments(
-                session, status=status, limit=limit, offset=offset
-            )
+        async with self._units() as uow:
+            return await uow.shipments.newest_first(status=status, limit=limit, offset=offset)
 
     async def shipment_of_order(self, order_id: int) -> Shipment:
         """The shipment of ``order_id`` or :class:`ShipmentNotFound`."""
-        async with self._runtime.transaction() as session:
-            shipment = await shipments.find_shipment_by_order(session, order_id)
+        async with self._units() as uow:
+            shipment = await uow.shipments.of_order(order_id)
         if shipment is None:
             raise ShipmentNotFound(f"no shipment for order {order_id}")
         return shipment

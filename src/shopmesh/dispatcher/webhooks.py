@@ -40,7 +40,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import timedelta
 
 import aiohttp
 
@@ -52,11 +53,11 @@ from shopmesh.dispatcher.domain import (
     retry_delay,
     sign,
 )
-from shopmesh.dispatcher.repository import deliveries
+from shopmesh.dispatcher.repository import DispatcherUnitOfWork
 from shopmesh.dispatcher.service import PAUSE_AFTER_ERROR
 from shopmesh.dispatcher.settings import Settings
 from shopmesh.kit.aio import Alarm, retrying
-from shopmesh.kit.app import ServiceRuntime
+from shopmesh.kit.clock import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -66,15 +67,11 @@ _LEASE_MARGIN = timedelta(seconds=30)
 _ERROR_BODY_BYTES = 200
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class WebhookNotifier:
     """Delivers queued webhook calls (run :meth:`run` as a background task)."""
 
-    def __init__(self, runtime: ServiceRuntime, *, settings: Settings) -> None:
-        self._runtime = runtime
+    def __init__(self, units: Callable[[], DispatcherUnitOfWork], *, settings: Settings) -> None:
+        self._units = units
         self._settings = settings
         self._alarm = Alarm(settings.webhook_poll_interval)
         self._in_flight: set[asyncio.Task[None]] = set()
@@ -105,8 +102,8 @@ class WebhookNotifier:
         await self.start_due()
         next_due = None
         if len(self._in_flight) < self._settings.webhook_concurrency:
-            async with self._runtime.transaction() as session:
-                next_due = await deliveries.next_attempt_at(session)
+            async with self._units() as uow:
+                next_due = await uow.deliveries.next_attempt_at()
         await self._alarm.sleep(next_due)
 
     async def start_due(self) -> int:
@@ -115,15 +112,13 @@ class WebhookNotifier:
         if free <= 0:
             return 0
         now = utcnow()
-        async with self._runtime.transaction() as session:
-            ids = await deliveries.due_delivery_ids(session, now=now, limit=free)
+        async with self._units() as uow:
+            ids = await uow.deliveries.due_ids(now=now, limit=free)
         lease_until = now + timedelta(seconds=self._settings.webhook_timeout) + _LEASE_MARGIN
         started = 0
         for delivery_id in ids:
-            async with self._runtime.transaction() as session:
-                delivery = await deliveries.claim(
-                    session, delivery_id, now=now, lease_until=lease_until
-                )
+            async with self._units() as uow:
+                delivery = await uow.deliveries.claim(delivery_id, now=now, lease_until=lease_until)
             if delivery is not None:
                 self._start(delivery)
                 started += 1
@@ -187,10 +182,10 @@ class WebhookNotifier:
 
     async def _record(self, delivery: Delivery, error: str | None) -> None:
         now = utcnow()
-        async with self._runtime.transaction() as session:
+        async with self._units() as uow:
             if error is None:
-                await deliveries.record_delivered(
-                    session, delivery.id, attempts=delivery.attempts, now=now
+                await uow.deliveries.record_delivered(
+                    delivery.id, attempts=delivery.attempts, now=now
                 )
                 return
             retry_at = None
@@ -201,24 +196,24 @@ class WebhookNotifier:
                     cap=self._settings.webhook_backoff_max,
                 )
                 retry_at = now + timedelta(seconds=delay)
-            await deliveries.record_failure(
-                session, delivery.id, attempts=delivery.attempts, error=error, retry_at=retry_at
+            await uow.deliveries.record_failure(
+                delivery.id, attempts=delivery.attempts, error=error, retry_at=retry_at
             )
         if retry_at is None:
             log.warning("webhook %s to %s failed: %s", delivery.id, delivery.url, error)
 
     async def failed(self, *, limit: int, offset: int) -> list[Delivery]:
         """Deliveries given up on, newest first."""
-        async with self._runtime.transaction() as session:
-            return await deliveries.list_deliveries(
-                session, status=DeliveryStatus.FAILED, limit=limit, offset=offset
+        async with self._units() as uow:
+            return await uow.deliveries.newest_first(
+                status=DeliveryStatus.FAILED, limit=limit, offset=offset
             )
 
     async def retry(self, delivery_id: int) -> Delivery:
         """Re-queue a failed delivery with a fresh set of attempts."""
-        async with self._runtime.transaction() as session:
-            requeued = await deliveries.requeue_failed(session, delivery_id, now=utcnow())
-            delivery = await deliveries.get(session, delivery_id)
+        async with self._units() as uow:
+            requeued = await uow.deliveries.requeue_failed(delivery_id, now=utcnow())
+            delivery = await uow.deliveries.get(delivery_id)
         if delivery is None:
             raise DeliveryNotFound(f"no webhook delivery {delivery_id}")
         if not requeued:

@@ -19,8 +19,10 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import NoReturn, TypeVar
+
+from shopmesh.kit.clock import utcnow
 
 T = TypeVar("T")
 
@@ -62,7 +64,7 @@ class Alarm:
     async def sleep(self, next_due: datetime | None) -> None:
         """Sleep until ``next_due`` (the earliest work known; None: none), a ring, or
         ``longest`` seconds, whichever comes first."""
-        now = datetime.now(UTC)
+        now = utcnow()
         wait = self.longest
         if next_due is not None:
             wait = min(max((next_due - now).total_seconds(), 0.0), wait)

@@ -1,141 +1,134 @@
-"""The app factory every service is built with.
+"""The app factory every service is built with, and the dependencies its routes declare.
 
 It gives each service the same edges: the JSON error shape, request ids and
 the access log, ``/health``, ``/ready`` and ``/metrics``, migrations at
-start, the outbox relay and the event consumers as background tasks.
+start, the outbox relay, the event consumers and the service's own loops as
+background tasks. A service's ``main.py`` builds its runtime, use cases and
+consumers first, then hands them here::
+
+    runtime = ServiceRuntime(settings, migrations="shopmesh.payments:migrations", ...)
+    payments = PaymentService(runtime.units(PaymentsUnitOfWork), policy=...)
+    return create_service_app(runtime, title=..., routers=[router],
+                              dependencies=[PaymentsDependency.given(payments)])
+
+and its routes declare what they use, typed:
+``Payments = Annotated[PaymentService, Depends(PaymentsDependency)]``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from typing import Annotated, Any
+from dataclasses import dataclass
+from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import APIRouter, Depends, FastAPI, Header, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shopmesh.kit.client import Resolver, ServiceClient, StaticResolver
 from shopmesh.kit.consumer import EventConsumer
-from shopmesh.kit.db import Database, is_transient_db_error
-from shopmesh.kit.errors import AppError, Forbidden
+from shopmesh.kit.db import Database
+from shopmesh.kit.error_handlers import install_error_handlers
+from shopmesh.kit.errors import Forbidden
 from shopmesh.kit.http import BodyLimitMiddleware, RequestContextMiddleware, Scope
-from shopmesh.kit.jwt import CACHED_TOKENS, Principal, TokenVerifier
+from shopmesh.kit.idempotency import MAX_KEY_LENGTH, Outcome
+from shopmesh.kit.jwt import Principal, TokenVerifier
 from shopmesh.kit.kafka import kafka_reachable
 from shopmesh.kit.metrics import render
-from shopmesh.kit.migrations import migrate
-from shopmesh.kit.outbox import OutboxRelay
-from shopmesh.kit.registry import RegistryAgent
-from shopmesh.kit.retention import RetentionRule, service_retention
-from shopmesh.kit.settings import ServiceSettings
+from shopmesh.kit.runtime import ServiceRuntime, Work
 
 log = logging.getLogger(__name__)
-_SOURCES = frozenset({"body", "query", "path", "header", "cookie"})
-_NOT_AN_OBJECT = frozenset({"model_attributes_type", "dict_type", "model_type"})
+T = TypeVar("T")
 
 
-@dataclass
-class ServiceRuntime:
-    """A running service: settings, database, token verifier, client, background work."""
+class Dependency(Generic[T]):
+    """Something routes use that ``main.py`` builds once per app (a use case service, a hub).
 
-    settings: ServiceSettings
-    database: Database | None
-    verifier: TokenVerifier
-    client: ServiceClient
-    relay: OutboxRelay | None = None
-    consumers: list[EventConsumer] = field(default_factory=list)
-    background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
-    state: dict[str, Any] = field(default_factory=dict)
+    Declare it next to the routes, typed, and use it as a FastAPI dependency::
 
-    @property
-    def db(self) -> Database:
-        if self.database is None:
-            raise RuntimeError(f"{self.settings.service_name} has no database")
-        return self.database
+        PaymentsDependency = Dependency[PaymentService]("payments")
+        Payments = Annotated[PaymentService, Depends(PaymentsDependency)]
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Any]:
-        """One use case's transaction; wakes the relay if it wrote events."""
-        async with self.db.transaction() as session:
-            yield session
-        if session.info.pop("outbox_written", False) and self.relay is not None:
-            self.relay.notify()
+    ``main.py`` gives the app its value: ``PaymentsDependency.given(service)``. An app
+    whose routes use a dependency it was not given refuses to be built.
+    """
 
-    @asynccontextmanager
-    async def connection(self, *, autocommit: bool = False) -> AsyncIterator[AsyncConnection]:
-        """One use case's transaction on a Core connection (no ORM session); wakes the relay
-        if it wrote events. For hot paths: a statement costs less than through a session.
-        ``autocommit``: see :meth:`Database.connection` (a use case of one statement)."""
-        async with self.db.connection(autocommit=autocommit) as connection:
-            try:
-                yield connection
-            finally:
-                # The info dict lives as long as the pooled connection: never leave the mark.
-                written = connection.info.pop("outbox_written", False)
-        if written and self.relay is not None:
-            self.relay.notify()
+    def __init__(self, name: str) -> None:
+        self.name = name
 
-    async def close(self) -> None:
-        await self.client.close()
-        if self.database is not None:
-            await self.database.close()
+    def given(self, value: T) -> Provision[T]:
+        """This dependency's value in one app."""
+        return Provision(self, value)
+
+    async def __call__(self, request: Request) -> T:
+        # Not a lookup by name: the key is this typed object, checked at build time.
+        value: T = request.app.state.provisions[self]
+        return value
+
+    def __repr__(self) -> str:
+        return f"Dependency({self.name!r})"
 
 
-ConsumersFactory = Callable[[ServiceRuntime], Sequence[EventConsumer]]
-StartupHook = Callable[[ServiceRuntime], Awaitable[None]]
+@dataclass(frozen=True, slots=True)
+class Provision(Generic[T]):
+    """A dependency and its value in one app (see :meth:`Dependency.given`)."""
+
+    dependency: Dependency[T]
+    value: T
+
+
+# The token verifier of the app serving the request: every app is given its runtime's.
+VerifierDependency = Dependency[TokenVerifier]("token verifier")
+Verifier = Annotated[TokenVerifier, Depends(VerifierDependency)]
+
+
+class ServiceApp(RequestContextMiddleware):
+    """A service's ASGI app: its FastAPI app behind the kit's middleware, and its runtime."""
+
+    def __init__(self, fastapi: FastAPI, runtime: ServiceRuntime) -> None:
+        super().__init__(
+            BodyLimitMiddleware(fastapi), service=runtime.settings.service_name, route_of=_route
+        )
+        self.fastapi = fastapi
+        self.runtime = runtime
+
+    def provided(self, dependency: Dependency[T]) -> T:
+        """What ``dependency`` is in this app (as its routes get it)."""
+        value: T = self.fastapi.state.provisions[dependency]
+        return value
 
 
 def create_service_app(
-    settings: ServiceSettings,
+    runtime: ServiceRuntime,
     *,
     title: str,
     routers: Sequence[APIRouter],
-    migrations: str | None,
-    produces: Sequence[str] = (),
-    consumers: ConsumersFactory | None = None,
-    on_startup: StartupHook | None = None,
     description: str = "",
-    register: bool = True,
-    retention: Sequence[RetentionRule] = (),
-) -> Any:
-    """Build a service's ASGI app (a FastAPI app wrapped in the kit's middleware).
+    dependencies: Sequence[Provision[Any]] = (),
+    consumers: Sequence[EventConsumer[Any]] = (),
+    background: Sequence[Work] = (),
+    on_startup: Callable[[], Awaitable[None]] | None = None,
+) -> ServiceApp:
+    """Build a service's app on ``runtime``.
 
-    ``migrations`` (``"pkg:dir"``) gives the service a database migrated at
-    start; ``None`` is a service without one. ``on_startup`` may append
-    coroutine functions to ``runtime.background``; they run as tasks until shutdown.
-    With ``settings.registry_url`` set, the instance registers itself (unless
-    ``register`` is false: the registry itself) and finds the others there.
-    ``retention``: the service's own tables to keep bounded (``kit.retention``); the
-    kit's outbox and processed-event tables are kept bounded in every service with a
-    database.
+    At start the runtime opens (migrations), then ``on_startup`` runs; the outbox
+    relay, the registry agent, the ``consumers`` (when Kafka is enabled) and the
+    ``background`` work then run as tasks until shutdown cancels them.
     """
+    settings = runtime.settings
+    works = runtime.works()
+    if settings.kafka_enabled:
+        works += [consumer.run for consumer in consumers]
+    works += background
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = await _open_runtime(
-            settings, migrations=migrations, produces=produces, register=register
-        )
-        if consumers is not None and settings.kafka_enabled:
-            runtime.consumers = list(consumers(runtime))
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await runtime.open()
         if on_startup is not None:
-            await on_startup(runtime)
-        if runtime.database is not None and settings.retention_interval > 0:
-            pruner = service_retention(runtime.database, settings, retention)
-            runtime.background.append(pruner.run)
-        app.state.runtime = runtime
-        works = [runtime.relay.run] if runtime.relay else []
-        works += [c.run for c in runtime.consumers] + runtime.background
-        tasks = [
-            asyncio.create_task(work(), name=getattr(work, "__qualname__", repr(work)))
-            for work in works
-        ]
+            await on_startup()
+        tasks = [asyncio.create_task(work(), name=_name(work)) for work in works]
         try:
             yield
         finally:
@@ -143,15 +136,18 @@ def create_service_app(
             await runtime.close()
 
     app = FastAPI(title=title, description=description, lifespan=lifespan)
-    _install_error_handlers(app)
-    app.include_router(_operations_router(settings))
+    install_error_handlers(app)
+    app.include_router(_operations_router(runtime))
     for router in routers:
         app.include_router(router)
-    app.state.settings = settings
-    wrapped = BodyLimitMiddleware(app)
-    service_app = RequestContextMiddleware(wrapped, service=settings.service_name, route_of=_route)
-    service_app.fastapi = app  # type: ignore[attr-defined]
-    return service_app
+    provisions = [VerifierDependency.given(runtime.verifier), *dependencies]
+    app.state.provisions = {p.dependency: p.value for p in provisions}
+    _check_provided(app, app.state.provisions)
+    return ServiceApp(app, runtime)
+
+
+def _name(work: Work) -> str:
+    return str(getattr(work, "__qualname__", repr(work)))
 
 
 async def _cancel(tasks: Sequence[asyncio.Task[Any]], *, timeout: float) -> None:
@@ -166,43 +162,15 @@ async def _cancel(tasks: Sequence[asyncio.Task[Any]], *, timeout: float) -> None
         log.error("background task %s did not stop within %.0fs", task.get_name(), timeout)
 
 
-async def _open_runtime(
-    settings: ServiceSettings, *, migrations: str | None, produces: Sequence[str], register: bool
-) -> ServiceRuntime:
-    db = None
-    if migrations is not None:
-        db = Database(
-            settings.db_url,
-            pool_size=settings.database_pool_size,
-            max_overflow=settings.database_max_overflow,
-        )
-        await migrate(db, migrations, wait=settings.database_start_timeout)
-    verifier = TokenVerifier(
-        secret=settings.jwt_secret, issuer=settings.jwt_issuer, cache_size=CACHED_TOKENS
-    )
-    relay = None
-    if db is not None and produces and settings.kafka_enabled:
-        relay = OutboxRelay(
-            db,
-            service=settings.service_name,
-            bootstrap=settings.kafka_bootstrap,
-            batch_size=settings.outbox_batch_size,
-            poll_interval=settings.outbox_poll_interval,
-            topics=produces,
-            replication=settings.kafka_replication,
-        )
-    agent = RegistryAgent(settings, register=register) if settings.registry_url else None
-    resolver: Resolver = agent.resolver if agent else StaticResolver(settings.service_urls)
-    runtime = ServiceRuntime(
-        settings=settings,
-        database=db,
-        verifier=verifier,
-        client=ServiceClient(settings, resolver),
-        relay=relay,
-    )
-    if agent is not None:
-        runtime.background.append(agent.run)
-    return runtime
+def _check_provided(app: FastAPI, provided: dict[Dependency[Any], Any]) -> None:
+    """Refuse an app whose routes use a :class:`Dependency` it was not given."""
+    pending = [route.dependant for route in app.routes if hasattr(route, "dependant")]
+    while pending:
+        dependant = pending.pop()
+        call = dependant.call
+        if isinstance(call, Dependency) and call not in provided:
+            raise RuntimeError(f"{call!r} is used by a route but main.py did not provide it")
+        pending.extend(dependant.dependencies)
 
 
 def _route(scope: Scope) -> str:
@@ -211,7 +179,7 @@ def _route(scope: Scope) -> str:
 
 
 class ErrorPublic(BaseModel):
-    """The platform's error shape, for OpenAPI documents (the handlers below render it)."""
+    """The platform's error shape, for OpenAPI documents (kit.error_handlers renders it)."""
 
     error: str
     code: str
@@ -228,19 +196,9 @@ def error_responses(described: dict[int, str]) -> dict[int | str, dict[str, Any]
 
 # Dependencies that do no I/O are `async def` all the same: FastAPI runs a plain `def`
 # dependency in its thread pool, a thread hop per dependency on every request.
-async def get_runtime(request: Request) -> ServiceRuntime:
-    return _runtime_of(request)
-
-
-def _runtime_of(request: Request) -> ServiceRuntime:
-    runtime: ServiceRuntime = request.app.state.runtime
-    return runtime
-
-
-async def current_principal(request: Request) -> Principal:
+async def current_principal(request: Request, verifier: Verifier) -> Principal:
     """The verified caller (services check the token again behind the gateway)."""
-    runtime = _runtime_of(request)
-    principal = runtime.verifier.verify_header(request.headers.get("authorization"))
+    principal = verifier.verify_header(request.headers.get("authorization"))
     request.scope["user_id"] = principal.user_id
     return principal
 
@@ -261,15 +219,33 @@ async def service_principal(
     return principal
 
 
-Runtime = Annotated[ServiceRuntime, Depends(get_runtime)]
+REPLAYED_HEADER = "Idempotent-Replayed"
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=MAX_KEY_LENGTH,
+        description="Retrying with the same key and body returns the first answer.",
+    ),
+]
+
+
+def mark_replayed(response: Response, outcome: Outcome[Any]) -> None:
+    """Tell the client the answer is the stored one of an earlier request with its key."""
+    if outcome.replayed:
+        response.headers[REPLAYED_HEADER] = "true"
+
+
 CurrentUser = Annotated[Principal, Depends(current_principal)]
 AdminUser = Annotated[Principal, Depends(admin_principal)]
 # Another platform service (or an administrator): internal endpoints.
 ServiceCaller = Annotated[Principal, Depends(service_principal)]
 
 
-def _operations_router(settings: ServiceSettings) -> APIRouter:
+def _operations_router(runtime: ServiceRuntime) -> APIRouter:
     router = APIRouter(tags=["operations"])
+    settings = runtime.settings
 
     @router.get("/health")
     async def health() -> dict[str, str]:
@@ -277,13 +253,13 @@ def _operations_router(settings: ServiceSettings) -> APIRouter:
         return {"status": "ok", "service": settings.service_name}
 
     @router.get("/ready")
-    async def ready(runtime: Runtime) -> JSONResponse:
+    async def ready() -> JSONResponse:
         """Ready: the database answers and (when used) Kafka is reachable."""
         checks = {}
         if runtime.database is not None:
             checks["database"] = await _database_ok(runtime.database)
-        if settings.kafka_enabled and runtime.database is not None:
-            checks["kafka"] = await kafka_reachable(settings.kafka_bootstrap)
+            if settings.kafka_enabled:
+                checks["kafka"] = await kafka_reachable(settings.kafka_bootstrap)
         ok = all(checks.values())
         body = {"status": "ready" if ok else "not_ready", "checks": checks}
         return JSONResponse(body, status_code=200 if ok else 503)
@@ -303,68 +279,3 @@ async def _database_ok(db: Database) -> bool:
     except Exception:
         return False
     return True
-
-
-def _error(request: Request, status: int, message: str, code: str, **extra: Any) -> JSONResponse:
-    body: dict[str, Any] = {
-        "error": message,
-        "code": code,
-        "request_id": request.scope.get("request_id"),
-    }
-    if extra.get("details") is not None:
-        body["details"] = extra["details"]
-    return JSONResponse(body, status_code=status, headers=extra.get("headers"))
-
-
-def _install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(AppError)
-    async def app_error(request: Request, exc: AppError) -> JSONResponse:
-        return _error(
-            request, exc.status, exc.message, exc.code, details=exc.details, headers=exc.headers
-        )
-
-    @app.exception_handler(RequestValidationError)
-    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = exc.errors()
-        if any(e.get("type") == "json_invalid" for e in errors):
-            return _error(request, 400, "request body is not valid JSON", "invalid_json")
-        details = [
-            {"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg", ""), "type": e["type"]}
-            for e in errors
-        ]
-        first = details[0] if details else {"loc": [], "msg": "invalid request"}
-        loc = first["loc"]
-        # The first part says where the value came from (body, query...); the rest names it.
-        where = ".".join(loc[1:] if loc and loc[0] in _SOURCES else loc)
-        if loc == ["body"] and first["type"] in _NOT_AN_OBJECT:
-            message = "request body must be a JSON object (Content-Type: application/json)"
-        else:
-            message = f"{where}: {first['msg']}" if where else str(first["msg"])
-        return _error(request, 422, message, "validation_error", details=details)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        if isinstance(exc.__cause__, RecursionError):  # FastAPI's body parse hit the stack
-            return _error(request, 422, "request body is nested too deeply", "validation_error")
-        codes = {404: "not_found", 405: "method_not_allowed", 400: "bad_request"}
-        message = exc.detail if isinstance(exc.detail, str) else "request failed"
-        code = codes.get(exc.status_code, "http_error")
-        return _error(request, exc.status_code, message, code, headers=exc.headers)
-
-    async def database_error(request: Request, exc: Exception) -> JSONResponse:
-        if is_transient_db_error(exc):
-            log.warning("database unavailable: %s", type(exc).__name__)
-            return _error(request, 503, "database unavailable, try again", "service_unavailable")
-        log.exception("unhandled error")
-        return _error(request, 500, "internal error", "internal_error")
-
-    # Registered by class, not only under Exception: the catch-all handler runs in
-    # Starlette's ServerErrorMiddleware, which re-raises after answering, so uvicorn
-    # logged a stack trace for every request of a database outage and closed the
-    # keep-alive connection under the gateway's feet (its next request there: a 502).
-    app.add_exception_handler(DBAPIError, database_error)
-    app.add_exception_handler(OSError, database_error)
-
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        return await database_error(request, exc)

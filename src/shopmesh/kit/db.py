@@ -4,23 +4,32 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, DateTime, Dialect, Integer, MetaData, TypeDecorator, event, text
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    DateTime,
+    Dialect,
+    Integer,
+    MetaData,
+    TypeDecorator,
+    event,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import CursorResult, make_url
+from sqlalchemy.engine import CursorResult, Result, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
-    AsyncSession,
-    async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.sql import Executable
 
 # One naming convention for constraints, so migrations name them predictably.
 NAMING_CONVENTION = {
@@ -48,21 +57,44 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value
 
 
-# What a use case's statements run on: an ORM session, or a Core connection (cheaper per
-# statement: the hot paths use one).
-Executor = AsyncSession | AsyncConnection
-
-
-def insert_for(on: Executor | str, table: Any) -> Any:
-    """An INSERT for the dialect of ``on`` (an executor, or a dialect name), so it supports
+def insert_for(on: AsyncConnection | str, table: Any) -> Any:
+    """An INSERT for the dialect of ``on`` (a connection, or a dialect name), so it supports
     ``ON CONFLICT`` (``on_conflict_do_nothing`` / ``on_conflict_do_update``)."""
-    if isinstance(on, AsyncConnection):
-        name = on.dialect.name
-    elif isinstance(on, AsyncSession):
-        name = on.get_bind().dialect.name
-    else:
-        name = on
+    name = on.dialect.name if isinstance(on, AsyncConnection) else on
     return postgresql.insert(table) if name == "postgresql" else sqlite.insert(table)
+
+
+async def execute_alone(
+    connection: AsyncConnection, statement: Executable, params: Mapping[str, Any] | None = None
+) -> Result[Any]:
+    """Run ``statement`` so that it commits by itself when ``connection`` has no transaction
+    yet (PostgreSQL autocommit: no BEGIN and COMMIT round trips); in the transaction otherwise.
+
+    Only for a statement that is right on its own whatever follows it (it writes all its
+    change needs, events included). A statement after it begins a transaction as usual.
+    On SQLite it is an ordinary statement.
+    """
+    if connection.in_transaction() or connection.dialect.name != "postgresql":
+        return await connection.execute(statement, params)
+    result: Result[Any] = await connection.run_sync(_execute_in_autocommit, statement, params)
+    return result
+
+
+def _execute_in_autocommit(
+    connection: Connection, statement: Executable, params: Mapping[str, Any] | None
+) -> Result[Any]:
+    # One trip into SQLAlchemy's sync layer for the four steps, not one each.
+    level = connection.default_isolation_level
+    connection.execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        result = connection.execute(statement, params)  # asyncpg's rows: already fetched
+        connection.commit()  # ends SQLAlchemy's own record of it: no round trip
+    except BaseException:
+        connection.rollback()
+        raise
+    finally:
+        connection.execution_options(isolation_level=level)
+    return result
 
 
 def rowcount(result: Any) -> int:
@@ -168,7 +200,7 @@ def _make_sqlite_transactions_immediate(engine: AsyncEngine) -> None:
 
 
 class Database:
-    """An engine and its session factory, opened in a service's lifespan."""
+    """A service's engine and its pool, shared in arrival order; opened in its lifespan."""
 
     def __init__(
         self,
@@ -183,7 +215,6 @@ class Database:
         self.engine = create_engine(
             url, pool_size=pool_size, max_overflow=max_overflow, ping_idle_after=ping_idle_after
         )
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # The pool's own queue lets a newcomer take a connection that was just returned
         # ahead of the tasks already waiting, and a task passed over goes to the back:
         # under load some requests wait many turns. Tasks queue here instead, first come
@@ -210,12 +241,6 @@ class Database:
             self._turns.release()
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A session inside one transaction: committed on success, rolled back on error."""
-        async with self._turn(), self.sessions() as session, session.begin():
-            yield session
-
-    @asynccontextmanager
     async def connection(self, *, autocommit: bool = False) -> AsyncIterator[AsyncConnection]:
         """A connection inside one transaction, for SQLAlchemy Core statements (no ORM session).
 
@@ -230,6 +255,13 @@ class Database:
             return
         async with self._turn(), self.engine.connect() as connection:
             await connection.execution_options(isolation_level="AUTOCOMMIT")
+            yield connection
+
+    @asynccontextmanager
+    async def checkout(self) -> AsyncIterator[AsyncConnection]:
+        """A pooled connection without a transaction yet: its first statement begins one
+        (SQLAlchemy's autobegin). Whoever holds it commits; what is left is rolled back."""
+        async with self._turn(), self.engine.connect() as connection:
             yield connection
 
     async def ping(self) -> None:

@@ -8,16 +8,14 @@ payload with a model of its own, so services never import each other.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar
 from uuid import UUID, uuid4
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+from shopmesh.kit.clock import utcnow
 
 
 class Event(BaseModel):

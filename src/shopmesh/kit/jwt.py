@@ -5,11 +5,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import jwt as pyjwt
 
+from shopmesh.kit.clock import utcnow
 from shopmesh.kit.errors import Unauthorized
 
 ALGORITHM = "HS256"
@@ -43,7 +44,7 @@ def issue_token(
     now: datetime | None = None,
 ) -> str:
     """Sign an access token for ``principal``."""
-    issued = now or datetime.now(UTC)
+    issued = now or utcnow()
     claims = {
         "sub": str(principal.user_id),
         "username": principal.username,

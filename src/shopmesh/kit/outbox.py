@@ -1,10 +1,12 @@
 """The transactional outbox: events are rows written with the state change, then relayed.
 
-A use case calls :func:`add_events` inside its transaction; the
-:class:`OutboxRelay` (one background task per service) publishes unsent rows
-in id order with an idempotent producer and marks them sent. A crash
-between publish and mark re-sends the batch; consumers drop the duplicates
-by ``event_id``, so nothing is lost and nothing is applied twice.
+A use case adds its events to its unit of work's :class:`Outbox`
+(``uow.outbox.add(event)``), which writes them in the use case's transaction
+(see :mod:`shopmesh.kit.uow`); the :class:`OutboxRelay` (one background task
+per service) publishes unsent rows in id order with an idempotent producer and
+marks them sent. A crash between publish and mark re-sends the batch;
+consumers drop the duplicates by ``event_id``, so nothing is lost and nothing
+is applied twice.
 """
 
 from __future__ import annotations
@@ -15,15 +17,16 @@ import zlib
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import BigInteger, Row, all_, any_, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shopmesh.kit.aio import Alarm, describe, retrying
+from shopmesh.kit.clock import utcnow
 from shopmesh.kit.db import Database
 from shopmesh.kit.events import Event
 from shopmesh.kit.kafka import ensure_topics, idempotent_producer
@@ -34,34 +37,53 @@ from shopmesh.kit.tables import outbox_message
 log = logging.getLogger(__name__)
 
 
-async def add_events(session: AsyncSession | AsyncConnection, *events: Event) -> None:
-    """Write ``events`` in the caller's transaction; the relay publishes them after commit.
+class Outbox:
+    """The events one unit of work announces, written to the outbox table in its transaction.
 
-    ``session`` is an ORM session or a Core connection inside a transaction.
+    Each event keeps the trace context it was added in (a consumer's batch adds
+    events in each source event's own context), so the flow's trace goes on
+    through Kafka.
     """
-    if not events:
-        return
-    await session.execute(outbox_message.insert(), [outbox_row(event) for event in events])
-    mark_outbox_written(session)
+
+    def __init__(self) -> None:
+        self._rows: list[dict[str, Any]] = []
+        self.handed_over = 0
+
+    def add(self, *events: Event) -> None:
+        """Announce ``events`` if the unit of work commits."""
+        traceparent = traceparent_var.get()
+        self._rows.extend(_row(event, traceparent) for event in events)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def hand_over(self, event: Event) -> dict[str, Any]:
+        """``event``'s ``outbox_message`` row, for a repository statement that writes it itself
+        (a change and its event in one round trip); once the unit commits, the relay is woken
+        as for the events written here."""
+        self.handed_over += 1
+        return _row(event, traceparent_var.get())
+
+    async def write(self, connection: AsyncConnection) -> bool:
+        """Insert the pending events (one statement) on ``connection``, in its transaction;
+        whether there were any. What is written is no longer pending."""
+        if not self._rows:
+            return False
+        rows, self._rows = self._rows, []
+        await connection.execute(outbox_message.insert(), rows)
+        return True
 
 
-def outbox_row(event: Event) -> dict[str, Any]:
-    """The ``outbox_message`` row of ``event``, for a use case that writes it in a statement
-    of its own (then it calls :func:`mark_outbox_written`)."""
+def _row(event: Event, traceparent: str | None) -> dict[str, Any]:
     return {
         "event_id": str(event.event_id),
         "topic": event.topic,
         "key": event.key(),
         "event_type": event.event_type,
         "payload": event.to_bytes(),
-        "traceparent": traceparent_var.get(),
+        "traceparent": traceparent,
         "created_at": event.occurred_at,
     }
-
-
-def mark_outbox_written(session: AsyncSession | AsyncConnection) -> None:
-    """Note that this transaction wrote outbox rows: the runtime wakes the relay after it."""
-    session.info["outbox_written"] = True
 
 
 async def outbox_backlog(db: Database) -> int:
@@ -188,14 +210,14 @@ class OutboxRelay:
         async with self._db.connection(autocommit=True) as connection:
             if not sent:
                 return (await connection.execute(self._statements.unsent)).all()
-            marked = {"ids": sent, "now": datetime.now(UTC)}
+            marked = {"ids": sent, "now": utcnow()}
             if self._db.is_sqlite:
                 await connection.execute(self._statements.mark, marked)
                 return (await connection.execute(self._statements.unsent)).all()
             return (await connection.execute(self._statements.mark_and_fetch, marked)).all()
 
     def _observe(self, rows: Sequence[Row[Any]]) -> None:
-        now = datetime.now(UTC)
+        now = utcnow()
         latency = OUTBOX_PUBLISH_LATENCY.labels(self._service)
         for topic, count in Counter(row.topic for row in rows).items():
             OUTBOX_PUBLISHED.labels(self._service, topic).inc(count)

@@ -19,12 +19,13 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, delete, select, tuple_
 
 from shopmesh.kit.aio import retrying
+from shopmesh.kit.clock import utcnow
 from shopmesh.kit.db import Database, rowcount
 from shopmesh.kit.metrics import RETENTION_DELETED
 from shopmesh.kit.settings import ServiceSettings
@@ -115,7 +116,7 @@ class Retention:
 
         Returns how many rows each table lost.
         """
-        now = now or datetime.now(UTC)
+        now = now or utcnow()
         deleted: dict[str, int] = {}
         for rule in self._rules:
             statement = self._delete_batch(rule, now - rule.keep)

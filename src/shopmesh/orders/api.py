@@ -5,33 +5,24 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, Strict, TypeAdapter, ValidationError
 
-from shopmesh.kit.app import CurrentUser, Runtime
+from shopmesh.kit.app import CurrentUser, Dependency, IdempotencyKey, mark_replayed
 from shopmesh.kit.errors import Forbidden
 from shopmesh.kit.jwt import Principal
 from shopmesh.kit.validation import MAX_ID, Offset
-from shopmesh.orders.domain import MAX_LINES, MAX_QUANTITY, Money, Order, OrderLine, OrderStatus
+from shopmesh.kit.validation import MoneyNumber as Money
+from shopmesh.orders.domain import MAX_LINES, MAX_QUANTITY, Order, OrderLine, OrderStatus
 from shopmesh.orders.live import StatusHub
 from shopmesh.orders.service import OrderService, OrderView
 from shopmesh.orders.settings import Settings
-from shopmesh.orders.stream import MEDIA_TYPE, StatusStreamResponse
-
-REPLAYED_HEADER = "Idempotent-Replayed"
+from shopmesh.orders.stream import MEDIA_TYPE, status_stream
 
 Id = Annotated[int, Strict(), Field(ge=1, le=MAX_ID)]
 OrderId = Annotated[int, Path(ge=1, le=MAX_ID, description="The order's id.")]
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        min_length=1,
-        max_length=200,
-        description="Retrying with the same key and lines returns the orders the first created.",
-    ),
-]
 
 
 class OrderLineCreate(BaseModel):
@@ -157,19 +148,9 @@ class OrderDetail(OrderPublic):
         return cls(**public, product=view.product, customer=view.customer)
 
 
-async def get_service(runtime: Runtime) -> OrderService:
-    service: OrderService = runtime.state["orders"]
-    return service
-
-
-async def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-async def get_hub(runtime: Runtime) -> StatusHub:
-    hub: StatusHub = runtime.state["hub"]
-    return hub
+OrdersDependency = Dependency[OrderService]("orders")
+HubDependency = Dependency[StatusHub]("status hub")
+SettingsDependency = Dependency[Settings]("settings")
 
 
 async def customer_principal(user: CurrentUser) -> Principal:
@@ -180,8 +161,9 @@ async def customer_principal(user: CurrentUser) -> Principal:
 
 
 Customer = Annotated[Principal, Depends(customer_principal)]
-Orders = Annotated[OrderService, Depends(get_service)]
-Hub = Annotated[StatusHub, Depends(get_hub)]
+Orders = Annotated[OrderService, Depends(OrdersDependency)]
+Hub = Annotated[StatusHub, Depends(HubDependency)]
+OrdersSettings = Annotated[Settings, Depends(SettingsDependency)]
 
 router = APIRouter(prefix="/api/orders", tags=["orders"])
 
@@ -207,9 +189,8 @@ async def place_orders(
     totals, customer and status come from the platform; a client's are ignored."""
     lines, single = parse_lines(body)
     placed = await orders.place_orders(user.user_id, lines, idempotency_key=idempotency_key)
-    if placed.replayed:
-        response.headers[REPLAYED_HEADER] = "true"
-    public = [OrderPublic.of(order) for order in placed.orders]
+    mark_replayed(response, placed)
+    public = [OrderPublic.of(order) for order in placed.value]
     return public[0] if single and public else OrdersPlaced.of(public)
 
 
@@ -237,15 +218,13 @@ async def list_orders(
 @router.get(
     "/stream",
     status_code=200,
-    response_class=StatusStreamResponse,
+    response_class=StreamingResponse,
     responses={200: {"content": {MEDIA_TYPE: {}}, "description": "Server-Sent Events."}},
 )
-async def stream_statuses(
-    user: Customer, hub: Hub, settings: Annotated[Settings, Depends(get_settings)]
-) -> StatusStreamResponse:
+async def stream_statuses(user: Customer, hub: Hub, settings: OrdersSettings) -> StreamingResponse:
     """Live status of the caller's orders as Server-Sent Events: `event: status` with
     `data: {"order_id", "status", "updated_at"}` on each change, and a comment as keep-alive."""
-    return StatusStreamResponse(hub, user.user_id, keepalive=settings.stream_keepalive)
+    return status_stream(hub, user.user_id, keepalive=settings.stream_keepalive)
 
 
 @router.get("/{order_id}")

@@ -14,11 +14,11 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from shopmesh.kit.errors import AppError, Conflict, NotFound, Unprocessable
 from shopmesh.kit.events import Event
-from shopmesh.kit.validation import MAX_ID
+from shopmesh.kit.validation import MAX_ID, MoneyNumber
 
 CENT = Decimal("0.01")
 # The largest value a NUMERIC(12, 2) column holds.
@@ -26,9 +26,6 @@ MAX_MONEY = Decimal("9999999999.99")
 MAX_QUANTITY = 1000
 MAX_LINES = 50
 TOPIC = "order-events"
-
-# Decimal in Python, a JSON number on the wire.
-Money = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
 
 
 class OrderStatus(StrEnum):
@@ -66,13 +63,6 @@ class UnusableReservation(AppError):
     """The products service answered, but not with what its contract promises."""
 
     status, code = 502, "bad_upstream_answer"
-
-
-class IdempotencyKeyReused(Unprocessable):
-    code = "idempotency_key_reused"
-
-    def __init__(self) -> None:
-        super().__init__("this Idempotency-Key was already used with a different request")
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,8 +199,8 @@ class _OrderEvent(Event):
     customer_id: int
     product_id: int
     quantity: int
-    per_cost: Money
-    total_cost: Money
+    per_cost: MoneyNumber
+    total_cost: MoneyNumber
     currency: str
     created_at: datetime
 

@@ -13,18 +13,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from aiokafka import AIOKafkaConsumer
 from pydantic import ValidationError
 
 from shopmesh.kit.aio import retrying
-from shopmesh.kit.db import Database
 from shopmesh.kit.events import EventEnvelope, MalformedEvent
 from shopmesh.kit.kafka import ensure_topics
 from shopmesh.orders import service
 from shopmesh.orders.domain import DispatchedNotice, OrderStatus, StatusChange, StatusNotice
+from shopmesh.orders.repository import OrdersUnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ class LiveListener:
 
     def __init__(
         self,
-        db: Database,
+        units: Callable[[], OrdersUnitOfWork],
         hub: StatusHub,
         *,
         bootstrap: str,
@@ -116,7 +116,7 @@ class LiveListener:
         retry_backoff: float = 1.0,
         replication: int = 1,
     ) -> None:
-        self._db = db
+        self._units = units
         self._hub = hub
         self._bootstrap = bootstrap
         self._group_id = group_id
@@ -200,11 +200,11 @@ class LiveListener:
         """Apply the dispatches (unless the durable consumer already did), then read them back:
         the change of each order that is Dispatched now (unknown or cancelled ones: none)."""
         try:
-            # Two statements, each committing by itself: the change is idempotent, the read
-            # after it sees it (and what the durable consumer may have applied first).
-            async with self._db.connection(autocommit=True) as connection:
-                await service.mark_all_dispatched(connection, order_ids)
-                orders = await service.current_orders(connection, order_ids)
+            # The read after the change sees it (and what the durable consumer may have
+            # applied first).
+            async with self._units() as uow:
+                await service.mark_all_dispatched(uow, order_ids)
+                orders = await uow.orders.by_ids(None, order_ids)
         except Exception as exc:
             # The database is away: nobody is told what GET could not confirm yet.
             log.warning("live listener could not apply a message: %s", type(exc).__name__)

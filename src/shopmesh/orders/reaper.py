@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
-from shopmesh.kit.app import ServiceRuntime
-from shopmesh.orders import remote
-from shopmesh.orders import repository as repo
+from shopmesh.kit.clock import utcnow
+from shopmesh.orders.remote import ProductsClient
+from shopmesh.orders.repository import OrdersUnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +26,16 @@ class IntentReaper:
     """Releases the reservations of stale intents; run :meth:`run` as a background task."""
 
     def __init__(
-        self, runtime: ServiceRuntime, *, grace: float, interval: float, batch_size: int = 100
+        self,
+        units: Callable[[], OrdersUnitOfWork],
+        products: ProductsClient,
+        *,
+        grace: float,
+        interval: float,
+        batch_size: int = 100,
     ) -> None:
-        self._runtime = runtime
+        self._units = units
+        self._products = products
         self._grace = timedelta(seconds=grace)
         self._interval = interval
         self._batch_size = batch_size
@@ -44,13 +52,13 @@ class IntentReaper:
 
     async def reap(self, *, now: datetime | None = None) -> int:
         """Release the stock of every stale intent products accepts now; how many."""
-        before = (now or datetime.now(UTC)) - self._grace
+        before = (now or utcnow()) - self._grace
         released = 0
-        async with self._runtime.transaction() as session:
-            references = await repo.stale_intents(session, before=before, limit=self._batch_size)
+        async with self._units() as uow:
+            references = await uow.intents.stale(before=before, limit=self._batch_size)
             for reference in references:
-                if await remote.try_release(self._runtime.client, reference, last=False):
-                    await repo.drop_intent(session, reference)
+                if await self._products.try_release(reference, last=False):
+                    await uow.intents.drop(reference)
                     released += 1
         if released:
             log.warning("released the stock of %d orders that were never recorded", released)

@@ -1,4 +1,4 @@
-"""Orders tables and queries. Functions run in the caller's transaction; none commits.
+"""Orders tables and queries, and the orders unit of work. Nothing here commits.
 
 Status changes are conditional UPDATEs (``... WHERE status = 'Created'``):
 the row lock makes a concurrent cancel and dispatch take turns, and the
@@ -13,7 +13,6 @@ from decimal import Decimal
 from typing import Any, cast
 
 from sqlalchemy import (
-    JSON,
     BigInteger,
     CheckConstraint,
     Index,
@@ -27,10 +26,12 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shopmesh.kit.db import Executor, IdType, UTCDateTime, insert_for, new_metadata, rowcount
+from shopmesh.kit.db import IdType, UTCDateTime, execute_alone, new_metadata, rowcount
+from shopmesh.kit.idempotency import IdempotencyRecords, idempotency_table
+from shopmesh.kit.uow import UnitOfWork
 from shopmesh.orders.domain import Order, OrderStatus, PricedLine, UpdatedBy
 
 
@@ -63,19 +64,6 @@ class OrderRow(Base):
     updated_by: Mapped[str] = mapped_column(String(32), nullable=False)
 
 
-class IdempotencyRecordRow(Base):
-    """An order request made with an Idempotency-Key and the orders it created."""
-
-    __tablename__ = "idempotency_record"
-    __table_args__ = (Index("ix_idempotency_record_created_at", "created_at"),)
-
-    customer_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    key: Mapped[str] = mapped_column(String(200), primary_key=True)
-    request_hash: Mapped[str] = mapped_column(String(64), nullable=False)
-    order_ids: Mapped[list[int]] = mapped_column(JSON, nullable=False)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
-
-
 class ReservationIntentRow(Base):
     """Stock about to be (or being) reserved at products for an order not recorded yet.
 
@@ -92,6 +80,7 @@ class ReservationIntentRow(Base):
 
 # Core statements on the table: rows come back as plain tuples, no ORM identity map involved.
 ORDER_TABLE = cast(Table, OrderRow.__table__)
+idempotency_record = idempotency_table(Base.metadata)
 _COLUMNS = tuple(ORDER_TABLE.c)
 
 
@@ -113,191 +102,164 @@ def _to_order(row: Any) -> Order:
     )
 
 
-async def add_orders(
-    session: Executor, customer_id: int, lines: Sequence[PricedLine], *, now: datetime
-) -> list[Order]:
-    """Insert one Created order per line; returns them in the lines' order."""
-    rows = [
-        {
-            "reference": line.reference,
-            "customer_id": customer_id,
-            "product_id": line.product_id,
-            "product_name": line.product_name,
-            "quantity": line.quantity,
-            "per_cost": line.per_cost,
-            "total_cost": line.total_cost,
-            "currency": line.currency,
-            "status": OrderStatus.CREATED.value,
-            "created_at": now,
-            "updated_at": now,
-            "updated_by": UpdatedBy.CUSTOMER.value,
-        }
-        for line in lines
-    ]
-    statement = insert(ORDER_TABLE).returning(*_COLUMNS, sort_by_parameter_order=True)
-    result = await session.execute(statement, rows)
-    return [_to_order(row) for row in result.all()]
+class Orders:
+    """The orders of one unit of work (on its connection)."""
 
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
 
-async def list_orders(
-    session: AsyncSession,
-    customer_id: int,
-    *,
-    status: OrderStatus | None,
-    limit: int,
-    offset: int,
-) -> list[Order]:
-    """The customer's orders, newest first."""
-    query = select(*_COLUMNS).where(OrderRow.customer_id == customer_id)
-    if status is not None:
-        query = query.where(OrderRow.status == status.value)
-    query = query.order_by(OrderRow.created_at.desc(), OrderRow.id.desc())
-    rows = (await session.execute(query.limit(limit).offset(offset))).all()
-    return [_to_order(row) for row in rows]
+    async def add(
+        self, customer_id: int, lines: Sequence[PricedLine], *, now: datetime
+    ) -> list[Order]:
+        """Insert one Created order per line; returns them in the lines' order."""
+        rows = [
+            {
+                "reference": line.reference,
+                "customer_id": customer_id,
+                "product_id": line.product_id,
+                "product_name": line.product_name,
+                "quantity": line.quantity,
+                "per_cost": line.per_cost,
+                "total_cost": line.total_cost,
+                "currency": line.currency,
+                "status": OrderStatus.CREATED.value,
+                "created_at": now,
+                "updated_at": now,
+                "updated_by": UpdatedBy.CUSTOMER.value,
+            }
+            for line in lines
+        ]
+        statement = insert(ORDER_TABLE).returning(*_COLUMNS, sort_by_parameter_order=True)
+        result = await self._connection.execute(statement, rows)
+        return [_to_order(row) for row in result.all()]
 
+    async def of_customer(
+        self,
+        customer_id: int,
+        *,
+        status: OrderStatus | None,
+        limit: int,
+        offset: int,
+    ) -> list[Order]:
+        """The customer's orders, newest first."""
+        query = select(*_COLUMNS).where(OrderRow.customer_id == customer_id)
+        if status is not None:
+            query = query.where(OrderRow.status == status.value)
+        query = query.order_by(OrderRow.created_at.desc(), OrderRow.id.desc())
+        rows = (await self._connection.execute(query.limit(limit).offset(offset))).all()
+        return [_to_order(row) for row in rows]
 
-async def get_order(
-    session: AsyncSession, order_id: int, *, customer_id: int | None = None
-) -> Order | None:
-    """The order, if it exists (and, given ``customer_id``, belongs to that customer)."""
-    query = select(*_COLUMNS).where(OrderRow.id == order_id)
-    if customer_id is not None:
-        query = query.where(OrderRow.customer_id == customer_id)
-    row = (await session.execute(query)).first()
-    return None if row is None else _to_order(row)
+    async def get(self, order_id: int, *, customer_id: int | None = None) -> Order | None:
+        """The order, if it exists (and, given ``customer_id``, belongs to that customer)."""
+        query = select(*_COLUMNS).where(OrderRow.id == order_id)
+        if customer_id is not None:
+            query = query.where(OrderRow.customer_id == customer_id)
+        row = (await self._connection.execute(query)).first()
+        return None if row is None else _to_order(row)
 
+    async def by_ids(self, customer_id: int | None, ids: Sequence[int]) -> list[Order]:
+        """The customer's (or, given ``None``, anyone's) orders among ``ids``, in the order of
+        ``ids``."""
+        query = select(*_COLUMNS).where(OrderRow.id.in_(ids))
+        if customer_id is not None:
+            query = query.where(OrderRow.customer_id == customer_id)
+        found = {row.id: _to_order(row) for row in (await self._connection.execute(query)).all()}
+        return [found[i] for i in ids if i in found]
 
-async def orders_by_ids(
-    session: Executor, customer_id: int | None, ids: Sequence[int]
-) -> list[Order]:
-    """The customer's (or, given ``None``, anyone's) orders among ``ids``, in the order of
-    ``ids``."""
-    query = select(*_COLUMNS).where(OrderRow.id.in_(ids))
-    if customer_id is not None:
-        query = query.where(OrderRow.customer_id == customer_id)
-    found = {row.id: _to_order(row) for row in (await session.execute(query)).all()}
-    return [found[i] for i in ids if i in found]
-
-
-async def _move(
-    session: AsyncSession,
-    order_id: int,
-    *,
-    to: OrderStatus,
-    by: UpdatedBy,
-    now: datetime,
-    customer_id: int | None = None,
-) -> Order | None:
-    """Move a Created order to ``to``; ``None`` when it is not (or no longer) Created."""
-    statement = (
-        update(ORDER_TABLE)
-        .where(OrderRow.id == order_id, OrderRow.status == OrderStatus.CREATED.value)
-        .values(status=to.value, updated_by=by.value, updated_at=now)
-        .returning(*_COLUMNS)
-    )
-    if customer_id is not None:
-        statement = statement.where(OrderRow.customer_id == customer_id)
-    row = (await session.execute(statement)).first()
-    return None if row is None else _to_order(row)
-
-
-async def cancel(
-    session: AsyncSession, order_id: int, *, customer_id: int, now: datetime
-) -> Order | None:
-    """Cancel the customer's order if it is still Created."""
-    return await _move(
-        session,
-        order_id,
-        to=OrderStatus.CANCELLED,
-        by=UpdatedBy.CUSTOMER,
-        now=now,
-        customer_id=customer_id,
-    )
-
-
-async def mark_all_dispatched(
-    session: Executor, order_ids: Sequence[int], *, now: datetime
-) -> None:
-    """Mark the orders among ``order_ids`` that are still Created Dispatched, in one
-    statement (a cancelled order stays cancelled)."""
-    statement = (
-        update(ORDER_TABLE)
-        .where(
-            OrderRow.id.in_(sorted(set(order_ids))), OrderRow.status == OrderStatus.CREATED.value
+    async def _move(
+        self,
+        order_id: int,
+        *,
+        to: OrderStatus,
+        by: UpdatedBy,
+        now: datetime,
+        customer_id: int | None = None,
+    ) -> Order | None:
+        """Move a Created order to ``to``; ``None`` when it is not (or no longer) Created."""
+        statement = (
+            update(ORDER_TABLE)
+            .where(OrderRow.id == order_id, OrderRow.status == OrderStatus.CREATED.value)
+            .values(status=to.value, updated_by=by.value, updated_at=now)
+            .returning(*_COLUMNS)
         )
-        .values(
-            status=OrderStatus.DISPATCHED.value,
-            updated_by=UpdatedBy.DISPATCHER.value,
-            updated_at=now,
-        )
-    )
-    await session.execute(statement)
+        if customer_id is not None:
+            statement = statement.where(OrderRow.customer_id == customer_id)
+        row = (await self._connection.execute(statement)).first()
+        return None if row is None else _to_order(row)
 
-
-async def idempotency_record(
-    session: AsyncSession, customer_id: int, key: str
-) -> IdempotencyRecordRow | None:
-    query = select(IdempotencyRecordRow).where(
-        IdempotencyRecordRow.customer_id == customer_id, IdempotencyRecordRow.key == key
-    )
-    return (await session.execute(query)).scalar_one_or_none()
-
-
-async def claim_idempotency_key(
-    session: Executor,
-    customer_id: int,
-    *,
-    key: str,
-    request_hash: str,
-    order_ids: list[int],
-    now: datetime,
-) -> bool:
-    """Record ``key`` as having created ``order_ids``; False if another request holds it.
-
-    On PostgreSQL a concurrent claim of the same key waits here until the other
-    transaction ends, then sees its row (or claims the key if it rolled back).
-    """
-    statement = (
-        insert_for(session, IdempotencyRecordRow)
-        .values(
+    async def cancel(self, order_id: int, *, customer_id: int, now: datetime) -> Order | None:
+        """Cancel the customer's order if it is still Created."""
+        return await self._move(
+            order_id,
+            to=OrderStatus.CANCELLED,
+            by=UpdatedBy.CUSTOMER,
+            now=now,
             customer_id=customer_id,
-            key=key,
-            request_hash=request_hash,
-            order_ids=order_ids,
-            created_at=now,
         )
-        .on_conflict_do_nothing(index_elements=["customer_id", "key"])
-        .returning(IdempotencyRecordRow.key)
-    )
-    return (await session.execute(statement)).first() is not None
+
+    async def mark_all_dispatched(self, order_ids: Sequence[int], *, now: datetime) -> None:
+        """Mark the orders among ``order_ids`` that are still Created Dispatched, in one
+        statement (a cancelled order stays cancelled)."""
+        statement = (
+            update(ORDER_TABLE)
+            .where(
+                OrderRow.id.in_(sorted(set(order_ids))),
+                OrderRow.status == OrderStatus.CREATED.value,
+            )
+            .values(
+                status=OrderStatus.DISPATCHED.value,
+                updated_by=UpdatedBy.DISPATCHER.value,
+                updated_at=now,
+            )
+        )
+        await self._connection.execute(statement)
 
 
-async def add_intents(session: Executor, references: Sequence[str], *, now: datetime) -> None:
-    rows = [{"reference": r, "created_at": now} for r in references]
-    await session.execute(insert(ReservationIntentRow), rows)
+class Intents:
+    """Reservation intents of one unit of work (on its connection)."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def add(self, references: Sequence[str], *, now: datetime) -> None:
+        """Record the intents in one statement; as its unit's first, it commits by itself (a
+        unit of this statement only saves BEGIN and COMMIT: it is durable before the call
+        to products that it is there for)."""
+        rows = [{"reference": r, "created_at": now} for r in references]
+        await execute_alone(self._connection, insert(ReservationIntentRow).values(rows))
+
+    async def settle(self, references: Sequence[str]) -> bool:
+        """Delete the intents of orders being recorded; False if one was already reclaimed."""
+        statement = delete(ReservationIntentRow).where(
+            ReservationIntentRow.reference.in_(list(references))
+        )
+        return rowcount(await self._connection.execute(statement)) == len(references)
+
+    async def stale(self, *, before: datetime, limit: int) -> list[str]:
+        """Intents older than ``before``, locked (skipping ones another instance holds)."""
+        query = (
+            select(ReservationIntentRow.reference)
+            .where(ReservationIntentRow.created_at < before)
+            .order_by(ReservationIntentRow.created_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return list((await self._connection.execute(query)).scalars())
+
+    async def drop(self, reference: str) -> None:
+        await self._connection.execute(
+            delete(ReservationIntentRow).where(ReservationIntentRow.reference == reference)
+        )
 
 
-async def settle_intents(session: Executor, references: Sequence[str]) -> bool:
-    """Delete the intents of orders being recorded; False if one was already reclaimed."""
-    statement = delete(ReservationIntentRow).where(
-        ReservationIntentRow.reference.in_(list(references))
-    )
-    return rowcount(await session.execute(statement)) == len(references)
+class OrdersUnitOfWork(UnitOfWork):
+    """An orders use case's transaction: orders, reservation intents, idempotency records."""
 
+    orders: Orders
+    intents: Intents
+    idempotency: IdempotencyRecords
 
-async def stale_intents(session: AsyncSession, *, before: datetime, limit: int) -> list[str]:
-    """Intents older than ``before``, locked (skipping ones another instance holds)."""
-    query = (
-        select(ReservationIntentRow.reference)
-        .where(ReservationIntentRow.created_at < before)
-        .order_by(ReservationIntentRow.created_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    return list((await session.execute(query)).scalars())
-
-
-async def drop_intent(session: AsyncSession, reference: str) -> None:
-    await session.execute(
-        delete(ReservationIntentRow).where(ReservationIntentRow.reference == reference)
-    )
+    def open_repositories(self, connection: AsyncConnection) -> None:
+        self.orders = Orders(connection)
+        self.intents = Intents(connection)
+        self.idempotency = IdempotencyRecords(connection, idempotency_record)

@@ -5,25 +5,23 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from shopmesh.kit.app import CurrentUser, Runtime
+from shopmesh.kit.app import CurrentUser, Dependency, IdempotencyKey, mark_replayed
 from shopmesh.kit.errors import Forbidden
 from shopmesh.kit.jwt import Principal
+from shopmesh.kit.validation import MoneyNumber as Money
 from shopmesh.kit.validation import Offset, StorableText
 from shopmesh.payments.domain import (
     MAX_DESCRIPTION_LENGTH,
     LimitScope,
-    Money,
     PayResult,
     Summary,
     Transaction,
     parse_amount,
 )
-from shopmesh.payments.service import Outcome, PaymentService
-
-REPLAYED_HEADER = "Idempotent-Replayed"
+from shopmesh.payments.service import PaymentService
 
 
 def _not_bool(value: Any) -> Any:
@@ -34,15 +32,6 @@ def _not_bool(value: Any) -> Any:
 
 UserId = Annotated[int, BeforeValidator(_not_bool)]
 Amount = Annotated[Money, BeforeValidator(parse_amount)]
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        min_length=1,
-        max_length=200,
-        description="Retrying with the same key and body returns the first answer.",
-    ),
-]
 UserIdQuery = Annotated[
     int | None,
     Query(description="Optional; must be the caller's own id (the token decides)."),
@@ -112,12 +101,8 @@ class SummaryPublic(BaseModel):
         )
 
 
-async def get_service(runtime: Runtime) -> PaymentService:
-    service: PaymentService = runtime.state["payments"]
-    return service
-
-
-Payments = Annotated[PaymentService, Depends(get_service)]
+PaymentsDependency = Dependency[PaymentService]("payments")
+Payments = Annotated[PaymentService, Depends(PaymentsDependency)]
 
 router = APIRouter(prefix="/api/payments", tags=["payments"])
 
@@ -127,11 +112,6 @@ def _caller(principal: Principal, claimed: int | None) -> int:
     if claimed is not None and claimed != principal.user_id:
         raise Forbidden("user_id does not match the authenticated user")
     return principal.user_id
-
-
-def _mark_replay(response: Response, outcome: Outcome[Any]) -> None:
-    if outcome.replayed:
-        response.headers[REPLAYED_HEADER] = "true"
 
 
 @router.post("/transactions", status_code=201)
@@ -150,7 +130,7 @@ async def create_transaction(
         description=body.description or "",
         idempotency_key=idempotency_key,
     )
-    _mark_replay(response, outcome)
+    mark_replayed(response, outcome)
     return TransactionPublic.of(outcome.value)
 
 
@@ -195,7 +175,7 @@ async def pay_all(
 ) -> PayPublic:
     """Mark all the caller's unpaid transactions paid."""
     outcome = await payments.pay_all(_caller(user, user_id), idempotency_key=idempotency_key)
-    _mark_replay(response, outcome)
+    mark_replayed(response, outcome)
     return PayPublic.of(outcome.value)
 
 

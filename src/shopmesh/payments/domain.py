@@ -11,22 +11,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar, Literal
-
-from pydantic import PlainSerializer
+from typing import Any, ClassVar, Literal
 
 from shopmesh.kit.errors import Unprocessable
 from shopmesh.kit.events import Event
-from shopmesh.kit.validation import decimal_from_text
+from shopmesh.kit.validation import MoneyNumber, decimal_from_text
 
 CENT = Decimal("0.01")
 # The largest value a NUMERIC(12, 2) column holds.
 MAX_AMOUNT = Decimal("9999999999.99")
 DEFAULT_LIMIT = Decimal("1000.00")
 MAX_DESCRIPTION_LENGTH = 500
-
-# Decimal in Python, a JSON number on the wire (clients call amount.toFixed(2)).
-Money = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
+PRODUCER = "payments"
 
 
 class InvalidAmount(ValueError):
@@ -191,13 +187,6 @@ class Summary:
         return self.policy.remaining(self.balance)
 
 
-class IdempotencyKeyReused(Unprocessable):
-    code = "idempotency_key_reused"
-
-    def __init__(self) -> None:
-        super().__init__("this Idempotency-Key was already used with a different request")
-
-
 class _TransactionEvent(Event):
     topic: ClassVar[str] = "transactions"
     user_id: int
@@ -211,9 +200,20 @@ class TransactionCreated(_TransactionEvent):
 
     event_type: Literal["transaction.created"] = "transaction.created"
     transaction_id: int
-    amount: Money
+    amount: MoneyNumber
     description: str
     timestamp: datetime
+
+    @classmethod
+    def of(cls, tx: Transaction) -> TransactionCreated:
+        return cls(
+            producer=PRODUCER,
+            transaction_id=tx.id,
+            user_id=tx.user_id,
+            amount=tx.amount,
+            description=tx.description,
+            timestamp=tx.created_at,
+        )
 
 
 class TransactionsPaid(_TransactionEvent):
@@ -222,6 +222,10 @@ class TransactionsPaid(_TransactionEvent):
     event_type: Literal["transaction.paid"] = "transaction.paid"
     transactions_paid: int
     timestamp: datetime
+
+    @classmethod
+    def of(cls, user_id: int, *, paid: int, at: datetime) -> TransactionsPaid:
+        return cls(producer=PRODUCER, user_id=user_id, transactions_paid=paid, timestamp=at)
 
 
 PRODUCED_EVENTS: tuple[type[Event], ...] = (TransactionCreated, TransactionsPaid)

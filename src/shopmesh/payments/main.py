@@ -1,14 +1,14 @@
-"""Wiring of the payments service: settings, app, start-up."""
+"""Wiring of the payments service: settings, runtime, use cases, app."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from shopmesh.kit.app import ServiceRuntime, create_service_app
+from shopmesh.kit.app import ServiceApp, create_service_app
 from shopmesh.kit.retention import RetentionRule
 from shopmesh.kit.runner import serve
-from shopmesh.payments.api import router
-from shopmesh.payments.repository import idempotency_record
+from shopmesh.kit.runtime import ServiceRuntime
+from shopmesh.payments.api import PaymentsDependency, router
+from shopmesh.payments.domain import TransactionCreated
+from shopmesh.payments.repository import PaymentsUnitOfWork, idempotency_record
 from shopmesh.payments.service import PaymentService
 from shopmesh.payments.settings import Settings
 
@@ -18,22 +18,22 @@ DESCRIPTION = (
 )
 
 
-def create_app(settings: Settings | None = None) -> Any:
+def create_app(settings: Settings | None = None) -> ServiceApp:
     """The payments ASGI app; nothing connects until its lifespan starts."""
     settings = settings or Settings()
-
-    async def on_startup(runtime: ServiceRuntime) -> None:
-        runtime.state["payments"] = PaymentService(runtime, policy=settings.limit_policy())
-
-    return create_service_app(
+    runtime = ServiceRuntime(
         settings,
+        migrations="shopmesh.payments:migrations",
+        produces=[TransactionCreated.topic],
+        retention=retention_rules(settings),
+    )
+    payments = PaymentService(runtime.units(PaymentsUnitOfWork), policy=settings.limit_policy())
+    return create_service_app(
+        runtime,
         title="ShopMesh payments",
         description=DESCRIPTION,
         routers=[router],
-        migrations="shopmesh.payments:migrations",
-        produces=["transactions"],
-        on_startup=on_startup,
-        retention=retention_rules(settings),
+        dependencies=[PaymentsDependency.given(payments)],
     )
 
 

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
-from shopmesh.kit.app import AdminUser, Runtime, ServiceCaller, error_responses
+from shopmesh.kit.app import AdminUser, Dependency, ServiceCaller, Verifier, error_responses
 from shopmesh.kit.errors import Forbidden, Unauthorized
 from shopmesh.kit.jwt import Principal
 from shopmesh.kit.validation import MAX_ID, Offset, id_list_query
@@ -29,18 +29,16 @@ TOTAL_COUNT_HEADER = "X-Total-Count"
 _NO_NUL = r"^[^\x00]*$"
 
 
-async def get_service(runtime: Runtime) -> ProductService:
-    service: ProductService = runtime.state["products"]
-    return service
+ProductsDependency = Dependency[ProductService]("products")
 
 
-async def optional_principal(request: Request, runtime: Runtime) -> Principal | None:
+async def optional_principal(request: Request, verifier: Verifier) -> Principal | None:
     """The caller of a public route when a valid token came along; anonymous otherwise.
 
     A stale token must not break browsing the catalogue, so it counts as anonymous.
     """
     try:
-        principal = runtime.verifier.verify_header(request.headers.get("authorization"))
+        principal = verifier.verify_header(request.headers.get("authorization"))
     except Unauthorized:
         return None
     request.scope["user_id"] = principal.user_id
@@ -60,7 +58,7 @@ requested_ids = id_list_query(
 )
 
 
-Products = Annotated[ProductService, Depends(get_service)]
+Products = Annotated[ProductService, Depends(ProductsDependency)]
 Viewer = Annotated[Principal | None, Depends(optional_principal)]
 ProductIdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 Ids = Annotated[tuple[int, ...] | None, Depends(requested_ids)]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from shopmesh.kit.app import ServiceRuntime, create_service_app
+from shopmesh.kit.app import ServiceApp, create_service_app
 from shopmesh.kit.runner import serve
-from shopmesh.products.api import router
+from shopmesh.kit.runtime import ServiceRuntime
+from shopmesh.products.api import ProductsDependency, router
 from shopmesh.products.consumers import order_events_consumer
+from shopmesh.products.repository import ProductsUnitOfWork
 from shopmesh.products.service import ProductService
 from shopmesh.products.settings import Settings
 
@@ -17,21 +17,18 @@ DESCRIPTION = (
 )
 
 
-def create_app(settings: Settings | None = None) -> Any:
+def create_app(settings: Settings | None = None) -> ServiceApp:
     """The products ASGI app; nothing connects until its lifespan starts."""
     settings = settings or Settings()
-
-    async def on_startup(runtime: ServiceRuntime) -> None:
-        runtime.state["products"] = ProductService(runtime)
-
+    runtime = ServiceRuntime(settings, migrations="shopmesh.products:migrations")
+    units = runtime.units(ProductsUnitOfWork)
     return create_service_app(
-        settings,
+        runtime,
         title="ShopMesh products",
         description=DESCRIPTION,
         routers=[router],
-        migrations="shopmesh.products:migrations",
-        consumers=lambda runtime: [order_events_consumer(runtime.db, settings)],
-        on_startup=on_startup,
+        dependencies=[ProductsDependency.given(ProductService(units))],
+        consumers=[order_events_consumer(settings, units)],
     )
 
 

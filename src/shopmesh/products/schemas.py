@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from shopmesh.kit.validation import MAX_ID
+from shopmesh.kit.validation import MoneyNumber as Money
 from shopmesh.products.domain import (
     BRAND_MAX,
     CATEGORY_MAX,
@@ -43,7 +44,6 @@ from shopmesh.products.domain import (
     SPECIFICATIONS_MAX,
     TAG_MAX,
     TAGS_MAX,
-    Money,
     Product,
     ReservationRequest,
     ReservedLine,

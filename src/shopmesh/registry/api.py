@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import AfterValidator, BaseModel, Field
 
-from shopmesh.kit.app import Runtime
+from shopmesh.kit.app import Dependency
 from shopmesh.kit.errors import Unauthorized
 from shopmesh.kit.jwt import bearer_token
 from shopmesh.registry.domain import (
@@ -21,6 +21,7 @@ from shopmesh.registry.domain import (
     is_http_url,
     metadata_problem,
 )
+from shopmesh.registry.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -79,22 +80,22 @@ class InstancePublic(BaseModel):
         )
 
 
-async def require_registry_token(request: Request, runtime: Runtime) -> None:
+SettingsDependency = Dependency[Settings]("settings")
+TableDependency = Dependency[InstanceTable]("instances")
+Table = Annotated[InstanceTable, Depends(TableDependency)]
+
+
+async def require_registry_token(
+    request: Request, settings: Annotated[Settings, Depends(SettingsDependency)]
+) -> None:
     """Only holders of the platform's registry token may read or change the table."""
     token = bearer_token(request.headers.get("authorization"))
     if token is None:
         raise Unauthorized("registry token required")
-    expected = runtime.settings.registry_token.encode()
+    expected = settings.registry_token.encode()
     if not hmac.compare_digest(token.encode(), expected):
         raise Unauthorized("invalid registry token", code="invalid_token")
 
-
-async def get_table(runtime: Runtime) -> InstanceTable:
-    table: InstanceTable = runtime.state["instances"]
-    return table
-
-
-Table = Annotated[InstanceTable, Depends(get_table)]
 
 router = APIRouter(
     prefix="/api/registry",

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+import time
 
-from shopmesh.kit.app import ServiceRuntime, create_service_app
+from shopmesh.kit.app import ServiceApp, create_service_app
 from shopmesh.kit.runner import serve
-from shopmesh.registry.api import router
-from shopmesh.registry.domain import InstanceTable
+from shopmesh.kit.runtime import ServiceRuntime
+from shopmesh.registry.api import SettingsDependency, TableDependency, router
+from shopmesh.registry.domain import Clock, InstanceTable
 from shopmesh.registry.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -31,23 +32,23 @@ async def sweep(table: InstanceTable, *, every: float) -> None:
             )
 
 
-def create_app(settings: Settings | None = None) -> Any:
-    """The registry ASGI app; it has no database and never registers with itself."""
-    settings = settings or Settings()
+def create_app(settings: Settings | None = None, *, clock: Clock = time.time) -> ServiceApp:
+    """The registry ASGI app; it has no database and never registers with itself.
 
-    async def on_startup(runtime: ServiceRuntime) -> None:
-        table = InstanceTable(ttl=settings.ttl, max_instances=settings.max_instances)
-        runtime.state["instances"] = table
-        runtime.background.append(lambda: sweep(table, every=settings.sweep_every))
+    ``clock`` (Unix seconds) decides when an instance has been silent too long."""
+    settings = settings or Settings()
+    table = InstanceTable(ttl=settings.ttl, max_instances=settings.max_instances, clock=clock)
+
+    async def sweeper() -> None:
+        await sweep(table, every=settings.sweep_every)
 
     return create_service_app(
-        settings,
+        ServiceRuntime(settings, migrations=None, register=False),
         title="ShopMesh registry",
         description=DESCRIPTION,
         routers=[router],
-        migrations=None,
-        on_startup=on_startup,
-        register=False,
+        dependencies=[SettingsDependency.given(settings), TableDependency.given(table)],
+        background=[sweeper],
     )
 
 

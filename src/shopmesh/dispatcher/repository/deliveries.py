@@ -1,4 +1,4 @@
-"""Webhook delivery queries. Functions run in the caller's transaction; none commits.
+"""Webhook delivery queries, in a unit of work; none commits.
 
 An attempt starts by *claiming* the row: a conditional UPDATE that counts the
 attempt and pushes ``next_attempt_at`` past the call's timeout (a lease), so
@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import Update, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Table, Update, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shopmesh.dispatcher.domain import Delivery, DeliveryStatus
 from shopmesh.dispatcher.repository.tables import WebhookDeliveryRow
@@ -21,106 +22,133 @@ from shopmesh.kit.db import rowcount
 
 _PENDING = DeliveryStatus.PENDING.value
 _ERROR_LENGTH = 500
+_COLUMNS = tuple(cast(Table, WebhookDeliveryRow.__table__).c)
 
 
-async def add_deliveries(
-    session: AsyncSession,
-    *,
-    shipment_id: int,
-    order_id: int,
-    urls: Sequence[str],
-    payload: str,
-    now: datetime,
-) -> None:
-    """Queue one delivery of ``payload`` per URL, due at once."""
-    if not urls:
-        return
-    rows = [
-        {
-            "shipment_id": shipment_id,
-            "order_id": order_id,
-            "url": url,
-            "payload": payload,
-            "attempts": 0,
-            "status": _PENDING,
-            "next_attempt_at": now,
-            "created_at": now,
-        }
-        for url in urls
-    ]
-    await session.execute(insert(WebhookDeliveryRow), rows)
+class Deliveries:
+    """The webhook deliveries of one unit of work (on its connection)."""
 
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
 
-async def due_delivery_ids(session: AsyncSession, *, now: datetime, limit: int) -> list[int]:
-    """Pending deliveries whose next attempt is due, most overdue first."""
-    query = (
-        select(WebhookDeliveryRow.id)
-        .where(WebhookDeliveryRow.status == _PENDING, WebhookDeliveryRow.next_attempt_at <= now)
-        .order_by(WebhookDeliveryRow.next_attempt_at, WebhookDeliveryRow.id)
-        .limit(limit)
-    )
-    return [int(i) for i in (await session.execute(query)).scalars()]
+    async def add(
+        self,
+        *,
+        shipment_id: int,
+        order_id: int,
+        urls: Sequence[str],
+        payload: str,
+        now: datetime,
+    ) -> None:
+        """Queue one delivery of ``payload`` per URL, due at once."""
+        if not urls:
+            return
+        rows = [
+            {
+                "shipment_id": shipment_id,
+                "order_id": order_id,
+                "url": url,
+                "payload": payload,
+                "attempts": 0,
+                "status": _PENDING,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
+            for url in urls
+        ]
+        await self._connection.execute(insert(WebhookDeliveryRow), rows)
 
-
-async def next_attempt_at(session: AsyncSession) -> datetime | None:
-    """When the earliest pending delivery is due (a call in flight: when its lease ends)."""
-    query = select(func.min(WebhookDeliveryRow.next_attempt_at)).where(
-        WebhookDeliveryRow.status == _PENDING
-    )
-    due: datetime | None = (await session.execute(query)).scalar()
-    return due
-
-
-async def claim(
-    session: AsyncSession, delivery_id: int, *, now: datetime, lease_until: datetime
-) -> Delivery | None:
-    """Take the delivery for one attempt (counted now); None if it is not due or taken."""
-    statement = (
-        update(WebhookDeliveryRow)
-        .where(
-            WebhookDeliveryRow.id == delivery_id,
-            WebhookDeliveryRow.status == _PENDING,
-            WebhookDeliveryRow.next_attempt_at <= now,
+    async def due_ids(self, *, now: datetime, limit: int) -> list[int]:
+        """Pending deliveries whose next attempt is due, most overdue first."""
+        query = (
+            select(WebhookDeliveryRow.id)
+            .where(WebhookDeliveryRow.status == _PENDING, WebhookDeliveryRow.next_attempt_at <= now)
+            .order_by(WebhookDeliveryRow.next_attempt_at, WebhookDeliveryRow.id)
+            .limit(limit)
         )
-        .values(attempts=WebhookDeliveryRow.attempts + 1, next_attempt_at=lease_until)
-        .execution_options(synchronize_session=False)
-    )
-    if rowcount(await session.execute(statement)) != 1:
-        return None
-    return await get(session, delivery_id)
+        return [int(i) for i in (await self._connection.execute(query)).scalars()]
 
+    async def next_attempt_at(self) -> datetime | None:
+        """When the earliest pending delivery is due (a call in flight: when its lease ends)."""
+        query = select(func.min(WebhookDeliveryRow.next_attempt_at)).where(
+            WebhookDeliveryRow.status == _PENDING
+        )
+        due: datetime | None = (await self._connection.execute(query)).scalar()
+        return due
 
-async def record_delivered(
-    session: AsyncSession, delivery_id: int, *, attempts: int, now: datetime
-) -> None:
-    statement = (
-        _still_claimed(delivery_id, attempts)
-        .values(status=DeliveryStatus.DELIVERED.value, delivered_at=now, last_error=None)
-        .execution_options(synchronize_session=False)
-    )
-    await session.execute(statement)
+    async def claim(
+        self, delivery_id: int, *, now: datetime, lease_until: datetime
+    ) -> Delivery | None:
+        """Take the delivery for one attempt (counted now); None if it is not due or taken."""
+        statement = (
+            update(WebhookDeliveryRow)
+            .where(
+                WebhookDeliveryRow.id == delivery_id,
+                WebhookDeliveryRow.status == _PENDING,
+                WebhookDeliveryRow.next_attempt_at <= now,
+            )
+            .values(attempts=WebhookDeliveryRow.attempts + 1, next_attempt_at=lease_until)
+            .execution_options(synchronize_session=False)
+        )
+        if rowcount(await self._connection.execute(statement)) != 1:
+            return None
+        return await self.get(delivery_id)
 
+    async def record_delivered(self, delivery_id: int, *, attempts: int, now: datetime) -> None:
+        statement = (
+            _still_claimed(delivery_id, attempts)
+            .values(status=DeliveryStatus.DELIVERED.value, delivered_at=now, last_error=None)
+            .execution_options(synchronize_session=False)
+        )
+        await self._connection.execute(statement)
 
-async def record_failure(
-    session: AsyncSession,
-    delivery_id: int,
-    *,
-    attempts: int,
-    error: str,
-    retry_at: datetime | None,
-) -> None:
-    """Note a failed attempt: try again at ``retry_at``, or give up when it is None."""
-    values: dict[str, object] = {"last_error": error[:_ERROR_LENGTH]}
-    if retry_at is None:
-        values["status"] = DeliveryStatus.FAILED.value
-    else:
-        values["next_attempt_at"] = retry_at
-    statement = (
-        _still_claimed(delivery_id, attempts)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    await session.execute(statement)
+    async def record_failure(
+        self,
+        delivery_id: int,
+        *,
+        attempts: int,
+        error: str,
+        retry_at: datetime | None,
+    ) -> None:
+        """Note a failed attempt: try again at ``retry_at``, or give up when it is None."""
+        values: dict[str, object] = {"last_error": error[:_ERROR_LENGTH]}
+        if retry_at is None:
+            values["status"] = DeliveryStatus.FAILED.value
+        else:
+            values["next_attempt_at"] = retry_at
+        statement = (
+            _still_claimed(delivery_id, attempts)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        await self._connection.execute(statement)
+
+    async def requeue_failed(self, delivery_id: int, *, now: datetime) -> bool:
+        """Failed → pending with fresh attempts, due now; False unless it had failed."""
+        statement = (
+            update(WebhookDeliveryRow)
+            .where(
+                WebhookDeliveryRow.id == delivery_id,
+                WebhookDeliveryRow.status == DeliveryStatus.FAILED.value,
+            )
+            .values(status=_PENDING, attempts=0, next_attempt_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return rowcount(await self._connection.execute(statement)) == 1
+
+    async def get(self, delivery_id: int) -> Delivery | None:
+        query = select(*_COLUMNS).where(WebhookDeliveryRow.id == delivery_id)
+        row = (await self._connection.execute(query)).first()
+        return None if row is None else _to_delivery(row)
+
+    async def newest_first(
+        self, *, status: DeliveryStatus | None, limit: int, offset: int
+    ) -> list[Delivery]:
+        """Deliveries newest first, optionally of one status."""
+        query = select(*_COLUMNS).order_by(WebhookDeliveryRow.id.desc()).limit(limit).offset(offset)
+        if status is not None:
+            query = query.where(WebhookDeliveryRow.status == status.value)
+        return [_to_delivery(row) for row in (await self._connection.execute(query)).all()]
 
 
 def _still_claimed(delivery_id: int, attempts: int) -> Update:
@@ -131,42 +159,7 @@ def _still_claimed(delivery_id: int, attempts: int) -> Update:
     )
 
 
-async def requeue_failed(session: AsyncSession, delivery_id: int, *, now: datetime) -> bool:
-    """Failed → pending with fresh attempts, due now; False unless it had failed."""
-    statement = (
-        update(WebhookDeliveryRow)
-        .where(
-            WebhookDeliveryRow.id == delivery_id,
-            WebhookDeliveryRow.status == DeliveryStatus.FAILED.value,
-        )
-        .values(status=_PENDING, attempts=0, next_attempt_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    return rowcount(await session.execute(statement)) == 1
-
-
-async def get(session: AsyncSession, delivery_id: int) -> Delivery | None:
-    query = select(WebhookDeliveryRow).where(WebhookDeliveryRow.id == delivery_id)
-    row = (await session.execute(query)).scalar_one_or_none()
-    return None if row is None else _to_delivery(row)
-
-
-async def list_deliveries(
-    session: AsyncSession, *, status: DeliveryStatus | None, limit: int, offset: int
-) -> list[Delivery]:
-    """Deliveries newest first, optionally of one status."""
-    query = (
-        select(WebhookDeliveryRow)
-        .order_by(WebhookDeliveryRow.id.desc())
-        .limit(limit)
-        .offset(offset)
-    )
-    if status is not None:
-        query = query.where(WebhookDeliveryRow.status == status.value)
-    return [_to_delivery(row) for row in (await session.execute(query)).scalars()]
-
-
-def _to_delivery(row: WebhookDeliveryRow) -> Delivery:
+def _to_delivery(row: Any) -> Delivery:
     return Delivery(
         id=row.id,
         shipment_id=row.shipment_id,

@@ -1,4 +1,4 @@
-"""Shipment queries. Functions run in the caller's transaction; none commits.
+"""Shipment queries, in a unit of work; none commits.
 
 State changes are conditional UPDATEs whose row count says whether they
 happened, so several dispatcher instances on one database never dispatch a
@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shopmesh.dispatcher.domain import OrderSnapshot, Shipment, ShipmentStatus
 from shopmesh.dispatcher.repository.tables import ShipmentRow
@@ -22,7 +22,7 @@ _COLUMNS = tuple(cast(Table, ShipmentRow.__table__).c)
 
 
 def _new_shipment(
-    session: AsyncSession,
+    connection: AsyncConnection,
     order: OrderSnapshot,
     *,
     status: ShipmentStatus,
@@ -30,7 +30,7 @@ def _new_shipment(
     due_at: datetime,
 ) -> Any:
     return (
-        insert_for(session, ShipmentRow)
+        insert_for(connection, ShipmentRow)
         .values(
             order_id=order.id,
             reference=order.reference,
@@ -49,90 +49,89 @@ def _new_shipment(
     )
 
 
-async def add_shipment_if_missing(
-    session: AsyncSession,
-    order: OrderSnapshot,
-    *,
-    status: ShipmentStatus,
-    now: datetime,
-    due_at: datetime,
-) -> bool:
-    """Record the order's shipment unless one exists; True when this call created it."""
-    statement = _new_shipment(session, order, status=status, now=now, due_at=due_at)
-    return rowcount(await session.execute(statement)) == 1
+class Shipments:
+    """The shipments of one unit of work (on its connection)."""
 
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
 
-async def add_dispatched_shipment_if_missing(
-    session: AsyncSession, order: OrderSnapshot, *, now: datetime
-) -> Shipment | None:
-    """Record the order's shipment as dispatched ``now`` unless one exists (whatever its
-    status); the shipment when this call created it, else None."""
-    statement = _new_shipment(
-        session, order, status=ShipmentStatus.DISPATCHED, now=now, due_at=now
-    ).returning(*_COLUMNS)
-    row = (await session.execute(statement)).first()
-    return None if row is None else _to_shipment(row)
+    async def add_if_missing(
+        self,
+        order: OrderSnapshot,
+        *,
+        status: ShipmentStatus,
+        now: datetime,
+        due_at: datetime,
+    ) -> bool:
+        """Record the order's shipment unless one exists; True when this call created it."""
+        statement = _new_shipment(self._connection, order, status=status, now=now, due_at=due_at)
+        return rowcount(await self._connection.execute(statement)) == 1
 
+    async def add_dispatched_if_missing(
+        self, order: OrderSnapshot, *, now: datetime
+    ) -> Shipment | None:
+        """Record the order's shipment as dispatched ``now`` unless one exists (whatever its
+        status); the shipment when this call created it, else None."""
+        statement = _new_shipment(
+            self._connection, order, status=ShipmentStatus.DISPATCHED, now=now, due_at=now
+        ).returning(*_COLUMNS)
+        row = (await self._connection.execute(statement)).first()
+        return None if row is None else _to_shipment(row)
 
-async def cancel_pending(session: AsyncSession, order_id: int, *, now: datetime) -> bool:
-    """Cancel the order's shipment if it has not left yet; True when it was cancelled now."""
-    statement = (
-        update(ShipmentRow)
-        .where(ShipmentRow.order_id == order_id, ShipmentRow.status == ShipmentStatus.PENDING)
-        .values(status=ShipmentStatus.CANCELLED.value, cancelled_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    return rowcount(await session.execute(statement)) == 1
+    async def cancel_pending(self, order_id: int, *, now: datetime) -> bool:
+        """Cancel the order's shipment if it has not left yet; True when it was cancelled now."""
+        statement = (
+            update(ShipmentRow)
+            .where(ShipmentRow.order_id == order_id, ShipmentRow.status == ShipmentStatus.PENDING)
+            .values(status=ShipmentStatus.CANCELLED.value, cancelled_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return rowcount(await self._connection.execute(statement)) == 1
 
+    async def due_ids(self, *, now: datetime, limit: int) -> list[int]:
+        """Pending shipments whose time has come, oldest due first."""
+        query = (
+            select(ShipmentRow.id)
+            .where(ShipmentRow.status == ShipmentStatus.PENDING, ShipmentRow.due_at <= now)
+            .order_by(ShipmentRow.due_at, ShipmentRow.id)
+            .limit(limit)
+        )
+        return [int(i) for i in (await self._connection.execute(query)).scalars()]
 
-async def due_shipment_ids(session: AsyncSession, *, now: datetime, limit: int) -> list[int]:
-    """Pending shipments whose time has come, oldest due first."""
-    query = (
-        select(ShipmentRow.id)
-        .where(ShipmentRow.status == ShipmentStatus.PENDING, ShipmentRow.due_at <= now)
-        .order_by(ShipmentRow.due_at, ShipmentRow.id)
-        .limit(limit)
-    )
-    return [int(i) for i in (await session.execute(query)).scalars()]
+    async def next_due_at(self) -> datetime | None:
+        """When the earliest pending shipment is due; None when none is pending."""
+        query = select(func.min(ShipmentRow.due_at)).where(
+            ShipmentRow.status == ShipmentStatus.PENDING
+        )
+        due: datetime | None = (await self._connection.execute(query)).scalar()
+        return due
 
+    async def mark_dispatched(self, shipment_id: int, *, now: datetime) -> Shipment | None:
+        """Pending → dispatched: the shipment as it is now; None when another instance (or a
+        cancel) got there first."""
+        statement = (
+            update(ShipmentRow)
+            .where(ShipmentRow.id == shipment_id, ShipmentRow.status == ShipmentStatus.PENDING)
+            .values(status=ShipmentStatus.DISPATCHED.value, dispatched_at=now)
+            .returning(*_COLUMNS)
+            .execution_options(synchronize_session=False)
+        )
+        row = (await self._connection.execute(statement)).first()
+        return None if row is None else _to_shipment(row)
 
-async def next_due_at(session: AsyncSession) -> datetime | None:
-    """When the earliest pending shipment is due; None when none is pending."""
-    query = select(func.min(ShipmentRow.due_at)).where(ShipmentRow.status == ShipmentStatus.PENDING)
-    due: datetime | None = (await session.execute(query)).scalar()
-    return due
+    async def of_order(self, order_id: int) -> Shipment | None:
+        query = select(*_COLUMNS).where(ShipmentRow.order_id == order_id)
+        row = (await self._connection.execute(query)).first()
+        return None if row is None else _to_shipment(row)
 
-
-async def mark_dispatched(
-    session: AsyncSession, shipment_id: int, *, now: datetime
-) -> Shipment | None:
-    """Pending → dispatched: the shipment as it is now; None when another instance (or a
-    cancel) got there first."""
-    statement = (
-        update(ShipmentRow)
-        .where(ShipmentRow.id == shipment_id, ShipmentRow.status == ShipmentStatus.PENDING)
-        .values(status=ShipmentStatus.DISPATCHED.value, dispatched_at=now)
-        .returning(*_COLUMNS)
-        .execution_options(synchronize_session=False)
-    )
-    row = (await session.execute(statement)).first()
-    return None if row is None else _to_shipment(row)
-
-
-async def find_shipment_by_order(session: AsyncSession, order_id: int) -> Shipment | None:
-    query = select(ShipmentRow).where(ShipmentRow.order_id == order_id)
-    row = (await session.execute(query)).scalar_one_or_none()
-    return None if row is None else _to_shipment(row)
-
-
-async def list_shipments(
-    session: AsyncSession, *, status: ShipmentStatus | None, limit: int, offset: int
-) -> list[Shipment]:
-    """Shipments newest first, optionally of one status."""
-    query = select(ShipmentRow).order_by(ShipmentRow.id.desc()).limit(limit).offset(offset)
-    if status is not None:
-        query = query.where(ShipmentRow.status == status.value)
-    return [_to_shipment(row) for row in (await session.execute(query)).scalars()]
+    async def newest_first(
+        self, *, status: ShipmentStatus | None, limit: int, offset: int
+    ) -> list[Shipment]:
+        """Shipments newest first, optionally of one status."""
+        query = select(*_COLUMNS).order_by(ShipmentRow.id.desc()).limit(limit).offset(offset)
+        if status is not None:
+            query = query.where(ShipmentRow.status == status.value)
+        return [_to_shipment(row) for row in (await self._connection.execute(query)).all()]
 
 
 def _to_shipment(row: Any) -> Shipment:

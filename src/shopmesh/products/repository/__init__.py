@@ -1,38 +1,23 @@
-"""Products tables and queries. Functions run in the caller's transaction; none commits."""
+"""Products tables and queries, and the products unit of work. Nothing here commits."""
 
-from shopmesh.products.repository.catalogue import (
-    add_product,
-    change_product,
-    get_product_row,
-    list_categories,
-    list_products,
-)
-from shopmesh.products.repository.stock import (
-    active_offers,
-    claim_reservation,
-    find_reservations,
-    mark_released,
-    return_stock,
-    stock_of,
-    take_stock,
-)
-from shopmesh.products.repository.tables import Base, ProductRow, StockReservationRow, to_product
+from __future__ import annotations
 
-__all__ = [
-    "Base",
-    "ProductRow",
-    "StockReservationRow",
-    "active_offers",
-    "add_product",
-    "change_product",
-    "claim_reservation",
-    "find_reservations",
-    "get_product_row",
-    "list_categories",
-    "list_products",
-    "mark_released",
-    "return_stock",
-    "stock_of",
-    "take_stock",
-    "to_product",
-]
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shopmesh.kit.uow import UnitOfWork
+from shopmesh.products.repository.catalogue import Catalogue
+from shopmesh.products.repository.stock import Stock
+from shopmesh.products.repository.tables import Base, ProductRow, StockReservationRow
+
+__all__ = ["Base", "Catalogue", "ProductRow", "ProductsUnitOfWork", "Stock", "StockReservationRow"]
+
+
+class ProductsUnitOfWork(UnitOfWork):
+    """A products use case's transaction: the catalogue and the stock."""
+
+    catalogue: Catalogue
+    stock: Stock
+
+    def open_repositories(self, connection: AsyncConnection) -> None:
+        self.catalogue = Catalogue(connection)
+        self.stock = Stock(connection)

@@ -4,39 +4,78 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement, Select
 
 from shopmesh.products.domain import Page, Product, ProductQuery, ProductSort
 from shopmesh.products.repository.tables import ProductRow, to_product
 
-
-async def add_product(
-    session: AsyncSession, values: Mapping[str, Any], *, now: datetime
-) -> Product:
-    """Insert a product; a duplicate sku raises ``IntegrityError`` at the flush."""
-    row = ProductRow(**values, created_at=now, updated_at=now)
-    session.add(row)
-    await session.flush()
-    return to_product(row)
+_COLUMNS = tuple(cast(Table, ProductRow.__table__).c)
 
 
-async def get_product_row(session: AsyncSession, product_id: int) -> ProductRow | None:
-    return await session.get(ProductRow, product_id)
+class Catalogue:
+    """The products of one unit of work (on its connection)."""
 
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
 
-async def change_product(
-    session: AsyncSession, row: ProductRow, values: Mapping[str, Any], *, now: datetime
-) -> Product:
-    """Apply ``values`` to the product; a duplicate sku raises ``IntegrityError`` at the flush."""
-    for name, value in values.items():
-        setattr(row, name, value)
-    row.updated_at = now
-    await session.flush()
-    return to_product(row)
+    async def add(self, values: Mapping[str, Any], *, now: datetime) -> Product:
+        """Insert a product; a duplicate sku raises ``IntegrityError``."""
+        statement = (
+            insert(ProductRow).values(**values, created_at=now, updated_at=now).returning(*_COLUMNS)
+        )
+        return to_product((await self._connection.execute(statement)).one())
+
+    async def get(self, product_id: int) -> Product | None:
+        query = select(*_COLUMNS).where(ProductRow.id == product_id)
+        row = (await self._connection.execute(query)).first()
+        return None if row is None else to_product(row)
+
+    async def change(
+        self, product_id: int, values: Mapping[str, Any], *, now: datetime
+    ) -> Product | None:
+        """Apply ``values`` to the product; ``None`` when there is none. A duplicate sku
+        raises ``IntegrityError``."""
+        statement = (
+            update(ProductRow)
+            .where(ProductRow.id == product_id)
+            .values(**values, updated_at=now)
+            .returning(*_COLUMNS)
+            .execution_options(synchronize_session=False)
+        )
+        row = (await self._connection.execute(statement)).first()
+        return None if row is None else to_product(row)
+
+    async def search(self, query: ProductQuery) -> Page:
+        """The products matching ``query`` and how many match in all."""
+        conditions = _filters(query)
+        counted = select(func.count()).select_from(ProductRow).where(*conditions)
+        total = int((await self._connection.execute(counted)).scalar_one())
+        statement = _ordered(select(*_COLUMNS).where(*conditions), query.sort)
+        if query.ids is None:
+            statement = statement.limit(query.limit).offset(query.offset)
+        products = [to_product(row) for row in (await self._connection.execute(statement)).all()]
+        if query.ids is not None and query.sort is None:
+            # Exactly the products asked for, in the order asked for.
+            position = {product_id: index for index, product_id in enumerate(query.ids)}
+            products.sort(key=lambda p: position[p.id])
+        return Page(items=products, total=total)
+
+    async def categories(self) -> list[str]:
+        """The categories of active products, alphabetically; one spelling per category.
+
+        The category filter ignores case, so "Kitchen" and "kitchen" are one category.
+        """
+        statement = (
+            select(func.min(ProductRow.category))
+            .where(ProductRow.is_active.is_(True), ProductRow.category.is_not(None))
+            .group_by(func.lower(ProductRow.category))
+        )
+        names = [str(name) for name in (await self._connection.execute(statement)).scalars()]
+        return sorted(names, key=lambda name: (name.casefold(), name))
 
 
 def _filters(query: ProductQuery) -> list[ColumnElement[bool]]:
@@ -66,34 +105,3 @@ def _ordered(statement: Select[Any], sort: ProductSort | None) -> Select[Any]:
     key = column.desc() if sort.descending else column.asc()
     tie = ProductRow.id.desc() if sort.descending else ProductRow.id.asc()
     return statement.order_by(key, tie)
-
-
-async def list_products(session: AsyncSession, query: ProductQuery) -> Page:
-    """The products matching ``query`` and how many match in all."""
-    conditions = _filters(query)
-    counted = select(func.count()).select_from(ProductRow).where(*conditions)
-    total = int((await session.execute(counted)).scalar_one())
-    statement = _ordered(select(ProductRow).where(*conditions), query.sort)
-    if query.ids is None:
-        statement = statement.limit(query.limit).offset(query.offset)
-    rows = (await session.execute(statement)).scalars().all()
-    products = [to_product(row) for row in rows]
-    if query.ids is not None and query.sort is None:
-        # Exactly the products asked for, in the order asked for.
-        position = {product_id: index for index, product_id in enumerate(query.ids)}
-        products.sort(key=lambda p: position[p.id])
-    return Page(items=products, total=total)
-
-
-async def list_categories(session: AsyncSession) -> list[str]:
-    """The categories of active products, alphabetically; one spelling per category.
-
-    The category filter ignores case, so "Kitchen" and "kitchen" are one category.
-    """
-    statement = (
-        select(func.min(ProductRow.category))
-        .where(ProductRow.is_active.is_(True), ProductRow.category.is_not(None))
-        .group_by(func.lower(ProductRow.category))
-    )
-    names = [str(name) for name in (await session.execute(statement)).scalars()]
-    return sorted(names, key=lambda name: (name.casefold(), name))

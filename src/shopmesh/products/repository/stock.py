@@ -7,8 +7,9 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shopmesh.kit.db import Executor, insert_for, rowcount
+from shopmesh.kit.db import insert_for, rowcount
 from shopmesh.products.domain import (
     Offer,
     ReservationRequest,
@@ -16,52 +17,6 @@ from shopmesh.products.domain import (
     ReservedLine,
 )
 from shopmesh.products.repository.tables import ProductRow, StockReservationRow
-
-
-async def active_offers(session: Executor, product_ids: Iterable[int]) -> dict[int, Offer]:
-    """The name and price of the active products among ``product_ids``, by id (only the
-    columns a reservation needs: no whole product to load per order)."""
-    statement = select(ProductRow.id, ProductRow.name, ProductRow.price, ProductRow.currency).where(
-        ProductRow.id.in_(list(product_ids)), ProductRow.is_active.is_(True)
-    )
-    rows = (await session.execute(statement)).all()
-    return {
-        row.id: Offer(id=row.id, name=row.name, price=row.price, currency=row.currency)
-        for row in rows
-    }
-
-
-async def take_stock(session: Executor, product_id: int, *, quantity: int) -> bool:
-    """Take ``quantity`` from the product's stock if it has that much; one statement, so atomic.
-
-    On PostgreSQL the row lock makes a concurrent taker wait, then re-check the
-    condition against the committed stock; SQLite runs one writer at a time.
-    """
-    statement = (
-        update(ProductRow)
-        .where(ProductRow.id == product_id, ProductRow.stock_quantity >= quantity)
-        .values(stock_quantity=ProductRow.stock_quantity - quantity)
-        .execution_options(synchronize_session=False)
-    )
-    return rowcount(await session.execute(statement)) == 1
-
-
-async def return_stock(session: Executor, product_id: int, *, quantity: int) -> None:
-    statement = (
-        update(ProductRow)
-        .where(ProductRow.id == product_id)
-        .values(stock_quantity=ProductRow.stock_quantity + quantity)
-        .execution_options(synchronize_session=False)
-    )
-    await session.execute(statement)
-
-
-async def stock_of(session: Executor, product_ids: Iterable[int]) -> dict[int, int]:
-    statement = select(ProductRow.id, ProductRow.stock_quantity).where(
-        ProductRow.id.in_(list(product_ids))
-    )
-    return {row.id: int(row.stock_quantity) for row in await session.execute(statement)}
-
 
 # Columns, not the ORM entity: the reservation runs on a Core connection too.
 _RESERVATION_COLUMNS = tuple(cast(Table, StockReservationRow.__table__).c)
@@ -78,61 +33,106 @@ def _to_line(row: Any) -> ReservedLine:
     )
 
 
-async def find_reservations(
-    session: Executor, reservation_ids: Sequence[str]
-) -> dict[str, ReservedLine]:
-    """The reservations already made under any of ``reservation_ids`` (reserved or released)."""
-    statement = select(*_RESERVATION_COLUMNS).where(
-        StockReservationRow.reservation_id.in_(list(reservation_ids))
-    )
-    rows = (await session.execute(statement)).all()
-    return {row.reservation_id: _to_line(row) for row in rows}
+class Stock:
+    """Stock and reservations of one unit of work (on its connection)."""
 
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
 
-async def claim_reservation(session: Executor, line: ReservedLine, *, now: datetime) -> bool:
-    """Record ``line`` unless its reservation id exists; False when it already did.
+    async def offers(self, product_ids: Iterable[int]) -> dict[int, Offer]:
+        """The name and price of the active products among ``product_ids``, by id (only the
+        columns a reservation needs: no whole product to load per order)."""
+        statement = select(
+            ProductRow.id, ProductRow.name, ProductRow.price, ProductRow.currency
+        ).where(ProductRow.id.in_(list(product_ids)), ProductRow.is_active.is_(True))
+        rows = (await self._connection.execute(statement)).all()
+        return {
+            row.id: Offer(id=row.id, name=row.name, price=row.price, currency=row.currency)
+            for row in rows
+        }
 
-    On PostgreSQL a concurrent claim of the same id waits here until the first
-    transaction ends, then sees its row (or claims the id if it rolled back).
-    """
-    statement = (
-        insert_for(session, StockReservationRow)
-        .values(
-            reservation_id=line.reservation_id,
-            product_id=line.product_id,
-            quantity=line.quantity,
-            unit_price=line.unit_price,
-            currency=line.currency,
-            name=line.name,
-            status=ReservationStatus.RESERVED.value,
-            created_at=now,
+    async def take(self, product_id: int, *, quantity: int) -> bool:
+        """Take ``quantity`` from the product's stock if it has that much; one statement, so atomic.
+
+        On PostgreSQL the row lock makes a concurrent taker wait, then re-check the
+        condition against the committed stock; SQLite runs one writer at a time.
+        """
+        statement = (
+            update(ProductRow)
+            .where(ProductRow.id == product_id, ProductRow.stock_quantity >= quantity)
+            .values(stock_quantity=ProductRow.stock_quantity - quantity)
+            .execution_options(synchronize_session=False)
         )
-        .on_conflict_do_nothing(index_elements=["reservation_id"])
-        .returning(StockReservationRow.id)
-    )
-    return (await session.execute(statement)).first() is not None
+        return rowcount(await self._connection.execute(statement)) == 1
 
-
-async def mark_released(
-    session: Executor, reservation_id: str, *, now: datetime
-) -> ReservationRequest | None:
-    """Mark the reservation released if it is still reserved; returns what it held, else None.
-
-    The status condition decides: of two concurrent releases only one matches the row.
-    """
-    statement = (
-        update(StockReservationRow)
-        .where(
-            StockReservationRow.reservation_id == reservation_id,
-            StockReservationRow.status == ReservationStatus.RESERVED.value,
+    async def give_back(self, product_id: int, *, quantity: int) -> None:
+        statement = (
+            update(ProductRow)
+            .where(ProductRow.id == product_id)
+            .values(stock_quantity=ProductRow.stock_quantity + quantity)
+            .execution_options(synchronize_session=False)
         )
-        .values(status=ReservationStatus.RELEASED.value, released_at=now)
-        .returning(StockReservationRow.product_id, StockReservationRow.quantity)
-        .execution_options(synchronize_session=False)
-    )
-    row = (await session.execute(statement)).first()
-    if row is None:
-        return None
-    return ReservationRequest(
-        reservation_id=reservation_id, product_id=int(row.product_id), quantity=int(row.quantity)
-    )
+        await self._connection.execute(statement)
+
+    async def levels(self, product_ids: Iterable[int]) -> dict[int, int]:
+        statement = select(ProductRow.id, ProductRow.stock_quantity).where(
+            ProductRow.id.in_(list(product_ids))
+        )
+        return {
+            row.id: int(row.stock_quantity) for row in await self._connection.execute(statement)
+        }
+
+    async def reservations(self, reservation_ids: Sequence[str]) -> dict[str, ReservedLine]:
+        """The reservations already made under any of ``reservation_ids`` (reserved or released)."""
+        statement = select(*_RESERVATION_COLUMNS).where(
+            StockReservationRow.reservation_id.in_(list(reservation_ids))
+        )
+        rows = (await self._connection.execute(statement)).all()
+        return {row.reservation_id: _to_line(row) for row in rows}
+
+    async def claim(self, line: ReservedLine, *, now: datetime) -> bool:
+        """Record ``line`` unless its reservation id exists; False when it already did.
+
+        On PostgreSQL a concurrent claim of the same id waits here until the first
+        transaction ends, then sees its row (or claims the id if it rolled back).
+        """
+        statement = (
+            insert_for(self._connection, StockReservationRow)
+            .values(
+                reservation_id=line.reservation_id,
+                product_id=line.product_id,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                currency=line.currency,
+                name=line.name,
+                status=ReservationStatus.RESERVED.value,
+                created_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["reservation_id"])
+            .returning(StockReservationRow.id)
+        )
+        return (await self._connection.execute(statement)).first() is not None
+
+    async def release(self, reservation_id: str, *, now: datetime) -> ReservationRequest | None:
+        """Mark the reservation released if it is still reserved; returns what it held, else None.
+
+        The status condition decides: of two concurrent releases only one matches the row.
+        """
+        statement = (
+            update(StockReservationRow)
+            .where(
+                StockReservationRow.reservation_id == reservation_id,
+                StockReservationRow.status == ReservationStatus.RESERVED.value,
+            )
+            .values(status=ReservationStatus.RELEASED.value, released_at=now)
+            .returning(StockReservationRow.product_id, StockReservationRow.quantity)
+            .execution_options(synchronize_session=False)
+        )
+        row = (await self._connection.execute(statement)).first()
+        if row is None:
+            return None
+        return ReservationRequest(
+            reservation_id=reservation_id,
+            product_id=int(row.product_id),
+            quantity=int(row.quantity),
+        )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -80,7 +81,7 @@ class StockReservationRow(Base):
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-def to_product(row: ProductRow) -> Product:
+def to_product(row: Any) -> Product:
     return Product(
         id=row.id,
         name=row.name,

@@ -3,236 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-import random
 import shutil
 import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 import aiohttp
 
-from shopmesh.chaos.infra import Kafka, Postgres, kafka_cluster
-from shopmesh.chaos.ledger import Findings, check_orders, check_payments, eventually, query
-from shopmesh.chaos.load import (
-    Api,
-    Tally,
-    User,
-    add_products,
-    drive,
-    login,
-    register_users,
-    until_done,
-    wait_for_profiles,
+from chaos.context import (
+    Context,
+    Result,
+    all_ready,
+    backlog,
+    platform_for,
+    restart,
 )
-from shopmesh.launcher import SERVICES
-from shopmesh.platform import LocalPlatform, running_platform, webhook_receiver
-
-# Every service but the UI's static server.
-CORE_SERVICES = tuple(s for s in SERVICES if s.name != "web")
-CHAOS_ENV = {
-    # The load is one client and a few users: the gateway's rate limits are not under test.
-    "GATEWAY_RATE_LIMIT_IP": "100000/second",
-    "GATEWAY_RATE_LIMIT_USER": "100000/second",
-    "GATEWAY_RATE_LIMIT_REGISTER": "100000/hour",
-    "DISPATCHER_HANDLING_DELAY": "0.3",
-    # Stock of an order never recorded (its process killed) comes back within the ledger's wait.
-    "ORDERS_RESERVATION_GRACE": "20",
-    "ORDERS_REAPER_INTERVAL": "1",
-    "SHOPMESH_LOG_LEVEL": "WARNING",
-}
-
-
-@dataclass
-class Config:
-    root: Path  # .data/chaos
-    quick: bool
-    seed: int
-
-    def scale(self, full: int, quick: int) -> int:
-        return quick if self.quick else full
-
-
-@dataclass
-class Context:
-    config: Config
-    postgres: Postgres
-    kafka: Kafka
-    rng: random.Random
-
-
-@dataclass
-class Result:
-    name: str
-    title: str
-    tally: Tally
-    findings: Findings
-    notes: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-    error: str | None = None
-
-    @property
-    def passed(self) -> bool:
-        return self.error is None and self.findings.passed
-
-
-@asynccontextmanager
-async def platform_for(
-    ctx: Context, name: str, kafka: Kafka, *, extra_env: dict[str, str] | None = None
-) -> AsyncIterator[LocalPlatform]:
-    state = ctx.config.root / "runs" / name
-    shutil.rmtree(state, ignore_errors=True)
-    env = {**CHAOS_ENV, "SHOPMESH_KAFKA_REPLICATION": str(kafka.replication), **(extra_env or {})}
-    async with (
-        webhook_receiver(fail_first=0) as hooks,
-        running_platform(
-            admin_url=ctx.postgres.admin_url,
-            kafka_bootstrap=kafka.bootstrap,
-            state_dir=state,
-            webhooks=hooks,
-            services=CORE_SERVICES,
-            extra_env=env,
-            prefix=f"chaos_{name.replace('-', '_')}",
-        ) as platform,
-    ):
-        yield platform
-
-
-async def restart(platform: LocalPlatform, key: str, *, hard: bool = True) -> float:
-    """Stop ``key`` (kill -9 when ``hard``), start it again, wait until ready; seconds it took."""
-    started = time.monotonic()
-    spec = platform.running[key].spec
-    await asyncio.to_thread(platform.launcher.stop, spec, hard=hard)
-    running = platform.restart(key)
-    ready = await platform.launcher.wait_ready([running], timeout=90)
-    if not all(ready.values()):
-        raise RuntimeError(f"{key} did not come back after a restart")
-    return time.monotonic() - started
-
-
-class Workload:
-    """Charges (and optionally orders) through the gateway, remembering what was acknowledged."""
-
-    def __init__(self, api: Api, users: list[User], products: list[int] | None = None) -> None:
-        self.api = api
-        self.users = users
-        self.products = products or []
-        self.charges: dict[str, int] = {}  # description -> transaction id
-        self.orders: dict[str, int] = {}  # idempotency key -> order id
-        self.pays: list[int] = []  # transactions_paid of each acknowledged pay-all
-        self.run = uuid.uuid4().hex[:6]
-
-    async def charge(self, i: int, *, retry_for: float = 0.0) -> None:
-        user = self.users[i % len(self.users)]
-        description = f"chaos-{self.run}-{i}"
-        amount = 1 + (i % 7) * 0.25
-        status, body = await self.api.call(
-            "POST",
-            "/payment/transactions",
-            user.token,
-            json={"amount": amount, "description": description},
-            key=str(uuid.uuid4()),
-            retry_for=retry_for,
-        )
-        if status == 201:
-            self.charges[description] = int(body["id"])
-
-    async def pay(self, i: int, *, retry_for: float = 0.0) -> None:
-        """Pay-all for one user (a ``transaction.paid`` event when something was unpaid)."""
-        # i // 7: pay-alls come at fixed strides of i; this spreads them over the users.
-        user = self.users[(i // 7) % len(self.users)]
-        status, body = await self.api.call(
-            "POST",
-            "/payment/transactions/pay",
-            user.token,
-            key=str(uuid.uuid4()),
-            retry_for=retry_for,
-        )
-        if status == 200:
-            self.pays.append(int(body["transactions_paid"]))
-
-    async def charge_or_pay(self, i: int, *, retry_for: float = 0.0) -> None:
-        """Charges, every 40th request a pay-all."""
-        if i % 40 == 39:
-            await self.pay(i, retry_for=retry_for)
-        else:
-            await self.charge(i, retry_for=retry_for)
-
-    async def order(self, i: int) -> None:
-        user = self.users[i % len(self.users)]
-        key = str(uuid.uuid4())
-        product = self.products[i % len(self.products)]
-        status, body = await self.api.call(
-            "POST", "/api/orders", user.token, json={"product_id": product, "quantity": 1}, key=key
-        )
-        if status == 201:
-            self.orders[key] = int(body["id"])
-
-    async def read(self, i: int) -> None:
-        user = self.users[i % len(self.users)]
-        path = "/payment/transactions/list?limit=5" if i % 2 else "/api/orders?limit=5"
-        await self.api.call("GET", path, user.token)
-
-    async def mixed(self, i: int) -> None:
-        """Charges, orders and reads in turn (orders only when there are products)."""
-        kind = i % 4
-        if i % 40 == 39:
-            await self.pay(i)
-        elif kind == 0 or (kind == 1 and not self.products):
-            await self.charge(i)
-        elif kind == 1:
-            await self.order(i)
-        else:
-            await self.read(i)
-
-
-async def check_ledger(
-    platform: LocalPlatform,
-    findings: Findings,
-    work: Workload,
-    *,
-    bootstrap: str,
-    orders: bool = False,
-) -> None:
-    """The payments (and orders) ledger of what ``work`` was told."""
-    await check_payments(platform, findings, acked=work.charges, bootstrap=bootstrap)
-    findings.figures["pay_alls_acked"] = len(work.pays)
-    if orders:
-        await check_orders(platform, findings, acked=work.orders)
-
-
-async def setup(api: Api, platform: LocalPlatform, *, users: int, products: int) -> Workload:
-    people = await register_users(api, users, run=uuid.uuid4().hex[:6])
-    items: list[int] = []
-    if products:
-        admin = await login(api, *platform.admin)
-        items = await add_products(api, admin, products)
-        await wait_for_profiles(api, people)
-    return Workload(api, people, items)
-
-
-async def for_a_while(
-    request: Callable[[int], Awaitable[None]], concurrency: int, stop: asyncio.Event
-) -> None:
-    """Send requests until ``stop`` is set."""
-    counter = iter(range(10**9))
-
-    async def worker() -> None:
-        for i in counter:
-            if stop.is_set():
-                return
-            await request(i)
-
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-
-
-async def seconds_of_load(tally: Tally, seconds: float) -> None:
-    """Let load run for ``seconds`` (the load is the point of the wait, not a condition)."""
-    await asyncio.sleep(seconds)
-
+from chaos.infra import kafka_cluster
+from chaos.ledger import Findings, eventually
+from chaos.load import Api, Tally, drive, until_done
+from chaos.workload import check_ledger, for_a_while, seconds_of_load, setup
 
 # ---------------------------------------------------------------- 1. kill -9 payments
 
@@ -350,25 +138,6 @@ async def broker_loss(ctx: Context) -> Result:
 # ---------------------------------------------------------------- 4. consumers killed mid-batch
 
 
-async def backlog(platform: LocalPlatform) -> str:
-    """How far behind the consumers are: they were killed with work in hand, or not."""
-    produced = await query(platform, "payments", "SELECT count(*) AS n FROM outbox_message")
-    applied = await query(platform, "analytics", "SELECT count(*) AS n FROM processed_event")
-    pending = await query(
-        platform, "dispatcher", "SELECT count(*) AS n FROM shipment WHERE status = 'pending'"
-    )
-    unnotified = await query(
-        platform,
-        "dispatcher",
-        "SELECT count(*) AS n FROM webhook_delivery WHERE status <> 'delivered'",
-    )
-    return (
-        f"analytics {int(produced[0]['n']) - int(applied[0]['n'])} events behind, "
-        f"dispatcher {int(pending[0]['n'])} shipments pending and "
-        f"{int(unnotified[0]['n'])} webhooks not yet delivered"
-    )
-
-
 async def kill_consumers(ctx: Context) -> Result:
     """kill -9 analytics and the dispatcher while they apply batches; nothing counted twice."""
     total = ctx.config.scale(1600, 400)
@@ -463,15 +232,6 @@ async def instance_loss(ctx: Context) -> Result:
 # ---------------------------------------------------------------- 6. PostgreSQL restarted
 
 
-async def all_ready(platform: LocalPlatform) -> bool:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=3)) as session:
-        for running in platform.running.values():
-            async with session.get(running.url + "/ready") as response:
-                if response.status != 200:
-                    return False
-    return True
-
-
 async def postgres_restart(ctx: Context) -> Result:
     """Stop PostgreSQL under load and start it again: clean 503s, then recovery on their own."""
     down = 5.0 if ctx.config.quick else 10.0
@@ -520,25 +280,3 @@ SCENARIOS: dict[str, Scenario] = {
     "instance-loss": instance_loss,
     "postgres-restart": postgres_restart,
 }
-
-
-def describe(result: Result) -> dict[str, Any]:
-    return {
-        "name": result.name,
-        "title": result.title,
-        "passed": result.passed,
-        "seconds": round(result.seconds, 1),
-        "requests": {
-            "sent": result.tally.sent,
-            "acknowledged": result.tally.acked,
-            "failed": sum(result.tally.failed.values()),
-            "failures": dict(result.tally.failed),
-            "retried_attempts": dict(result.tally.retried),
-        },
-        "figures": result.findings.figures,
-        "checks": [
-            {"name": c.name, "ok": c.ok, "detail": c.detail} for c in result.findings.checks
-        ],
-        "notes": result.notes,
-        "error": result.error,
-    }

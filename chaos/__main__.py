@@ -1,4 +1,4 @@
-"""``python -m shopmesh.chaos [--scenario NAME] [--quick]``: run fault scenarios, write a report.
+"""``python -m chaos [--scenario NAME] [--quick]``: run fault scenarios, write a report.
 
 Starts its own PostgreSQL (35432) and Kafka (39092; the three-node cluster
 on 391N2: 39112, 39122, 39132) under ``.data/chaos``, runs each scenario on a fresh platform,
@@ -22,15 +22,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
-from shopmesh.chaos.infra import REPO, Postgres, single_kafka
-from shopmesh.chaos.ledger import Findings
-from shopmesh.chaos.load import Tally
-from shopmesh.chaos.report import render_markdown
-from shopmesh.chaos.scenarios import SCENARIOS, Config, Context, Result, describe
+from chaos.context import Config, Context, Result, describe
+from chaos.infra import REPO, Postgres, single_kafka
+from chaos.ledger import Findings
+from chaos.load import Tally
+from chaos.report import render_markdown
+from chaos.scenarios import SCENARIOS
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="shopmesh.chaos", description=__doc__)
+    parser = argparse.ArgumentParser(prog="chaos", description=__doc__)
     parser.add_argument(
         "--scenario",
         action="append",

@@ -1,175 +1,24 @@
-"""The ledger checks: what the clients were told against what the databases and Kafka hold.
-
-Every query goes straight to a service's own PostgreSQL database (read only);
-``/stats`` is read from the analytics process itself.
-"""
+"""The ledger checks: what the clients were told against what the databases and Kafka hold."""
 
 from __future__ import annotations
 
-import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from decimal import Decimal
-from typing import Any
 
-import aiohttp
-import asyncpg
 import orjson
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 
-from shopmesh.kit.aio import poll
-from shopmesh.platform import LocalPlatform, postgres_dsn
-
-ANALYTICS_GROUP = "analytics"
-DISPATCHER_GROUP = "dispatcher"
-
-
-@dataclass
-class Check:
-    name: str
-    ok: bool
-    detail: str = ""
-
-
-@dataclass
-class Findings:
-    """Figures for the report and the checks that decide PASS or FAIL."""
-
-    figures: dict[str, Any] = field(default_factory=dict)
-    checks: list[Check] = field(default_factory=list)
-
-    def check(self, name: str, ok: bool, detail: str = "") -> None:
-        self.checks.append(Check(name, ok, detail))
-
-    @property
-    def passed(self) -> bool:
-        return all(c.ok for c in self.checks)
-
-
-async def query(
-    platform: LocalPlatform, service: str, sql: str, *args: Any
-) -> list[asyncpg.Record]:
-    connection = await asyncpg.connect(postgres_dsn(platform.database_urls[service]), timeout=10)
-    try:
-        return list(await connection.fetch(sql, *args))
-    finally:
-        await connection.close()
-
-
-async def eventually(
-    probe: Callable[[], Awaitable[bool]], *, timeout: float, interval: float = 0.5
-) -> bool:
-    """Poll ``probe`` until it holds or ``timeout`` passes; errors count as not yet."""
-
-    async def holds() -> bool:
-        try:
-            return await probe()
-        except (OSError, asyncpg.PostgresError, aiohttp.ClientError, TimeoutError):
-            return False
-
-    try:
-        await poll(holds, timeout=timeout, interval=interval)
-    except TimeoutError:
-        return False
-    return True
-
-
-async def topic_copies(bootstrap: str, topic: str) -> Counter[str]:
-    """How many times each ``event_id`` is on ``topic`` (redeliveries show as > 1)."""
-    partitions = [TopicPartition(topic, p) for p in await _partitions(bootstrap, topic)]
-    copies: Counter[str] = Counter()
-    if not partitions:
-        return copies
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        deadline = time.monotonic() + 60
-        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"reading {topic} did not reach its end")
-            batches = await consumer.getmany(timeout_ms=500, max_records=5000)
-            for records in batches.values():
-                for record in records:
-                    copies[str(orjson.loads(record.value or b"{}").get("event_id"))] += 1
-    finally:
-        await consumer.stop()
-    return copies
-
-
-async def _partitions(bootstrap: str, topic: str) -> list[int]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        described = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
-    return sorted(int(p["partition"]) for d in described for p in d.get("partitions", ()))
-
-
-# ---------------------------------------------------------------- payments + analytics
-
-
-async def payments_totals(platform: LocalPlatform) -> dict[str, Any]:
-    """What analytics' /stats must show, computed from the payments database itself."""
-    rows = await query(
-        platform,
-        "payments",
-        "SELECT count(*) AS n, coalesce(sum(amount), 0) AS amount, "
-        "count(*) FILTER (WHERE is_paid) AS paid, count(DISTINCT user_id) AS users "
-        "FROM payment_transaction",
-    )
-    events = await query(platform, "payments", "SELECT count(*) AS n FROM outbox_message")
-    row = rows[0]
-    return {
-        "total_transactions": int(row["n"]),
-        "total_amount": Decimal(row["amount"]).quantize(Decimal("0.01")),
-        "total_paid_transactions": int(row["paid"]),
-        "unique_users": int(row["users"]),
-        "events_processed": int(events[0]["n"]),
-    }
-
-
-async def analytics_totals(platform: LocalPlatform) -> dict[str, Any]:
-    async with (
-        aiohttp.ClientSession() as session,
-        session.get(
-            platform.urls["analytics"] + "/stats", timeout=aiohttp.ClientTimeout(total=5)
-        ) as response,
-    ):
-        body = await response.json()
-    return {
-        "total_transactions": int(body["total_transactions"]),
-        "total_amount": Decimal(str(body["total_amount"])).quantize(Decimal("0.01")),
-        "total_paid_transactions": int(body["total_paid_transactions"]),
-        "unique_users": int(body["unique_users"]),
-        "events_processed": int(body["events_processed"]),
-    }
-
-
-async def _outbox_events(
-    platform: LocalPlatform, service: str, event_type: str | None = None
-) -> dict[str, Any]:
-    """``event_id`` → (payload, published?) of the service's outbox (one type, or all)."""
-    rows = await query(
-        platform,
-        service,
-        "SELECT event_id, payload, published_at IS NOT NULL AS sent FROM outbox_message "
-        "WHERE $1::text IS NULL OR event_type = $1",
-        event_type,
-    )
-    return {r["event_id"]: (orjson.loads(r["payload"]), r["sent"]) for r in rows}
-
-
-async def _applied(platform: LocalPlatform, service: str, group: str) -> set[str]:
-    rows = await query(
-        platform, service, "SELECT event_id FROM processed_event WHERE consumer = $1", group
-    )
-    return {r["event_id"] for r in rows}
+from chaos.ledger import (
+    ANALYTICS_GROUP,
+    DISPATCHER_GROUP,
+    Findings,
+    analytics_totals,
+    applied_ids,
+    eventually,
+    outbox_events,
+    payments_totals,
+    query,
+    topic_copies,
+)
+from harness.platform import LocalPlatform
 
 
 async def check_payments(
@@ -183,8 +32,8 @@ async def check_payments(
     """Acked charges exist once; every event reached analytics once; /stats equals the DB."""
 
     async def converged() -> bool:
-        produced = await _outbox_events(platform, "payments")
-        applied = await _applied(platform, "analytics", ANALYTICS_GROUP)
+        produced = await outbox_events(platform, "payments")
+        applied = await applied_ids(platform, "analytics", ANALYTICS_GROUP)
         if not all(sent for _, sent in produced.values()) or not produced.keys() <= applied:
             return False
         return await payments_totals(platform) == await analytics_totals(platform)
@@ -210,7 +59,7 @@ async def check_payments(
     findings.check("no charge is stored twice", not doubled, f"{len(doubled)} duplicated")
     findings.check("stored ids are the acknowledged ids", not wrong_id, f"{len(wrong_id)} differ")
 
-    created = await _outbox_events(platform, "payments", "transaction.created")
+    created = await outbox_events(platform, "payments", "transaction.created")
     per_tx = Counter(payload["transaction_id"] for payload, _ in created.values())
     tx_ids = {
         int(r["id"])
@@ -231,8 +80,8 @@ async def check_payments(
         f"{int(pending_keys[0]['n'])} dangling",
     )
 
-    produced = await _outbox_events(platform, "payments")
-    applied = await _applied(platform, "analytics", ANALYTICS_GROUP)
+    produced = await outbox_events(platform, "payments")
+    applied = await applied_ids(platform, "analytics", ANALYTICS_GROUP)
     lost = [e for e in produced if e not in applied]
     copies = await topic_copies(bootstrap, "transactions")
     ours = {e: copies.get(e, 0) for e in produced}
@@ -300,11 +149,9 @@ async def check_orders(
 
     orders = await query(platform, "orders", "SELECT id, status FROM customer_order")
     order_ids = {int(r["id"]) for r in orders}
-    records = await query(platform, "orders", "SELECT key, order_ids FROM idempotency_record")
+    records = await query(platform, "orders", "SELECT key, result FROM idempotency_record")
     by_key = {
-        r["key"]: orjson.loads(r["order_ids"])
-        if isinstance(r["order_ids"], str)
-        else r["order_ids"]
+        r["key"]: orjson.loads(r["result"]) if isinstance(r["result"], str) else r["result"]
         for r in records
     }
     missing = [k for k, oid in acked.items() if oid not in order_ids or by_key.get(k) != [oid]]
@@ -321,7 +168,7 @@ async def check_orders(
 
     shipments = await query(platform, "dispatcher", "SELECT order_id, status FROM shipment")
     shipped = Counter(int(r["order_id"]) for r in shipments)
-    dispatched = await _outbox_events(platform, "dispatcher", "order.dispatched")
+    dispatched = await outbox_events(platform, "dispatcher", "order.dispatched")
     announced = Counter(int(payload["id"]) for payload, _ in dispatched.values())
     deliveries = await query(platform, "dispatcher", "SELECT order_id FROM webhook_delivery")
     notified = Counter(int(r["order_id"]) for r in deliveries)
@@ -368,7 +215,7 @@ async def check_orders(
         not exactly_once(received),
         f"{len(exactly_once(received))} off",
     )
-    applied = await _applied(platform, "dispatcher", DISPATCHER_GROUP)
+    applied = await applied_ids(platform, "dispatcher", DISPATCHER_GROUP)
     findings.figures["order_events_applied_by_dispatcher"] = len(applied)
     await _check_reservations(platform, findings)
 

@@ -1,26 +1,16 @@
-"""Products domain: the product, the rules its fields obey, stock reservations, domain errors.
-
-Pure on purpose: no I/O, no web or database framework. Stock never goes
-below zero because the database decides each reservation with one
-conditional UPDATE (see repository.take_stock); the rules here say what a
-valid product and a valid reservation are, and build the refusals.
-"""
+"""The catalogue: the product, the rules its fields obey, listings, its refusals. Pure."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Annotated
 from urllib.parse import urlsplit
-from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer
-
-from shopmesh.kit.errors import Conflict, NotFound, Unprocessable
+from shopmesh.kit.errors import Conflict, NotFound
 
 CENT = Decimal("0.01")
 TENTH = Decimal("0.1")
@@ -53,9 +43,6 @@ IDS_MAX = 100
 # Product fields that may be null (they mean "none"); the others always have a value.
 NULLABLE_FIELDS = frozenset({"category", "brand", "model", "sku", "origin"})
 ORIGIN_MAX = 100
-
-# Decimal in Python, a JSON number on the wire (clients call price.toFixed(2)).
-Money = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
 
 _WHITESPACE = re.compile(r"\s")
 
@@ -226,65 +213,6 @@ class Page:
     total: int
 
 
-class ReservationStatus(StrEnum):
-    RESERVED = "reserved"
-    RELEASED = "released"
-
-
-@dataclass(frozen=True, slots=True)
-class ReservationRequest:
-    """A line to reserve: ``quantity`` of ``product_id`` under ``reservation_id``."""
-
-    reservation_id: str
-    product_id: int
-    quantity: int
-
-
-@dataclass(frozen=True, slots=True)
-class Offer:
-    """What a reservation takes from a product: its name and price, as they are now."""
-
-    id: int
-    name: str
-    price: Decimal
-    currency: str
-
-
-@dataclass(frozen=True, slots=True)
-class ReservedLine:
-    """A reservation as answered to the caller (the price and name at the time it was made)."""
-
-    reservation_id: str
-    product_id: int
-    quantity: int
-    unit_price: Decimal
-    currency: str
-    name: str
-
-    @classmethod
-    def of(cls, request: ReservationRequest, product: Offer) -> ReservedLine:
-        return cls(
-            reservation_id=request.reservation_id,
-            product_id=product.id,
-            quantity=request.quantity,
-            unit_price=product.price,
-            currency=product.currency,
-            name=product.name,
-        )
-
-    def answers(self, request: ReservationRequest) -> bool:
-        """True when ``request`` is a repeat of the request this line was made for."""
-        return (self.product_id, self.quantity) == (request.product_id, request.quantity)
-
-
-def requested_per_product(requests: Iterable[ReservationRequest]) -> dict[int, int]:
-    """Total quantity asked of each product, in product-id order (the order rows are locked in)."""
-    totals: dict[int, int] = {}
-    for request in requests:
-        totals[request.product_id] = totals.get(request.product_id, 0) + request.quantity
-    return dict(sorted(totals.items()))
-
-
 class ProductNotFound(NotFound):
     code = "product_not_found"
 
@@ -300,38 +228,3 @@ class SkuTaken(Conflict):
 
     def __init__(self, sku: str) -> None:
         super().__init__(f"sku {sku!r} is already used by another product")
-
-
-class OutOfStock(Conflict):
-    code = "out_of_stock"
-
-    @classmethod
-    def of(cls, requested: Mapping[int, int], available: Mapping[int, int]) -> OutOfStock:
-        """The refusal naming every product short of stock: what was asked, what there is."""
-        details = [
-            {"product_id": pid, "requested": requested[pid], "available": available.get(pid, 0)}
-            for pid in sorted(available)
-        ]
-        listed = ", ".join(
-            f"product {d['product_id']} (requested {d['requested']}, available {d['available']})"
-            for d in details
-        )
-        return cls(f"not enough stock: {listed}", details=details)
-
-
-class ReservationIdReused(Unprocessable):
-    code = "reservation_id_reused"
-
-    def __init__(self, reservation_id: str) -> None:
-        super().__init__(
-            f"reservation {reservation_id} was already made for another product or quantity",
-            details={"reservation_id": reservation_id},
-        )
-
-
-class OrderCancelled(BaseModel):
-    """What products reads of ``order.cancelled``: the order's reference is its reservation id."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    reference: UUID

@@ -12,64 +12,24 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import asyncpg
-from aiohttp import web
-from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy.engine import make_url
 
-from shopmesh.kit.aio import poll
+from harness.resources import (
+    WebhookReceiver,
+    database_url,
+    free_port,
+    postgres_dsn,
+    reset_topics,
+)
 from shopmesh.launcher import SERVICES, Launcher, RunningService, ServiceSpec
-
-PLATFORM_TOPICS = ("transactions", "user-events", "order-events")
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on right now (the OS picks it)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def postgres_dsn(url: str) -> str:
-    """A SQLAlchemy URL (``postgresql+asyncpg://``) as a plain libpq DSN for asyncpg."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-def database_url(admin_url: str, database: str) -> str:
-    """``admin_url`` pointing at another database of the same server."""
-    return make_url(admin_url).set(database=database).render_as_string(hide_password=False)
-
-
-async def reset_topics(bootstrap: str, topics: Iterable[str] = PLATFORM_TOPICS) -> None:
-    """Delete ``topics`` and their dead-letter topics (the services recreate them).
-
-    Kafka deletes topics in the background: this returns only once they are
-    gone, so a service started next cannot subscribe to (or create) a topic
-    that is still being deleted and then read the new one from stale offsets.
-    """
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        doomed = {t for base in topics for t in (base, f"{base}.dlq") if t in existing}
-        if doomed:
-            await admin.delete_topics(sorted(doomed))
-
-            async def gone() -> bool:
-                return not doomed & set(await admin.list_topics())
-
-            await poll(gone, timeout=60, interval=0.2, what=f"Kafka to delete {sorted(doomed)}")
-    finally:
-        await admin.close()
 
 
 @dataclass(frozen=True)
@@ -92,41 +52,6 @@ WEBHOOK_SECRET = "disposable-webhook-secret-0123456789-abcdef"  # noqa: S105
 
 class PlatformNotReady(RuntimeError):
     """Some service did not answer ``/ready`` in time; the message carries their log tails."""
-
-
-@dataclass
-class WebhookReceiver:
-    """Records what the dispatcher posts; answers 500 to the first ``fail_first`` calls."""
-
-    url: str = ""
-    received: list[dict[str, Any]] = field(default_factory=list)
-    fail_first: int = 1
-    calls: int = 0
-
-
-@asynccontextmanager
-async def webhook_receiver(*, fail_first: int = 1) -> AsyncIterator[WebhookReceiver]:
-    """A local HTTP endpoint for the dispatcher's webhooks, on a free port."""
-    receiver = WebhookReceiver(fail_first=fail_first)
-
-    async def receive(request: web.Request) -> web.Response:
-        receiver.calls += 1
-        if receiver.calls <= receiver.fail_first:
-            return web.Response(status=500)
-        receiver.received.append({"headers": dict(request.headers), "body": await request.read()})
-        return web.Response(status=204)
-
-    app = web.Application()
-    app.router.add_post("/hook", receive)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    receiver.url = f"http://127.0.0.1:{port}/hook"
-    try:
-        yield receiver
-    finally:
-        await runner.cleanup()
 
 
 def platform_environment(

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from shopmesh.kit.kafka import kafka_reachable
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = REPO / "scripts"
 PG_PORT = 35432
 KAFKA_PORT = 39092

@@ -1,0 +1,193 @@
+"""The dispatcher's unit of work in memory: shipments and webhook deliveries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from shopmesh.dispatcher.domain import (
+    Delivery,
+    DeliveryStatus,
+    OrderSnapshot,
+    Shipment,
+    ShipmentStatus,
+)
+from tests.fakes import FakeStore, FakeUnitOfWork
+
+
+class DispatcherStore(FakeStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.shipments: dict[int, Shipment] = {}  # by order id
+        self.deliveries: dict[int, Delivery] = {}  # by id
+
+
+class FakeShipments:
+    """:class:`shopmesh.dispatcher.repository.Shipments` in memory."""
+
+    def __init__(self, store: DispatcherStore) -> None:
+        self._store = store
+
+    async def add_if_missing(
+        self, order: OrderSnapshot, *, status: ShipmentStatus, now: datetime, due_at: datetime
+    ) -> bool:
+        if order.id in self._store.shipments:
+            return False
+        self._store.shipments[order.id] = Shipment(
+            id=len(self._store.shipments) + 1,
+            order_id=order.id,
+            reference=order.reference,
+            customer_id=order.customer_id,
+            product_id=order.product_id,
+            quantity=order.quantity,
+            total_cost=order.total_cost,
+            status=status,
+            ordered_at=order.created_at,
+            created_at=now,
+            due_at=due_at,
+            dispatched_at=now if status is ShipmentStatus.DISPATCHED else None,
+            cancelled_at=now if status is ShipmentStatus.CANCELLED else None,
+        )
+        return True
+
+    async def add_dispatched_if_missing(
+        self, order: OrderSnapshot, *, now: datetime
+    ) -> Shipment | None:
+        added = await self.add_if_missing(
+            order, status=ShipmentStatus.DISPATCHED, now=now, due_at=now
+        )
+        return self._store.shipments[order.id] if added else None
+
+    async def cancel_pending(self, order_id: int, *, now: datetime) -> bool:
+        shipment = self._store.shipments.get(order_id)
+        if shipment is None or shipment.status is not ShipmentStatus.PENDING:
+            return False
+        self._store.shipments[order_id] = replace(
+            shipment, status=ShipmentStatus.CANCELLED, cancelled_at=now
+        )
+        return True
+
+    async def due_ids(self, *, now: datetime, limit: int) -> list[int]:
+        due = [s for s in self._pending() if s.due_at <= now]
+        return [s.id for s in sorted(due, key=lambda s: (s.due_at, s.id))[:limit]]
+
+    async def next_due_at(self) -> datetime | None:
+        return min((s.due_at for s in self._pending()), default=None)
+
+    async def mark_dispatched(self, shipment_id: int, *, now: datetime) -> Shipment | None:
+        found = [s for s in self._pending() if s.id == shipment_id]
+        if not found:
+            return None
+        shipment = replace(found[0], status=ShipmentStatus.DISPATCHED, dispatched_at=now)
+        self._store.shipments[shipment.order_id] = shipment
+        return shipment
+
+    async def of_order(self, order_id: int) -> Shipment | None:
+        return self._store.shipments.get(order_id)
+
+    async def newest_first(
+        self, *, status: ShipmentStatus | None, limit: int, offset: int
+    ) -> list[Shipment]:
+        found = sorted(self._store.shipments.values(), key=lambda s: -s.id)
+        found = [s for s in found if status in (None, s.status)]
+        return found[offset : offset + limit]
+
+    def _pending(self) -> list[Shipment]:
+        return [s for s in self._store.shipments.values() if s.status is ShipmentStatus.PENDING]
+
+
+class FakeDeliveries:
+    """:class:`shopmesh.dispatcher.repository.Deliveries` in memory."""
+
+    def __init__(self, store: DispatcherStore) -> None:
+        self._store = store
+
+    async def add(
+        self, *, shipment_id: int, order_id: int, urls: Sequence[str], payload: str, now: datetime
+    ) -> None:
+        for url in urls:
+            delivery_id = len(self._store.deliveries) + 1
+            self._store.deliveries[delivery_id] = Delivery(
+                id=delivery_id,
+                shipment_id=shipment_id,
+                order_id=order_id,
+                url=url,
+                payload=payload,
+                attempts=0,
+                status=DeliveryStatus.PENDING,
+                next_attempt_at=now,
+                created_at=now,
+            )
+
+    async def due_ids(self, *, now: datetime, limit: int) -> list[int]:
+        due = [d for d in self._pending() if d.next_attempt_at <= now]
+        return [d.id for d in sorted(due, key=lambda d: (d.next_attempt_at, d.id))[:limit]]
+
+    async def next_attempt_at(self) -> datetime | None:
+        return min((d.next_attempt_at for d in self._pending()), default=None)
+
+    async def claim(
+        self, delivery_id: int, *, now: datetime, lease_until: datetime
+    ) -> Delivery | None:
+        delivery = self._store.deliveries.get(delivery_id)
+        if delivery is None or delivery.status is not DeliveryStatus.PENDING:
+            return None
+        if delivery.next_attempt_at > now:
+            return None
+        claimed = replace(delivery, attempts=delivery.attempts + 1, next_attempt_at=lease_until)
+        self._store.deliveries[delivery_id] = claimed
+        return claimed
+
+    async def record_delivered(self, delivery_id: int, *, attempts: int, now: datetime) -> None:
+        if self._still_claimed(delivery_id, attempts):
+            self._change(
+                delivery_id, status=DeliveryStatus.DELIVERED, delivered_at=now, last_error=None
+            )
+
+    async def record_failure(
+        self, delivery_id: int, *, attempts: int, error: str, retry_at: datetime | None
+    ) -> None:
+        if not self._still_claimed(delivery_id, attempts):
+            return
+        if retry_at is None:
+            self._change(delivery_id, status=DeliveryStatus.FAILED, last_error=error[:500])
+        else:
+            self._change(delivery_id, next_attempt_at=retry_at, last_error=error[:500])
+
+    async def requeue_failed(self, delivery_id: int, *, now: datetime) -> bool:
+        delivery = self._store.deliveries.get(delivery_id)
+        if delivery is None or delivery.status is not DeliveryStatus.FAILED:
+            return False
+        self._change(delivery_id, status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now)
+        return True
+
+    async def get(self, delivery_id: int) -> Delivery | None:
+        return self._store.deliveries.get(delivery_id)
+
+    async def newest_first(
+        self, *, status: DeliveryStatus | None, limit: int, offset: int
+    ) -> list[Delivery]:
+        found = sorted(self._store.deliveries.values(), key=lambda d: -d.id)
+        found = [d for d in found if status in (None, d.status)]
+        return found[offset : offset + limit]
+
+    def _pending(self) -> list[Delivery]:
+        return [d for d in self._store.deliveries.values() if d.status is DeliveryStatus.PENDING]
+
+    def _still_claimed(self, delivery_id: int, attempts: int) -> bool:
+        delivery = self._store.deliveries[delivery_id]
+        return delivery.status is DeliveryStatus.PENDING and delivery.attempts == attempts
+
+    def _change(self, delivery_id: int, **changes: object) -> None:
+        self._store.deliveries[delivery_id] = replace(
+            self._store.deliveries[delivery_id], **changes
+        )
+
+
+class FakeDispatcherUnitOfWork(FakeUnitOfWork):
+    store: DispatcherStore
+
+    def open_repositories(self) -> None:
+        self.shipments = FakeShipments(self.store)
+        self.deliveries = FakeDeliveries(self.store)
