@@ -72,12 +72,7 @@ def register_form(address: str) -> dict[str, str]:
 
 async def registered_and_logged_in(page: Browser) -> tuple[str, str, dict[str, Any]]:
     address = f"ann.{uuid.uuid4().hex[:8]}@example.org"
-    status, data = await page.call(
-        "POST", "/api/auth/register", headers={"Authorization": STALE}, json=register_form(address)
-    )
-    assert status == 201, data
-    assert isinstance(data["message"], str)
-    assert data["message"]
+    await registered(page, register_form(address))
 
     status, data = await page.call(
         "POST",
@@ -92,6 +87,33 @@ async def registered_and_logged_in(page: Browser) -> tuple[str, str, dict[str, A
     assert isinstance(user["id"], int)
     assert (user["name"], user["email"]) == ("Ann Lee", address)
     return address, token, user
+
+
+async def test_a_refused_registration_says_why_in_message(page: Browser) -> None:
+    # The register page shows error.message, else only "Registration failed!".
+    address = f"ann.{uuid.uuid4().hex[:8]}@example.org"
+    form = register_form(address)
+    await registered(page, form)
+    status, data = await page.call(
+        "POST", "/api/auth/register", headers={"Authorization": STALE}, json=form
+    )
+    assert status == 409, data
+    assert "already" in data["message"]
+    form = {**register_form(f"bo.{uuid.uuid4().hex[:8]}@example.org"), "confirmPassword": "x"}
+    status, data = await page.call(
+        "POST", "/api/auth/register", headers={"Authorization": STALE}, json=form
+    )
+    assert status == 422, data
+    assert "password" in data["message"].lower()
+
+
+async def registered(page: Browser, form: dict[str, str]) -> None:
+    status, data = await page.call(
+        "POST", "/api/auth/register", headers={"Authorization": STALE}, json=form
+    )
+    assert status == 201, data
+    assert isinstance(data["message"], str)
+    assert data["message"]
 
 
 async def customer(page: Browser, customer_id: int, token: str) -> dict[str, Any]:

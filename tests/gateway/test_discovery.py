@@ -168,7 +168,8 @@ async def test_the_circuit_opens_after_consecutive_failures_and_a_probe_closes_i
         assert resp.status == 503
         body = await resp.json()
     assert body["code"] == "service_unavailable"
-    assert set(body) == {"error", "code", "request_id"}
+    assert set(body) == {"error", "message", "code", "request_id"}
+    assert body["message"] == body["error"]
     back = await serve(Upstream("auth-again"), port=port)
     try:
 

@@ -229,7 +229,8 @@ async def test_unreachable_backend_is_a_json_502(
         assert resp.status == 502
         data = await resp.json()
     assert data["code"] == "bad_gateway"
-    assert set(data) == {"error", "code", "request_id"}
+    assert set(data) == {"error", "message", "code", "request_id"}
+    assert data["message"] == data["error"]
 
 
 async def test_service_without_instances_is_a_json_503(

@@ -92,6 +92,7 @@ async def test_errors_have_one_json_shape_and_write_nothing(
     assert body["code"] == code
     assert isinstance(body["error"], str)
     assert body["error"]
+    assert body["message"] == body["error"]  # the commerce seed's client reads message
     assert body["request_id"] == response.headers["x-request-id"]
     runtime = client._transport.app.runtime
     async with runtime.db.engine.begin() as session:

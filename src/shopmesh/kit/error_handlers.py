@@ -1,6 +1,6 @@
 """The platform's JSON error answers, installed on every service's FastAPI app.
 
-Every refusal has one shape, ``{"error", "code", "request_id", "details"?}``:
+Every refusal has one shape, ``{"error", "message", "code", "request_id", "details"?}``:
 domain errors (:class:`~shopmesh.kit.errors.AppError`) with their status,
 validation errors as 422 (a body that is not JSON as 400 ``invalid_json``),
 routing errors as 404/405, a database outage as 503, anything else as a bare 500.
@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shopmesh.kit.db import is_transient_db_error
 from shopmesh.kit.errors import AppError
+from shopmesh.kit.http import error_fields
 
 log = logging.getLogger(__name__)
 _SOURCES = frozenset({"body", "query", "path", "header", "cookie"})
@@ -26,13 +27,9 @@ _NOT_AN_OBJECT = frozenset({"model_attributes_type", "dict_type", "model_type"})
 
 
 def _error(request: Request, status: int, message: str, code: str, **extra: Any) -> JSONResponse:
-    body: dict[str, Any] = {
-        "error": message,
-        "code": code,
-        "request_id": request.scope.get("request_id"),
-    }
-    if extra.get("details") is not None:
-        body["details"] = extra["details"]
+    body = error_fields(
+        message, code=code, request_id=request.scope.get("request_id"), details=extra.get("details")
+    )
     return JSONResponse(body, status_code=status, headers=extra.get("headers"))
 
 

@@ -28,14 +28,28 @@ TRACEPARENT_HEADER = b"traceparent"
 _SAFE_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
 
 
+def error_fields(
+    message: str, *, code: str, request_id: str | None = None, details: Any = None
+) -> dict[str, Any]:
+    """The one error shape of the platform: ``error``, ``message``, ``code``, ``request_id``.
+
+    ``details`` is added when given (validation errors).
+
+    ``error`` and ``message`` carry the same human text: the payments seed's
+    client reads ``error``, the commerce seed's reads ``message``.
+    """
+    body: dict[str, Any] = {"error": message, "message": message, "code": code}
+    body["request_id"] = request_id
+    if details is not None:
+        body["details"] = details
+    return body
+
+
 def error_body(
     message: str, *, code: str, request_id: str | None = None, details: Any = None
 ) -> bytes:
-    """The one error shape of the platform: ``{"error", "code", "request_id", "details"?}``."""
-    body: dict[str, Any] = {"error": message, "code": code, "request_id": request_id}
-    if details is not None:
-        body["details"] = details
-    return orjson.dumps(body)
+    """:func:`error_fields` as JSON bytes."""
+    return orjson.dumps(error_fields(message, code=code, request_id=request_id, details=details))
 
 
 async def send_json(
