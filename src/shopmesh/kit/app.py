@@ -29,14 +29,13 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from shopmesh.kit.consumer import EventConsumer
-from shopmesh.kit.db import Database
 from shopmesh.kit.error_handlers import install_error_handlers
 from shopmesh.kit.errors import Forbidden
 from shopmesh.kit.http import BodyLimitMiddleware, RequestContextMiddleware, Scope
 from shopmesh.kit.idempotency import MAX_KEY_LENGTH, Outcome
 from shopmesh.kit.jwt import Principal, TokenVerifier
-from shopmesh.kit.kafka import kafka_reachable
 from shopmesh.kit.metrics import render
+from shopmesh.kit.operations.api import operations_router, readiness
 from shopmesh.kit.runtime import ServiceRuntime, Work
 
 log = logging.getLogger(__name__)
@@ -138,6 +137,8 @@ def create_service_app(
     app = FastAPI(title=title, description=description, lifespan=lifespan)
     install_error_handlers(app)
     app.include_router(_operations_router(runtime))
+    if runtime.database is not None:
+        app.include_router(operations_router(runtime, consumers, admin=admin_principal))
     for router in routers:
         app.include_router(router)
     provisions = [VerifierDependency.given(runtime.verifier), *dependencies]
@@ -255,11 +256,7 @@ def _operations_router(runtime: ServiceRuntime) -> APIRouter:
     @router.get("/ready")
     async def ready() -> JSONResponse:
         """Ready: the database answers and (when used) Kafka is reachable."""
-        checks = {}
-        if runtime.database is not None:
-            checks["database"] = await _database_ok(runtime.database)
-            if settings.kafka_enabled:
-                checks["kafka"] = await kafka_reachable(settings.kafka_bootstrap)
+        checks = await readiness(runtime)
         ok = all(checks.values())
         body = {"status": "ready" if ok else "not_ready", "checks": checks}
         return JSONResponse(body, status_code=200 if ok else 503)
@@ -270,12 +267,3 @@ def _operations_router(runtime: ServiceRuntime) -> APIRouter:
         return Response(body, media_type=content_type)
 
     return router
-
-
-async def _database_ok(db: Database) -> bool:
-    try:
-        async with asyncio.timeout(2.0):
-            await db.ping()
-    except Exception:
-        return False
-    return True

@@ -67,8 +67,14 @@ class BatchApplier(Generic[U]):
                     self._trace_applied(envelope)
         return handled
 
-    async def apply(self, envelopes: Sequence[EventEnvelope]) -> None:
-        """Apply the events of ``envelopes`` not applied before and record their ids, atomically."""
+    @property
+    def event_types(self) -> list[str]:
+        """The event types this applier has a handler for."""
+        return sorted(self._handlers)
+
+    async def apply(self, envelopes: Sequence[EventEnvelope]) -> int:
+        """Apply the events of ``envelopes`` not applied before and record their ids,
+        atomically; how many were new (the others had been applied before)."""
         async with self._units() as uow:
             new_ids = await record_new(uow.connection, self._group_id, distinct(envelopes))
             fresh = self._fresh_only(envelopes, new_ids)
@@ -76,10 +82,11 @@ class BatchApplier(Generic[U]):
                 await self._batch_handler(uow, fresh)
                 for envelope in fresh:
                     self._trace_applied(envelope)
-                return
+                return len(fresh)
             for envelope in fresh:
                 with self._applying(envelope):
                     await self._handlers[envelope.event_type](uow, envelope)
+            return len(fresh)
 
     def _fresh_only(
         self, envelopes: Sequence[EventEnvelope], fresh_ids: Collection[str]

@@ -24,6 +24,7 @@ from aiokafka.errors import CommitFailedError
 
 from shopmesh.kit.aio import describe, retrying
 from shopmesh.kit.consumer.applier import BatchApplier, BatchHandler, Handler
+from shopmesh.kit.consumer.deadletters import dead_letter_headers, envelope_of, failure_reason
 from shopmesh.kit.db import is_transient_db_error
 from shopmesh.kit.events import EventEnvelope, MalformedEvent
 from shopmesh.kit.kafka import ensure_topics, idempotent_producer
@@ -86,6 +87,21 @@ class EventConsumer(Generic[U]):
         self._retry_backoff = retry_backoff
         self._batch_size = batch_size
         self._replication = replication
+        # Each partition's lag at the last commit: (topic, partition) -> messages behind.
+        self.lag: dict[tuple[str, int], int] = {}
+
+    @property
+    def group_id(self) -> str:
+        return self._group_id
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        return self._topics
+
+    @property
+    def event_types(self) -> list[str]:
+        """The event types this consumer applies (the others it skips)."""
+        return self._applier.event_types
 
     @property
     def applied(self) -> int:
@@ -97,9 +113,10 @@ class EventConsumer(Generic[U]):
         """Events dropped because they had been applied before."""
         return self._applier.duplicates
 
-    async def apply_batch(self, envelopes: Sequence[EventEnvelope]) -> None:
-        """Apply the events of ``envelopes`` not applied before and record their ids, atomically."""
-        await self._applier.apply(envelopes)
+    async def apply_batch(self, envelopes: Sequence[EventEnvelope]) -> int:
+        """Apply the events of ``envelopes`` not applied before and record their ids,
+        atomically; how many were new."""
+        return await self._applier.apply(envelopes)
 
     async def run(self) -> None:
         """Consume forever; reconnects after Kafka or database outages."""
@@ -201,8 +218,11 @@ class EventConsumer(Generic[U]):
         for partition, next_offset in offsets.items():
             highwater = consumer.highwater(partition)
             if highwater is not None:
+                lag = self.lag[(partition.topic, partition.partition)] = max(
+                    highwater - next_offset, 0
+                )
                 CONSUMER_LAG.labels(self._service, partition.topic, str(partition.partition)).set(
-                    max(highwater - next_offset, 0)
+                    lag
                 )
 
     async def _apply_records(
@@ -211,9 +231,9 @@ class EventConsumer(Generic[U]):
         envelopes: list[EventEnvelope] = []
         for record in records:
             try:
-                envelopes.append(_envelope(record))
+                envelopes.append(envelope_of(record))
             except MalformedEvent as exc:
-                await self._dead_letter(dlq, record, f"malformed: {exc}")
+                await self._dead_letter(dlq, record, f"malformed: {exc}", attempts=1)
         envelopes = self._applier.handled(envelopes)
         if not envelopes:
             return
@@ -239,43 +259,33 @@ class EventConsumer(Generic[U]):
             except Exception as exc:
                 if is_transient_db_error(exc):
                     raise
-                reason = f"{type(exc).__name__}: {str(exc)[:300]}"
+                reason = failure_reason(exc)
                 log.warning(
                     "event failed",
                     extra={"event_id": envelope.event_id, "attempt": attempt, "reason": reason},
                 )
                 if attempt == self._max_attempts:
                     EVENTS_CONSUMED.labels(self._service, envelope.topic, "failed").inc()
-                    await self._dead_letter(dlq, record, reason)
+                    await self._dead_letter(dlq, record, reason, attempts=attempt)
                     return
                 await asyncio.sleep(self._retry_backoff * 2 ** (attempt - 1))
 
     async def _dead_letter(
-        self, dlq: AIOKafkaProducer, record: ConsumerRecord[bytes, bytes], reason: str
+        self,
+        dlq: AIOKafkaProducer,
+        record: ConsumerRecord[bytes, bytes],
+        reason: str,
+        *,
+        attempts: int,
     ) -> None:
-        headers = [
-            *(record.headers or ()),
-            ("dlq_reason", reason.encode()),
-            ("dlq_source", f"{record.topic}/{record.partition}/{record.offset}".encode()),
-            ("dlq_consumer", self._group_id.encode()),
-        ]
+        headers = dead_letter_headers(
+            record, reason=reason, consumer=self._group_id, attempts=attempts
+        )
         await dlq.send_and_wait(
             f"{record.topic}.dlq", value=record.value, key=record.key, headers=headers
         )
         EVENTS_CONSUMED.labels(self._service, record.topic, "dead_lettered").inc()
         log.error("event dead-lettered", extra={"source": record.topic, "reason": reason})
-
-
-def _envelope(record: ConsumerRecord[bytes, bytes]) -> EventEnvelope:
-    # Kafka allows null header values; one must not crash the loop (it would wedge the partition).
-    headers = {k: v.decode("utf-8", "replace") for k, v in (record.headers or ()) if v is not None}
-    return EventEnvelope.parse(
-        record.value,
-        topic=record.topic,
-        partition=record.partition,
-        offset=record.offset,
-        headers=headers,
-    )
 
 
 def _records_for(

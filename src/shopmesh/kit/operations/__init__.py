@@ -1,0 +1,11 @@
+"""The operator's side of every service with a database: its state, its dead letters
+(listed, shown, replayed, discarded) and its part of a subject's story, as an
+administrators-only API under ``/api/ops`` (the gateway routes ``/api/ops/<service>/``
+there). The app factory mounts it (:func:`shopmesh.kit.operations.api.operations_router`).
+"""
+
+from __future__ import annotations
+
+from shopmesh.kit.operations.deadletters import DeadLetter, DeadLetterOffice
+
+__all__ = ["DeadLetter", "DeadLetterOffice"]
