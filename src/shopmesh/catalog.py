@@ -15,12 +15,21 @@ from shopmesh.kit.events import Event
 from shopmesh.orders.domain import PRODUCED_EVENTS as ORDERS_EVENTS
 from shopmesh.payments.domain import PRODUCED_EVENTS as PAYMENTS_EVENTS
 
-PRODUCED: tuple[type[Event], ...] = (
-    *AUTH_EVENTS,
-    *PAYMENTS_EVENTS,
-    *ORDERS_EVENTS,
-    *DISPATCHER_EVENTS,
-)
+# Who sends what: each producing service and its events.
+PRODUCERS: dict[str, tuple[type[Event], ...]] = {
+    "auth": AUTH_EVENTS,
+    "payments": PAYMENTS_EVENTS,
+    "orders": ORDERS_EVENTS,
+    "dispatcher": DISPATCHER_EVENTS,
+}
+PRODUCED: tuple[type[Event], ...] = tuple(e for events in PRODUCERS.values() for e in events)
+# What each topic's message key is: a key's events stay in order on one partition.
+TOPIC_KEYS: dict[str, str] = {
+    "transactions": "the user's id",
+    "user-events": "the user's id",
+    "order-events": "the order's id",
+    "payment-events": "the order's id",
+}
 
 
 def event_type_of(event: type[Event]) -> str:

@@ -1,4 +1,5 @@
-"""The ``shopmesh`` command: ``up``, ``down`` and ``status`` of the local platform.
+"""The ``shopmesh`` command: ``up``, ``down`` and ``status`` of the local platform, the
+event catalogue, and the operator's ``dlq`` and ``trace`` (:mod:`shopmesh.console`).
 
 ``make up`` starts Kafka first (scripts/kafka.sh) and then calls ``shopmesh up``.
 """
@@ -12,7 +13,10 @@ import os
 import sys
 from pathlib import Path
 
+from shopmesh.asyncapi import asyncapi_document
 from shopmesh.catalog import events_document
+from shopmesh.console.commands import add_commands
+from shopmesh.console.commands import run as run_console
 from shopmesh.kit.settings import ServiceSettings
 from shopmesh.launcher import SERVICES, Launcher
 from shopmesh.status import collect, render
@@ -36,10 +40,17 @@ def main(argv: list[str] | None = None) -> int:
         "status", help="show each service's process, readiness, instances, backlog and lag"
     )
     commands.add_parser("events", help="print the JSON Schema document of every event")
+    commands.add_parser("asyncapi", help="print the AsyncAPI 3.0 document of every topic")
+    add_commands(commands)
     args = parser.parse_args(argv)
     if args.command == "events":
         print(json.dumps(events_document(), indent=2, sort_keys=True))
         return 0
+    if args.command == "asyncapi":
+        print(json.dumps(asyncapi_document(), indent=2))
+        return 0
+    if args.command in {"dlq", "trace"}:
+        return run_console(args)
     launcher = Launcher(args.state_dir.resolve())
     if args.command == "up":
         return up_command(launcher, timeout=args.timeout)

@@ -35,6 +35,17 @@ def client_failed(exchange: Exchange, failure: ClientError, cors: Headers) -> No
         exchange.abort()
 
 
+def document(exchange: Exchange, body: bytes, headers: Headers) -> None:
+    """A JSON document the gateway serves itself (the events' AsyncAPI description)."""
+    all_headers = [
+        (b"content-type", _JSON),
+        (b"cache-control", b"no-cache"),
+        *headers,
+        (b"x-request-id", exchange.request_id.encode("ascii")),
+    ]
+    exchange.respond(200, all_headers, body)
+
+
 def probe(exchange: Exchange, *, ready: bool) -> None:
     """``/health`` (always ok) or ``/ready`` (once the upstream pool is open)."""
     if exchange.path == "/health":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 
 from shopmesh.gateway import answers
 from shopmesh.gateway.cors import Cors
@@ -33,6 +34,9 @@ from shopmesh.kit.logging import request_id_var, traceparent_var
 log = logging.getLogger(__name__)
 
 _PROBES = frozenset({"/health", "/ready"})
+ASYNCAPI_PATH = "/api/asyncapi.json"
+# The events' AsyncAPI document, generated from the typed events (``shopmesh asyncapi``).
+ASYNCAPI_FILE = Path(__file__).with_name("asyncapi.json")
 _LOGIN, _REGISTER = "login", "register"
 
 
@@ -70,6 +74,7 @@ class Gateway:
             per_identity=settings.streams_per_user, total=settings.streams_max
         )
         self.recorder = RequestRecorder("gateway", batched=True)
+        self.asyncapi = ASYNCAPI_FILE.read_bytes()
         self.limit_classes = {
             "ip": settings.rate_limit_ip,
             "user": settings.rate_limit_user,
@@ -183,6 +188,10 @@ class Gateway:
         shown = _enforce(await limiter.check("ip", client_ip))
         if has_dot_segment(path):
             raise BadRequest("path must not contain '.' or '..' segments")
+        if path == ASYNCAPI_PATH and exchange.method in {"GET", "HEAD"}:
+            exchange.route = ASYNCAPI_PATH
+            answers.document(exchange, self.asyncapi, cors)
+            return
         route = self.routes.match(path)
         if route is None:
             raise NotFound(f"no route for {path}")
