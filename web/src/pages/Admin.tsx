@@ -1,4 +1,5 @@
 import { Link } from "../components/Link";
+import { AdminConsole } from "./AdminConsole";
 import { AdminCustomers } from "./AdminCustomers";
 import { AdminProducts } from "./AdminProducts";
 import { AdminWebhooks } from "./AdminWebhooks";
@@ -7,6 +8,7 @@ const TABS = [
   { id: "products", label: "Products" },
   { id: "customers", label: "Customers" },
   { id: "webhooks", label: "Webhooks" },
+  { id: "console", label: "Console" },
 ] as const;
 
 /** The admin area (loaded on demand: see App.tsx). */
@@ -26,6 +28,7 @@ export default function AdminPage({ tab }: { tab: string }) {
       {current.id === "products" && <AdminProducts />}
       {current.id === "customers" && <AdminCustomers />}
       {current.id === "webhooks" && <AdminWebhooks />}
+      {current.id === "console" && <AdminConsole />}
     </>
   );
 }

@@ -28,6 +28,7 @@ from shopmesh.kit.operations.deadletters import (
     DeadLetterOffice,
 )
 from shopmesh.kit.operations.story import Subject, applied_of, produced_about
+from shopmesh.kit.registry.client import RegistryError
 from shopmesh.kit.runtime import ServiceRuntime
 from shopmesh.kit.tables import outbox_message
 
@@ -107,6 +108,7 @@ def operations_router(
             outbox=await _outbox_state(database) if ready.get("database", True) else None,
             consumers=[_consumer_state(c) for c in consumers],
             dead_letters_pending=pending,
+            instances=await _registered(runtime),
         )
 
     @router.get("/dead-letters")
@@ -179,6 +181,16 @@ def operations_router(
         return [schemas.AppliedPublic(service=service, **_fields(a)) for a in found]
 
     return router
+
+
+async def _registered(runtime: ServiceRuntime) -> int | None:
+    """How many instances of the service the registry knows (None: no registry, or away)."""
+    if runtime.agent is None:
+        return None
+    try:
+        return len(await runtime.agent.client.instances(runtime.settings.service_name))
+    except RegistryError:
+        return None
 
 
 def _fields(record: Any) -> dict[str, Any]:

@@ -132,6 +132,7 @@ class ServiceState(BaseModel):
     dead_letters_pending: int | None = Field(
         description="pending dead letters of this service's consumers; null: Kafka unreadable"
     )
+    instances: int | None = Field(description="instances in the registry; null: no registry")
 
 
 class ProducedPublic(BaseModel):
