@@ -79,6 +79,12 @@ class OpsClient:
             raise ConsoleError(f"{service}: {_error(body, status)}")
         return body
 
+    async def post(self, service: str, path: str, *, json: Any = None) -> Any:
+        status, body = await self.call(service, "POST", path, json=json)
+        if status != 200:
+            raise ConsoleError(f"{service}: {_error(body, status)}")
+        return body
+
     async def each(
         self, path: str, *, params: Params = None, services: Sequence[str] = OPERATED
     ) -> Answers:

@@ -106,10 +106,7 @@ async def _replay(client: OpsClient, args: argparse.Namespace) -> int:
         if not args.all:
             raise ConsoleError("name a dead letter, or replay every pending one with --all")
         return await _replay_all(client, args)
-    service, _ = await _owner(client, args.id)
-    status, body = await client.call(service, "POST", f"/dead-letters/{args.id}/replay")
-    if status != 200:
-        raise ConsoleError(f"{service}: {body.get('error', status)}")
+    body = await _act(client, args.id, "replay")
     print(f"{args.id}: {body['actions'][-1]['outcome']} (by {body['actions'][-1]['actor']})")
     return 0
 
@@ -117,9 +114,7 @@ async def _replay(client: OpsClient, args: argparse.Namespace) -> int:
 async def _replay_all(client: OpsClient, args: argparse.Namespace) -> int:
     failed = 0
     for service in _services(args):
-        status, body = await client.call(service, "POST", "/dead-letters/replay", json=_query(args))
-        if status != 200:
-            raise ConsoleError(f"{service}: {body.get('error', status)}")
+        body = await client.post(service, "/dead-letters/replay", json=_query(args))
         for result in body["results"]:
             print(f"{result['id']}: {result['outcome']} {result['reason'] or ''}".rstrip())
         failed += body["failed"]
@@ -127,12 +122,16 @@ async def _replay_all(client: OpsClient, args: argparse.Namespace) -> int:
 
 
 async def _discard(client: OpsClient, args: argparse.Namespace) -> int:
-    service, _ = await _owner(client, args.id)
-    status, body = await client.call(service, "POST", f"/dead-letters/{args.id}/discard")
-    if status != 200:
-        raise ConsoleError(f"{service}: {body.get('error', status)}")
+    await _act(client, args.id, "discard")
     print(f"{args.id}: discarded")
     return 0
+
+
+async def _act(client: OpsClient, letter_id: str, action: str) -> dict[str, Any]:
+    """``action`` (replay or discard) on the dead letter, at the service that owns it."""
+    service, _ = await _owner(client, letter_id)
+    body: dict[str, Any] = await client.post(service, f"/dead-letters/{letter_id}/{action}")
+    return body
 
 
 async def _owner(client: OpsClient, letter_id: str) -> tuple[str, dict[str, Any]]:

@@ -114,7 +114,9 @@ def create_service_app(
 
     At start the runtime opens (migrations), then ``on_startup`` runs; the outbox
     relay, the registry agent, the ``consumers`` (when Kafka is enabled) and the
-    ``background`` work then run as tasks until shutdown cancels them.
+    ``background`` work then run as tasks until shutdown cancels them. A service with a
+    database also serves the administrators' ``/api/ops`` (:mod:`shopmesh.kit.operations`:
+    its state, its consumers' dead letters, its part of a story).
     """
     settings = runtime.settings
     works = runtime.works()

@@ -36,11 +36,14 @@ async def read_topics(bootstrap: str, topics: Iterable[str]) -> list[ConsumerRec
 
 async def _partitions(bootstrap: str, topics: Iterable[str]) -> list[TopicPartition]:
     """The partitions of those of ``topics`` that exist."""
+    topics = list(dict.fromkeys(topics))
+    if not topics:
+        return []
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        wanted = [t for t in dict.fromkeys(topics) if t in existing]
+        wanted = [t for t in topics if t in existing]
         described = await admin.describe_topics(wanted) if wanted else []
     finally:
         await admin.close()
