@@ -202,3 +202,28 @@ async def test_the_operations_api_is_for_administrators_and_refuses_bad_ids(
     assert (missing.status_code, missing.json()["code"]) == (404, "dead_letter_not_found")
     wrong = await app.client.get("/api/ops/dead-letters", params={"status": "x"}, headers=ADMIN)
     assert wrong.status_code == 422
+
+
+async def test_a_message_that_is_not_an_event_is_shown_raw_and_only_discarded(
+    sample: tuple[Sample, Seam],
+) -> None:
+    app, _ = sample
+    producer = AIOKafkaProducer(bootstrap_servers=app.runtime.settings.kafka_bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait(app.topic, b"{not json at all")
+    finally:
+        await producer.stop()
+    [letter] = await wait_for(lambda: dead_letters(app), until=bool, what="dead-lettered")
+    assert letter["event_type"] is None
+    assert letter["reason"].startswith("malformed: not JSON")
+    shown = (await app.client.get(f"/api/ops/dead-letters/{letter['id']}", headers=ADMIN)).json()
+    assert (shown["payload"], shown["raw"]) == (None, "{not json at all")
+    refused = await app.client.post(f"/api/ops/dead-letters/{letter['id']}/replay", headers=ADMIN)
+    assert (refused.status_code, refused.json()["code"]) == (409, "not_replayable")
+    report = await app.client.post("/api/ops/dead-letters/replay", json={}, headers=ADMIN)
+    assert report.json()["results"] == []  # skipped: only a discard deals with it
+    discarded = await app.client.post(
+        f"/api/ops/dead-letters/{letter['id']}/discard", headers=ADMIN
+    )
+    assert discarded.json()["status"] == "discarded"

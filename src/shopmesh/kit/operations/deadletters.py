@@ -136,8 +136,8 @@ class DeadLetterOffice:
         pending = await self.letters(topic=topic, event_type=event_type, status="pending")
         results = []
         for letter in reversed(pending):
-            if letter.envelope is None:
-                continue  # not an event: only a discard removes it
+            if not self._replayable(letter):
+                continue  # only a discard removes it
             action = await self._apply(letter, actor)
             await self._record(letter, action)
             results.append((letter, action))
@@ -150,10 +150,13 @@ class DeadLetterOffice:
             await self._record(letter, Action("discard", DISCARDED, actor, utcnow()))
         return letter
 
+    def _replayable(self, letter: DeadLetter) -> bool:
+        """An event its consumer has a handler for (else only a discard deals with it)."""
+        return letter.event_type in self._consumers[letter.consumer].event_types
+
     async def _apply(self, letter: DeadLetter, actor: str) -> Action:
-        consumer = self._consumers[letter.consumer]
-        envelope = letter.envelope
-        if envelope is None or envelope.event_type not in consumer.event_types:
+        consumer, envelope = self._consumers[letter.consumer], letter.envelope
+        if envelope is None or not self._replayable(letter):
             raise Conflict(
                 "this message is not an event its consumer applies: discard it",
                 code="not_replayable",
