@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
@@ -19,7 +20,7 @@ from shopmesh.kit.access import RequestRecorder
 from shopmesh.kit.logging import JsonFormatter, configure_logging, log_fields, request_id_var
 from shopmesh.kit.metrics import LATENCY_BUCKETS
 from shopmesh.kit.runner import _CorkedTransport
-from shopmesh.kit.tracing import random_hex
+from shopmesh.kit.tracing import new_ids, random_hex
 
 
 class RecordingTransport:
@@ -77,6 +78,16 @@ async def test_close_sends_what_is_held_and_abort_drops_it() -> None:
     corked.abort()
     await asyncio.sleep(0)
     assert (raw.writes, raw.aborted) == ([], True)
+
+
+def test_new_ids_are_a_request_id_and_a_sampled_traceparent_apart() -> None:
+    pairs = [new_ids() for _ in range(300)]  # more than one 4 KiB pool
+    for request_id, traceparent in pairs:
+        assert re.fullmatch(r"[0-9a-f]{32}", request_id)
+        assert re.fullmatch(r"00-[0-9a-f]{32}-[0-9a-f]{16}-01", traceparent)
+        assert request_id != traceparent[3:35]
+    assert len({request_id for request_id, _ in pairs}) == len(pairs)
+    assert len({traceparent for _, traceparent in pairs}) == len(pairs)
 
 
 def test_random_ids_are_hex_of_the_asked_size_and_do_not_repeat() -> None:
@@ -196,3 +207,13 @@ def test_the_cached_timestamp_is_what_datetime_would_write(created: float) -> No
     assert (
         JsonFormatter("svc").line(created, "info", "l", "m", {}).startswith(f'{{"ts":"{expected}"')
     )
+
+
+def test_the_timestamp_of_a_line_written_now_is_this_millisecond() -> None:
+    formatter = JsonFormatter("svc")
+    for _ in range(3):  # the first formats it, the next ones may come from the cache
+        before = datetime.now(UTC)
+        stamp = formatter.now()
+        after = datetime.now(UTC)
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", stamp)
+        assert before - timedelta(milliseconds=1) <= datetime.fromisoformat(stamp) <= after

@@ -6,6 +6,7 @@ Shared by the services' middleware (kit.http) and the gateway's own server.
 from __future__ import annotations
 
 import logging
+import re
 from bisect import bisect_left
 from typing import Any
 
@@ -14,6 +15,38 @@ from shopmesh.kit.logging import log_fields
 from shopmesh.kit.metrics import HTTP_LATENCY, HTTP_REQUESTS, LATENCY_BUCKETS, add_observations
 
 access_log = logging.getLogger("shopmesh.access")
+_SAFE_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
+_TRACEPARENT = re.compile(rb"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
+
+
+def request_id_from(value: bytes | None) -> str:
+    """``value`` (an ``X-Request-ID``) when it is safe to echo, else a new id."""
+    if value is not None and _SAFE_REQUEST_ID.match(value):
+        return value.decode("ascii")
+    # 128 random bits as 32 hex digits, like uuid4().hex without building a UUID.
+    return tracing.random_hex(16)
+
+
+def traceparent_from(value: bytes | None) -> str | None:
+    """``value`` (a ``traceparent``) when well formed, else None."""
+    return value.decode("ascii") if value is not None and _TRACEPARENT.match(value) else None
+
+
+def request_context(
+    raw_id: bytes | None, raw_traceparent: bytes | None, *, method: str, path: str, quiet: bool
+) -> tuple[str, Any, object, str | None]:
+    """Where requests enter the platform: the request's id (the caller's ``X-Request-ID``
+    when safe), its span and token (tracing on), and the trace context it runs in (the
+    caller's ``traceparent``, else a new trace).
+    """
+    if raw_id is None and raw_traceparent is None and not tracing.enabled():
+        # Most requests: both ids from one random draw.
+        request_id, new_traceparent = tracing.new_ids()
+        return request_id, None, None, new_traceparent
+    span, token, traceparent = request_trace(
+        traceparent_from(raw_traceparent), method=method, path=path, start_traces=True, quiet=quiet
+    )
+    return request_id_from(raw_id), span, token, traceparent
 
 
 def request_trace(
@@ -98,7 +131,8 @@ class RequestRecorder:
                 "path": path,
                 "route": route,
                 "status": status,
-                "duration_ms": round(elapsed * 1000, 2),
+                # To the hundredth of a millisecond (round(x, 2) costs several times more).
+                "duration_ms": int(elapsed * 100_000 + 0.5) / 100,
                 "client": client,
                 "user_id": user_id,
             },

@@ -6,15 +6,19 @@ sits in front of every request, the gateway's hot path included.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import orjson
 
-from shopmesh.kit import tracing
-from shopmesh.kit.access import RequestRecorder, end_request_span, request_trace
+from shopmesh.kit.access import (
+    RequestRecorder,
+    end_request_span,
+    request_id_from,
+    request_trace,
+    traceparent_from,
+)
 from shopmesh.kit.logging import request_id_var, traceparent_var
 
 Scope = MutableMapping[str, Any]
@@ -25,7 +29,6 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 REQUEST_ID_HEADER = b"x-request-id"
 TRACEPARENT_HEADER = b"traceparent"
-_SAFE_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
 
 
 def error_fields(
@@ -65,9 +68,6 @@ async def send_json(
     await send({"type": "http.response.body", "body": body})
 
 
-_TRACEPARENT = re.compile(rb"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
-
-
 def incoming_request_id(scope: Scope) -> str:
     """The caller's ``X-Request-ID`` when it is safe to echo, else a new one."""
     for name, value in scope.get("headers", ()):
@@ -76,25 +76,12 @@ def incoming_request_id(scope: Scope) -> str:
     return request_id_from(None)
 
 
-def request_id_from(value: bytes | None) -> str:
-    """``value`` (an ``X-Request-ID``) when it is safe to echo, else a new id."""
-    if value is not None and _SAFE_REQUEST_ID.match(value):
-        return value.decode("ascii")
-    # 128 random bits as 32 hex digits, like uuid4().hex without building a UUID.
-    return tracing.random_hex(16)
-
-
 def incoming_traceparent(scope: Scope) -> str | None:
     """The W3C ``traceparent`` of the request when well formed."""
     for name, value in scope.get("headers", ()):
         if name == TRACEPARENT_HEADER:
             return traceparent_from(value)
     return None
-
-
-def traceparent_from(value: bytes | None) -> str | None:
-    """``value`` (a ``traceparent``) when well formed, else None."""
-    return value.decode("ascii") if value is not None and _TRACEPARENT.match(value) else None
 
 
 class RequestContextMiddleware:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import io
 import logging
 import sys
 import threading
 import time
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -18,6 +17,8 @@ request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 # and Kafka headers so one trace id follows a flow across services.
 traceparent_var: ContextVar[str | None] = ContextVar("traceparent", default=None)
 
+# A timestamp's milliseconds and zone, as ``datetime.isoformat`` writes them.
+_MILLIS = [f".{millis:03d}+00:00" for millis in range(1000)]
 # Attributes every LogRecord has; anything else passed through ``extra`` is emitted as a field.
 _RECORD_ATTRS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
 
@@ -28,8 +29,10 @@ class JsonFormatter(logging.Formatter):
     def __init__(self, service: str) -> None:
         super().__init__()
         self._service = service
-        self._second = -1
-        self._second_text = ""
+        # (epoch second, its date and time of day) and (epoch millisecond, its timestamp):
+        # tuples, so a thread never sees one half of an update.
+        self._second: tuple[int, str] = (-1, "")
+        self._millisecond: tuple[int, str] = (-1, "")
 
     def format(self, record: logging.LogRecord) -> str:
         fields = {
@@ -47,8 +50,14 @@ class JsonFormatter(logging.Formatter):
         self, created: float, level: str, logger: str, msg: str, fields: dict[str, Any]
     ) -> str:
         """The JSON line: the fixed keys, the request's ids, then ``fields``."""
+        return self.line_bytes(self._timestamp(created), level, logger, msg, fields)[:-1].decode()
+
+    def line_bytes(
+        self, ts: str, level: str, logger: str, msg: str, fields: dict[str, Any]
+    ) -> bytes:
+        """:meth:`line` as UTF-8 with its newline, as it is written (``ts``: the timestamp)."""
         entry: dict[str, Any] = {
-            "ts": self._timestamp(created),
+            "ts": ts,
             "level": level,
             "service": self._service,
             "logger": logger,
@@ -61,19 +70,34 @@ class JsonFormatter(logging.Formatter):
         if traceparent and len(traceparent) == 55:
             entry["trace_id"] = traceparent[3:35]
         entry.update(fields)
-        return orjson.dumps(entry, default=str).decode()
+        return orjson.dumps(entry, default=str, option=orjson.OPT_APPEND_NEWLINE)
+
+    def now(self) -> str:
+        """The timestamp of a line written now, formatted once a millisecond."""
+        millisecond = time.time_ns() // 1_000_000
+        cached = self._millisecond
+        if cached[0] == millisecond:
+            return cached[1]
+        second, millis = divmod(millisecond, 1000)
+        text = self._day_and_time(second) + _MILLIS[millis]
+        self._millisecond = (millisecond, text)
+        return text
 
     def _timestamp(self, created: float) -> str:
-        """``datetime.isoformat`` to the millisecond in UTC; the date and time of day are
-        formatted once a second."""
+        """``datetime.isoformat`` to the millisecond in UTC."""
         second = int(created)
         micros = round((created - second) * 1e6)  # rounded as datetime.fromtimestamp does
         if micros >= 1_000_000:
             second, micros = second + 1, micros - 1_000_000
-        if second != self._second:
-            self._second = second
-            self._second_text = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-        return f"{self._second_text}.{micros // 1000:03d}+00:00"
+        return self._day_and_time(second) + _MILLIS[micros // 1000]
+
+    def _day_and_time(self, second: int) -> str:
+        """The date and time of day of ``second`` (formatted once a second)."""
+        cached = self._second
+        if cached[0] != second:
+            text = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+            cached = self._second = (second, text)
+        return cached[1]
 
 
 class BufferedLineHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -83,10 +107,15 @@ class BufferedLineHandler(logging.StreamHandler):  # type: ignore[type-arg]
     line, which costs more than formatting the line and adds up on the
     access log (one line per request). Here INFO lines are batched into one
     write at most ``interval`` seconds later (a crash loses at most that much
-    INFO output); warnings and errors still reach the stream at once.
+    INFO output); warnings and errors still reach the stream at once. The
+    stream is binary (a ``BufferedWriter``, which takes its own lock): the
+    direct lines (``log_fields``) go in as the bytes orjson made, with no
+    text layer in between.
     """
 
-    def __init__(self, stream: io.TextIOBase, *, interval: float = 0.2) -> None:
+    terminator = "\n"
+
+    def __init__(self, stream: BinaryIO, *, interval: float = 0.2) -> None:
         super().__init__(stream)
         self._stopped = threading.Event()
         self._interval = interval
@@ -94,7 +123,7 @@ class BufferedLineHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            self.stream.write(self.format(record) + self.terminator)
+            self.stream.write((self.format(record) + self.terminator).encode())
             if record.levelno >= logging.WARNING:
                 self.flush()
         except RecursionError:
@@ -102,10 +131,10 @@ class BufferedLineHandler(logging.StreamHandler):  # type: ignore[type-arg]
         except Exception:
             self.handleError(record)
 
-    def write_line(self, line: str) -> None:
-        """Write a formatted INFO line (no record, no filters: see ``log_fields``)."""
-        with self.lock:  # type: ignore[union-attr]
-            self.stream.write(line + self.terminator)
+    def write_line(self, line: bytes) -> None:
+        """Write a formatted INFO line, newline included (no record, no filters: see
+        ``log_fields``)."""
+        self.stream.write(line)
 
     def close(self) -> None:
         self._stopped.set()
@@ -136,7 +165,7 @@ def log_fields(logger: logging.Logger, level: int, msg: str, fields: dict[str, A
     direct = _direct
     if level == logging.INFO and direct is not None and _only_root_handles(logger, direct[0]):
         handler, formatter = direct
-        handler.write_line(formatter.line(time.time(), "info", logger.name, msg, fields))
+        handler.write_line(formatter.line_bytes(formatter.now(), "info", logger.name, msg, fields))
     else:
         logger.log(level, msg, extra=fields)
 
@@ -147,7 +176,10 @@ def _only_root_handles(logger: logging.Logger, handler: logging.Handler) -> bool
         if current.handlers or current.filters or not current.propagate:
             return False
         current = current.parent
-    return current is not None and current.handlers == [handler] and not current.filters
+    if current is None or current.filters:
+        return False
+    handlers = current.handlers
+    return len(handlers) == 1 and handlers[0] is handler
 
 
 def _stdout_handler() -> logging.Handler:
@@ -157,7 +189,7 @@ def _stdout_handler() -> logging.Handler:
     except (AttributeError, OSError, ValueError):
         return logging.StreamHandler(sys.stdout)
     sys.stdout.flush()
-    stream = open(fd, "w", buffering=64 * 1024, encoding="utf-8", closefd=False)  # noqa: SIM115
+    stream = open(fd, "wb", buffering=64 * 1024, closefd=False)  # noqa: SIM115
     return BufferedLineHandler(stream)
 
 

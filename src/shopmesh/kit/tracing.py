@@ -56,6 +56,12 @@ def new_traceparent() -> str:
     return f"00-{raw[:32]}-{raw[32:]}-01"
 
 
+def new_ids() -> tuple[str, str]:
+    """A new request id (32 hex digits) and a new :func:`new_traceparent`, in one draw."""
+    raw = random_hex(40)
+    return raw[:32], f"00-{raw[32:64]}-{raw[64:]}-01"
+
+
 def enabled() -> bool:
     """Whether spans are recorded (the SDK is configured)."""
     return _tracer is not None
