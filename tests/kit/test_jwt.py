@@ -159,3 +159,30 @@ def test_the_cache_never_admits_a_token_that_fails_verification() -> None:
         with pytest.raises(Unauthorized):
             cached.verify(forged)
     assert cached._verified == {}
+
+
+def test_a_header_as_received_is_remembered_until_its_token_expires() -> None:
+    now = datetime.now(UTC)
+    exp = int((now + timedelta(hours=1)).timestamp())
+    clock = Clock(now.timestamp())
+    cached = CountingVerifier(secret=SECRET, issuer=ISSUER, cache_size=10, clock=clock)
+    token = make_token(exp=exp)
+    header = f"Bearer {token}".encode()
+    assert cached.verify_header(header) == cached.verify_header(header) == Principal(42, "ada")
+    assert cached.checks == 1
+    assert cached.verify_header(token.encode()) == Principal(42, "ada")  # bare: its own entry
+    assert cached.checks == 2
+    clock.now = exp + 1.0  # past its exp: the remembered header no longer answers
+    cached.verify_header(header)
+    assert cached.checks == 3
+
+
+def test_a_header_that_differs_by_a_byte_is_checked_in_full() -> None:
+    cached = TokenVerifier(secret=SECRET, issuer=ISSUER, cache_size=10)
+    token = make_token()
+    cached.verify_header(f"Bearer {token}".encode())
+    for forged in (f"Bearer {token[:-2]}xx", f"Bearer {token}x", "Bearer", "Basic eA=="):
+        with pytest.raises(Unauthorized):
+            cached.verify_header(forged.encode())
+    with pytest.raises(Unauthorized):
+        cached.verify_header(b"")

@@ -86,21 +86,25 @@ class TokenVerifier:
         self._leeway = leeway
         self._cache_size = cache_size
         self._clock = clock
-        self._verified: dict[str, tuple[Principal, float]] = {}
+        self._verified: dict[str | bytes, tuple[Principal, float]] = {}
 
     def verify(self, token: str) -> Principal:
         """Return the token's principal or raise :class:`Unauthorized`."""
-        cached = self._verified.get(token)
+        return self._checked(token, token)
+
+    def _checked(self, key: str | bytes, token: str) -> Principal:
+        """``token``'s principal, remembered under ``key`` (the token, or a header's value)."""
+        cached = self._verified.get(key)
         if cached is not None:
             if self._clock() < cached[1]:
                 return cached[0]
-            del self._verified[token]
+            del self._verified[key]
         principal, expires_at = self._verify(token)
         if self._cache_size > 0:
             if len(self._verified) >= self._cache_size:
                 # Oldest first (dicts keep insertion order): cheap, and enough for a cache.
                 del self._verified[next(iter(self._verified))]
-            self._verified[token] = (principal, expires_at)
+            self._verified[key] = (principal, expires_at)
         return principal
 
     def _verify(self, token: str) -> tuple[Principal, float]:
@@ -129,12 +133,24 @@ class TokenVerifier:
         )
         return principal, expires_at
 
-    def verify_header(self, authorization: str | None) -> Principal:
-        """Accept ``Bearer <jwt>`` and, as the commerce seed's clients send it, a bare ``<jwt>``."""
-        token = bearer_token(authorization)
+    def verify_header(self, authorization: str | bytes | None) -> Principal:
+        """Accept ``Bearer <jwt>`` and, as the commerce seed's clients send it, a bare ``<jwt>``.
+
+        A header value given as received (bytes: the gateway's) is remembered
+        under that exact value, so the same header again costs one lookup.
+        """
+        if not isinstance(authorization, bytes):
+            token = bearer_token(authorization)
+            if token is None:
+                raise Unauthorized()
+            return self._checked(token, token)
+        cached = self._verified.get(authorization)
+        if cached is not None and self._clock() < cached[1]:
+            return cached[0]
+        token = bearer_token(authorization.decode("latin-1"))
         if token is None:
             raise Unauthorized()
-        return self.verify(token)
+        return self._checked(authorization, token)
 
 
 def bearer_token(authorization: str | None) -> str | None:
