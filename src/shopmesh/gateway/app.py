@@ -18,16 +18,20 @@ from shopmesh.gateway.forwarding import Forwarding
 from shopmesh.gateway.login import login_identities
 from shopmesh.gateway.metrics import flush_upstream_counts
 from shopmesh.gateway.proxy import Forward, Proxy, streamed_body
-from shopmesh.gateway.ratelimit import Decision, RateLimiter, tightest
+from shopmesh.gateway.ratelimit import Decision, RateLimited, RateLimiter, tightest
 from shopmesh.gateway.routing import Policy, Route, RouteConfigError, RouteTable, has_dot_segment
 from shopmesh.gateway.server import ClientError, Exchange, Headers
 from shopmesh.gateway.settings import GatewaySettings
 from shopmesh.gateway.streams import StreamLimits
 from shopmesh.gateway.upstream_http import Body, UpstreamClient
 from shopmesh.gateway.upstreams import Upstreams
-from shopmesh.kit.access import RequestRecorder, end_request_span, request_trace
+from shopmesh.kit.access import (
+    RequestRecorder,
+    end_request_span,
+    request_context,
+    request_id_from,
+)
 from shopmesh.kit.errors import AppError, BadRequest, Forbidden, NotFound
-from shopmesh.kit.http import request_id_from, traceparent_from
 from shopmesh.kit.jwt import CACHED_TOKENS, TokenVerifier
 from shopmesh.kit.logging import request_id_var, traceparent_var
 
@@ -38,17 +42,6 @@ ASYNCAPI_PATH = "/api/asyncapi.json"
 # The events' AsyncAPI document, generated from the typed events (``shopmesh asyncapi``).
 ASYNCAPI_FILE = Path(__file__).with_name("asyncapi.json")
 _LOGIN, _REGISTER = "login", "register"
-
-
-class RateLimited(AppError):
-    """A rate limit refused the request; carries Retry-After and RateLimit-* headers."""
-
-    status, code = 429, "rate_limited"
-
-    @classmethod
-    def of(cls, decision: Decision) -> RateLimited:
-        headers = {name.decode(): value.decode() for name, value in decision.headers()}
-        return cls("too many requests, retry later", headers=headers)
 
 
 class Gateway:
@@ -130,19 +123,23 @@ class Gateway:
         """Answer one request: never raises, always ends the exchange."""
         started = time.perf_counter()
         fields = exchange.fields
-        exchange.request_id = request_id = request_id_from(fields.get(b"x-request-id"))
         quiet = exchange.path in _PROBES
-        span, span_token, traceparent = request_trace(
-            traceparent_from(fields.get(b"traceparent")),
+        request_id, span, span_token, traceparent = request_context(
+            fields.get(b"x-request-id"),
+            fields.get(b"traceparent"),
             method=exchange.method,
             path=exchange.path,
-            start_traces=True,
             quiet=quiet,
         )
+        exchange.request_id = request_id
         id_token, trace_token = request_id_var.set(request_id), traceparent_var.set(traceparent)
-        cors = self.cors.response_headers(fields.get(b"origin"))
+        origin = fields.get(b"origin")
+        cors = self.cors.response_headers(origin) if origin is not None else []
         try:
-            await self._dispatch(exchange, cors, traceparent)
+            if quiet:
+                self._probe(exchange)
+            else:
+                await self._dispatch(exchange, cors, traceparent)
         except AppError as exc:
             extra = [(k.lower().encode(), v.encode()) for k, v in exc.headers.items()]
             answers.error(exchange, exc.status, exc.message, exc.code, cors + extra)
@@ -171,22 +168,28 @@ class Gateway:
         self._record(exchange, 0.0, None, None)
 
     async def _dispatch(self, exchange: Exchange, cors: Headers, traceparent: str | None) -> None:
-        path = exchange.path
-        if path in _PROBES:
-            self._probe(exchange)
-            return
         fields = exchange.fields
-        origin = fields.get(b"origin")
-        if exchange.method == "OPTIONS" and origin and b"access-control-request-method" in fields:
-            self._preflight(exchange, origin)
-            return
+        if exchange.method == "OPTIONS":
+            origin = fields.get(b"origin")
+            if origin and b"access-control-request-method" in fields:
+                self._preflight(exchange, origin)
+                return
         proxy, limiter = self.proxy, self.limiter
         if proxy is None or limiter is None:
             raise AppError("gateway is not ready", status=503, code="service_unavailable")
-        trusted = self.forwarding.trusts(exchange.client)
-        client_ip = self.forwarding.client_ip(exchange, trusted=trusted)
-        shown = _enforce(await limiter.check("ip", client_ip))
-        if has_dot_segment(path):
+        peer = exchange.client
+        trusted = self.forwarding.trusts(peer)
+        client_ip = self.forwarding.client_ip(exchange) if trusted else peer or "unknown"
+        # In-process counters are counted without a coroutine per check (count() raises
+        # RateLimited itself).
+        in_process = limiter.in_process
+        shown = (
+            limiter.count("ip", client_ip)
+            if in_process
+            else _enforce(await limiter.check("ip", client_ip))
+        )
+        path = exchange.path
+        if "/." in path and has_dot_segment(path):
             raise BadRequest("path must not contain '.' or '..' segments")
         if path == ASYNCAPI_PATH and exchange.method in {"GET", "HEAD"}:
             exchange.route = ASYNCAPI_PATH
@@ -198,9 +201,13 @@ class Gateway:
         exchange.route = route.prefix
         identity = client_ip
         if route.needs_auth:
-            user_id = self._authenticate(exchange, route)
-            identity = str(user_id)
-            shown = tightest(shown, _enforce(await limiter.check("user", identity)))
+            identity = self._authenticate(exchange, route)
+            user = (
+                limiter.count("user", identity)
+                if in_process
+                else _enforce(await limiter.check("user", identity))
+            )
+            shown = tightest(shown, user)
         if exchange.body_expected:
             body = await self._request_body(exchange, whole=route.limit is not None)
         else:  # most requests: no coroutine to read no body
@@ -209,23 +216,16 @@ class Gateway:
             shown = tightest(shown, await self._check_route_limit(route.limit, client_ip, body))
         extra = cors + shown.headers() if shown is not None else cors
         extra.append((b"x-request-id", exchange.request_id.encode("ascii")))
-        forward = Forward(
-            exchange,
-            route,
-            extra_headers=extra,
-            identity=identity,
-            trusted=trusted,
-            traceparent=traceparent,
-        )
+        forward = Forward(exchange, route, extra, identity, trusted, traceparent)
         await proxy.forward(forward, body)
 
-    def _authenticate(self, exchange: Exchange, route: Route) -> int:
-        raw = exchange.fields.get(b"authorization")
-        principal = self.verifier.verify_header(raw.decode("latin-1") if raw else None)
+    def _authenticate(self, exchange: Exchange, route: Route) -> str:
+        """The caller's user id (as the limits key on it), or an :class:`AppError`."""
+        principal = self.verifier.verify_header(exchange.fields.get(b"authorization"))
         if route.policy is Policy.ADMIN and not principal.is_admin:
             raise Forbidden("this route needs the admin role")
-        exchange.user_id = principal.user_id
-        return principal.user_id
+        exchange.user_id = user_id = principal.user_id
+        return str(user_id)
 
     async def _request_body(self, exchange: Exchange, *, whole: bool) -> Body:
         """The body: held whole when small (or ``whole``), else streamed as it arrives.
@@ -248,7 +248,7 @@ class Gateway:
                 shown = tightest(shown, _enforce(await limiter.check(_LOGIN, "user", identity)))
         return shown
 
-    def _probe(self, exchange: Exchange) -> None:
+    def _probe(self, exchange: Exchange) -> None:  # /health, /ready
         ready = self.client is not None and not self.client.closed
         answers.probe(exchange, ready=ready)
 

@@ -42,11 +42,10 @@ class Forwarding:
             self._known[peer] = known
         return known
 
-    def client_ip(self, exchange: Exchange, *, trusted: bool) -> str:
-        """The client's address: the peer, or the last hop a trusted proxy appended."""
-        if trusted:
-            forwarded = exchange.fields.get(b"x-forwarded-for")
-            if forwarded:
-                # The right-most entry is the one our trusted proxy appended; the rest is hearsay.
-                return forwarded.rsplit(b",", 1)[-1].strip().decode("latin-1")
+    def client_ip(self, exchange: Exchange) -> str:
+        """The client's address behind a trusted peer: the last hop it appended, or the peer."""
+        forwarded = exchange.fields.get(b"x-forwarded-for")
+        if forwarded:
+            # The right-most entry is the one our trusted proxy appended; the rest is hearsay.
+            return forwarded.rsplit(b",", 1)[-1].strip().decode("latin-1")
         return exchange.client or "unknown"

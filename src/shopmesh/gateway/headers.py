@@ -55,17 +55,22 @@ def upstream_target(exchange: Exchange, route: Route) -> str:
 
 
 def request_headers(
-    exchange: Exchange, *, trusted: bool, streamed: bool, traceparent: str | None
+    exchange: Exchange,
+    request_id: bytes,
+    trusted: bool,
+    streamed: bool,
+    traceparent: str | None,
 ) -> Headers:
     """The client's end-to-end headers plus ``X-Forwarded-*``, ``X-Request-ID`` and trace context.
 
     ``Host`` is the upstream client's to set (the instance's address).
     """
     drop = _REQUEST_DROP if trusted else _REQUEST_DROP_UNTRUSTED
-    headers: Headers = []
-    for name, value in exchange.headers:
-        if name not in drop and not name.startswith(b"proxy-"):
-            headers.append((name, value))
+    headers: Headers = [
+        (name, value)
+        for name, value in exchange.headers
+        if name not in drop and not name.startswith(b"proxy-")
+    ]
     fields = exchange.fields
     connection = fields.get(b"connection")
     if connection is not None:
@@ -76,16 +81,19 @@ def request_headers(
         # A streamed body of known size keeps its Content-Length (else it goes chunked).
         headers.append((b"content-length", b"%d" % exchange.content_length))
     peer = exchange.client.encode("latin-1")
-    forwarded_for = fields.get(b"x-forwarded-for") if trusted else None
-    proto = fields.get(b"x-forwarded-proto") if trusted else None
-    host = (fields.get(b"x-forwarded-host") if trusted else None) or fields.get(b"host")
-    headers.append(
-        (b"x-forwarded-for", b"%b, %b" % (forwarded_for, peer) if forwarded_for else peer)
-    )
-    headers.append((b"x-forwarded-proto", proto or b"http"))
+    host = fields.get(b"host")
+    if trusted:
+        forwarded_for = fields.get(b"x-forwarded-for")
+        headers += (
+            (b"x-forwarded-for", b"%b, %b" % (forwarded_for, peer) if forwarded_for else peer),
+            (b"x-forwarded-proto", fields.get(b"x-forwarded-proto") or b"http"),
+        )
+        host = fields.get(b"x-forwarded-host") or host
+    else:
+        headers += ((b"x-forwarded-for", peer), (b"x-forwarded-proto", b"http"))
     if host:
         headers.append((b"x-forwarded-host", host))
-    headers.append((b"x-request-id", exchange.request_id.encode("ascii")))
+    headers.append((b"x-request-id", request_id))
     if traceparent is not None:
         headers.append((b"traceparent", traceparent.encode("ascii")))
     return headers

@@ -37,7 +37,8 @@ RATE_LIMITED = Counter(
 _STATUS_CLASSES = {1: "1xx", 2: "2xx", 3: "3xx", 4: "4xx", 5: "5xx"}
 # Counted here on the request path (a dict update, where the counter's inc() takes a
 # lock), moved into the Prometheus counter by flush_upstream_counts() before a scrape.
-_pending: dict[tuple[str, str], int] = {}
+# Keys: (service, outcome), or (service, status // 100) for an answer.
+_pending: dict[tuple[str, str | int], int] = {}
 
 
 def count_upstream(service: str, outcome: str) -> None:
@@ -46,10 +47,17 @@ def count_upstream(service: str, outcome: str) -> None:
     _pending[key] = _pending.get(key, 0) + 1
 
 
+def count_answer(service: str, status: int) -> None:
+    """Count one forwarded request the service answered, by status class (``"2xx"``...)."""
+    key = (service, status // 100)
+    _pending[key] = _pending.get(key, 0) + 1
+
+
 def flush_upstream_counts() -> None:
     """Add what :func:`count_upstream` counted since the last flush to the counter."""
     for (service, outcome), count in list(_pending.items()):
-        UPSTREAM_REQUESTS.labels(service, outcome).inc(count)
+        label = outcome if isinstance(outcome, str) else _STATUS_CLASSES.get(outcome, "other")
+        UPSTREAM_REQUESTS.labels(service, label).inc(count)
     _pending.clear()
 
 
@@ -64,8 +72,3 @@ def circuit_state_recorder(service: str) -> Callable[[str], None]:
         gauge.set(_CIRCUIT_VALUES[state])
 
     return record
-
-
-def status_outcome(status: int) -> str:
-    """``"2xx"`` for 204 and so on."""
-    return _STATUS_CLASSES.get(status // 100, "other")

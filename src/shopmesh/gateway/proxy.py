@@ -24,7 +24,7 @@ import logging
 from collections.abc import AsyncIterable
 
 from shopmesh.gateway.headers import request_headers, response_headers, upstream_target
-from shopmesh.gateway.metrics import UPSTREAM_EJECTIONS, count_upstream, status_outcome
+from shopmesh.gateway.metrics import UPSTREAM_EJECTIONS, count_answer, count_upstream
 from shopmesh.gateway.routing import Route
 from shopmesh.gateway.server import ClientError, Exchange, Headers
 from shopmesh.gateway.streams import StreamLimits
@@ -62,7 +62,6 @@ class Forward:
         self,
         exchange: Exchange,
         route: Route,
-        *,
         extra_headers: Headers,
         identity: str,
         trusted: bool,
@@ -154,23 +153,27 @@ class Proxy:
         self, forward: Forward, pool: InstancePool, base: str, body: Body, *, streamed: bool
     ) -> None:
         exchange, route = forward.exchange, forward.route
+        request_id = exchange.request_id.encode("ascii")
         headers = request_headers(
-            exchange, trusted=forward.trusted, streamed=streamed, traceparent=forward.traceparent
+            exchange, request_id, forward.trusted, streamed, forward.traceparent
         )
-        resp = await self._client.request(
-            base,
-            exchange.method,
-            upstream_target(exchange, route),
-            headers,
-            body,
-            timeout=route.timeout or self._default_timeout,
-            request_id=exchange.request_id.encode("ascii"),
-        )
+        client, method = self._client, exchange.method
+        target, timeout = upstream_target(exchange, route), route.timeout or self._default_timeout
+        # Most requests go at once on a pooled connection, with no coroutine in between.
+        head = None
+        if body is None or isinstance(body, bytes):
+            head = client.send(base, method, target, headers, body, timeout, request_id)
+        if head is not None:
+            resp = await head
+        else:
+            resp = await client.request(
+                base, method, target, headers, body, timeout=timeout, request_id=request_id
+            )
         try:
             forward.answered = True
             # The service answered, whatever the status: a 5xx it chose to send is not an outage.
             pool.breaker.success()
-            count_upstream(route.service, status_outcome(resp.status))
+            count_answer(route.service, resp.status)
             length = resp.content_length
             if length is not None and length <= self._buffer_bytes and not exchange.head_request:
                 # Small answers (the common case) go out in one write, most often without

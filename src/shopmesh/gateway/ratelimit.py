@@ -27,6 +27,7 @@ from limits import RateLimitItem, parse
 from limits.aio.storage import RedisStorage
 
 from shopmesh.gateway.metrics import RATE_LIMITED
+from shopmesh.kit.errors import AppError
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,14 @@ class CounterStore(Protocol):
     async def get_expiry(self, key: str) -> float: ...
 
 
+class _Window:
+    __slots__ = ("count", "end")
+
+    def __init__(self, end: float) -> None:
+        self.end = end  # epoch seconds
+        self.count = 0
+
+
 class LocalCounters:
     """In-process fixed-window counters: one dict entry per key, expired lazily.
 
@@ -50,7 +59,7 @@ class LocalCounters:
     """
 
     def __init__(self, *, max_keys: int = 100_000, clock: Callable[[], float] = time.time) -> None:
-        self._windows: dict[str, list[float]] = {}  # key -> [window end (epoch s), count]
+        self._windows: dict[str, _Window] = {}
         self._max_keys = max_keys
         self._clock = clock
 
@@ -64,20 +73,20 @@ class LocalCounters:
         """
         now = self._clock()
         window = self._windows.get(key)
-        if window is None or window[0] <= now:
+        if window is None or window.end <= now:
             if len(self._windows) >= self._max_keys:
                 self._sweep(now)
-            window = self._windows[key] = [now + expiry, 0]
-        window[1] += amount
-        return int(window[1]), window[0], now
+            window = self._windows[key] = _Window(now + expiry)
+        window.count += amount
+        return window.count, window.end, now
 
     async def get_expiry(self, key: str) -> float:
         window = self._windows.get(key)
-        return window[0] if window is not None else self._clock()
+        return window.end if window is not None else self._clock()
 
     def _sweep(self, now: float) -> None:
         # Bounded memory under many distinct clients: drop ended windows, else start over.
-        self._windows = {key: w for key, w in self._windows.items() if w[0] > now}
+        self._windows = {key: w for key, w in self._windows.items() if w.end > now}
         if len(self._windows) >= self._max_keys:
             self._windows.clear()
 
@@ -104,6 +113,17 @@ class Decision:
         return headers
 
 
+class RateLimited(AppError):
+    """A rate limit refused the request; carries Retry-After and RateLimit-* headers."""
+
+    status, code = 429, "rate_limited"
+
+    @classmethod
+    def of(cls, decision: Decision) -> RateLimited:
+        headers = {name.decode(): value.decode() for name, value in decision.headers()}
+        return cls("too many requests, retry later", headers=headers)
+
+
 def tightest(first: Decision | None, second: Decision | None) -> Decision | None:
     """The decision a client should see: a refusal, else the one with less room left."""
     if first is None or second is None:
@@ -117,18 +137,21 @@ class RateLimiter:
     """Named limit classes ("ip", "user", "login") counted in one store."""
 
     def __init__(self, classes: dict[str, str], *, store: CounterStore) -> None:
-        self._items: dict[str, RateLimitItem] = {
-            name: parse(spec) for name, spec in classes.items()
+        items: dict[str, RateLimitItem] = {name: parse(spec) for name, spec in classes.items()}
+        # Per class: the key prefix (built once; limits' key_for() would re-escape the same
+        # parts on every request), the window's length and the limit.
+        self._classes = {
+            name: (
+                f"gateway/{name}/{item.amount}per{item.multiples}{item.GRANULARITY.name}/",
+                item.get_expiry(),
+                item.amount,
+            )
+            for name, item in items.items()
         }
-        # Built once; limits' key_for() would re-escape the same parts on every request.
-        self._prefixes = {
-            name: f"gateway/{name}/{item.amount}per{item.multiples}{item.GRANULARITY.name}/"
-            for name, item in self._items.items()
-        }
-        self._expiries = {name: item.get_expiry() for name, item in self._items.items()}
         self._store = store
-        # In-process counters are counted without awaiting (two fewer coroutines a check).
+        # In-process counters are counted without awaiting: see count().
         self._local = store if isinstance(store, LocalCounters) else None
+        self.in_process = self._local is not None
         self._last_error_log = 0.0
 
     @classmethod
@@ -139,14 +162,30 @@ class RateLimiter:
         )
         return cls(classes, store=store)
 
+    def count(self, limit_class: str, identity: str) -> Decision:
+        """:meth:`check` for one identifier, without an await: only when :attr:`in_process`.
+
+        Raises :class:`RateLimited` past the limit. The request path calls it
+        directly: a coroutine per check would cost more than the count itself.
+        """
+        local = self._local
+        assert local is not None
+        prefix, expiry, amount = self._classes[limit_class]
+        count, reset_at, now = local.hit(prefix + identity, expiry)
+        if count > amount:
+            raise RateLimited.of(self._decision(limit_class, count, reset_at, now))
+        # (What _decision() makes of an allowed count, without the call: this is every request.)
+        reset_after = math.ceil(reset_at - now)  # ≥ 1: a window in memory ends after now
+        return Decision(True, limit_class, amount, amount - count, reset_after)
+
     async def check(self, limit_class: str, *identifiers: str) -> Decision | None:
         """Count one request against ``limit_class`` for ``identifiers``.
 
         ``None`` when the store cannot answer: the gateway then fails open,
         because refusing every request would turn a Redis outage into a full outage.
         """
-        key = self._prefixes[limit_class] + "/".join(identifiers)
-        expiry = self._expiries[limit_class]
+        prefix, expiry, _ = self._classes[limit_class]
+        key = prefix + "/".join(identifiers)
         local = self._local
         if local is not None:
             count, reset_at, now = local.hit(key, expiry)
@@ -158,17 +197,17 @@ class RateLimiter:
                 self._log_store_error()
                 return None
             now = time.time()
-        amount = self._items[limit_class].amount
-        allowed = count <= amount
-        if not allowed:
-            RATE_LIMITED.labels(limit_class).inc()
-        return Decision(
-            allowed=allowed,
-            limit_class=limit_class,
-            limit=amount,
-            remaining=max(0, amount - count),
-            reset_after=max(1, math.ceil(reset_at - now)),
-        )
+        return self._decision(limit_class, count, reset_at, now)
+
+    def _decision(self, limit_class: str, count: int, reset_at: float, now: float) -> Decision:
+        amount = self._classes[limit_class][2]
+        reset_after = math.ceil(reset_at - now)
+        if reset_after < 1:
+            reset_after = 1
+        if count <= amount:
+            return Decision(True, limit_class, amount, amount - count, reset_after)
+        RATE_LIMITED.labels(limit_class).inc()
+        return Decision(False, limit_class, amount, 0, reset_after)
 
     def _log_store_error(self) -> None:
         now = time.monotonic()

@@ -7,7 +7,7 @@ Matching is a dict lookup on the first path segment followed by a few
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -35,10 +35,11 @@ class Route:
     rewrite: str
     limit: str | None = None
     timeout: float | None = None
+    # A plain field rather than a property: it is read on every request.
+    needs_auth: bool = field(init=False)
 
-    @property
-    def needs_auth(self) -> bool:
-        return self.policy is not Policy.PUBLIC
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "needs_auth", self.policy is not Policy.PUBLIC)
 
     def matches(self, path: str) -> bool:
         """Prefix match on segment boundaries: ``/auth/me`` never matches ``/auth/meow``."""
@@ -64,7 +65,8 @@ class RouteTable:
 
     def match(self, path: str) -> Route | None:
         """The route with the longest prefix matching ``path``, if any."""
-        for route in self._by_segment.get(_first_segment(path), ()):
+        end = path.find("/", 1)  # the first segment, as _first_segment() finds it
+        for route in self._by_segment.get(path[1:] if end < 0 else path[1:end], ()):
             if route.matches(path):
                 return route
         return None

@@ -41,6 +41,7 @@ class Exchange:
         "content_length",
         "fields",
         "finished",
+        "head_request",
         "headers",
         "keep_alive",
         "method",
@@ -63,6 +64,7 @@ class Exchange:
         self._conn = conn
         self.client = client
         self.method = ""
+        self.head_request = False  # set with the method
         self.raw_path = b""  # as sent (percent-encoding kept), repeated slashes merged
         self.path = ""  # decoded
         self.query = b""
@@ -188,27 +190,20 @@ class Exchange:
 
     # Answering (the app)
 
-    @property
-    def head_request(self) -> bool:
-        return self.method == "HEAD"
-
     def respond(self, status: int, headers: wire.Headers, body: bytes = b"") -> None:
         """The whole answer in one write (the body left out for HEAD, kept in its length)."""
         if self.started:
             raise RuntimeError("the answer has already started")
-        self.status, self.started = status, True
-        close = self._conn.must_close(self)
-        no_body = wire.has_no_body(status)
-        head = wire.response_head(
-            status,
-            headers,
-            length=None if no_body else len(body),
-            chunked=False,
-            close=close,
-            keep_alive_1_0=self.version == "1.0",
-        )
-        self._conn.write(head if no_body or self.head_request else head + body)
-        self._end(close)
+        self.status = status
+        self.started = self.finished = True
+        conn = self._conn
+        close = conn.must_close(self)
+        if status < 200 or status == 204 or status == 304:  # wire.has_no_body
+            conn.write(wire.response_head(status, headers, None, False, close, self.version))
+        else:
+            head = wire.response_head(status, headers, len(body), False, close, self.version)
+            conn.write(head if self.head_request else head + body)
+        conn.exchange_done(self, close=close)
 
     def start(self, status: int, headers: wire.Headers, *, length: int | None = None) -> None:
         """Send the head of a streamed answer (chunked when its length is unknown)."""
@@ -220,16 +215,8 @@ class Exchange:
         self._chunked = chunked
         # Without a length or chunking (HTTP/1.0) the answer ends with the connection.
         self.close_after = self.close_after or (length is None and not chunked and not no_body)
-        self._conn.write(
-            wire.response_head(
-                status,
-                headers,
-                length=length,
-                chunked=chunked,
-                close=self._conn.must_close(self),
-                keep_alive_1_0=self.version == "1.0",
-            )
-        )
+        close = self._conn.must_close(self)
+        self._conn.write(wire.response_head(status, headers, length, chunked, close, self.version))
 
     async def send(self, data: bytes) -> None:
         """A piece of a streamed answer; waits while the client is not reading."""

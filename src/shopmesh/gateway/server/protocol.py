@@ -120,7 +120,8 @@ class HttpProtocol(ReadingSide):
                 WAIT_REQUEST,
                 self.loop.time() + self.limits.keepalive_timeout,
             )
-        self._resume(PAUSED_PIPELINE)
+        if self._paused:
+            self._resume(PAUSED_PIPELINE)
 
     def abort(self) -> None:
         self._current = None

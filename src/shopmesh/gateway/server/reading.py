@@ -118,7 +118,10 @@ class ReadingSide(asyncio.Protocol):
         exchange = self._parsing
         if exchange is not None:
             exchange.raw_path += url  # the whole target for now, split once the head is in
-            self._count(len(url))
+            limit = self.limits.max_header_bytes
+            self._head_size += len(url)
+            if self._head_size > limit:
+                raise HeaderTooLarge(f"request header fields over {limit} bytes")
 
     def on_header(self, name: bytes, value: bytes) -> None:
         size = self._head_size = self._head_size + len(name) + len(value) + 4
@@ -145,7 +148,8 @@ class ReadingSide(asyncio.Protocol):
         self._in_body = True
         parser = self._parser
         method = parser.get_method()
-        exchange.method = _METHODS.get(method) or method.decode("ascii")
+        exchange.method = name = _METHODS.get(method) or method.decode("ascii")
+        exchange.head_request = name == "HEAD"
         exchange.version = parser.get_http_version()
         exchange.keep_alive = parser.should_keep_alive()
         exchange.upgrade = parser.should_upgrade()
@@ -235,8 +239,3 @@ class ReadingSide(asyncio.Protocol):
             self.deadline = self.loop.time() + self.limits.header_timeout
         elif self.phase == WAIT_BODY:
             self.deadline = self.loop.time() + self.limits.body_timeout
-
-    def _count(self, size: int) -> None:
-        self._head_size += size
-        if self._head_size > self.limits.max_header_bytes:
-            raise HeaderTooLarge(f"request header fields over {self.limits.max_header_bytes} bytes")

@@ -49,14 +49,17 @@ def has_no_body(status: int) -> bool:
 def response_head(
     status: int,
     headers: Headers,
-    *,
     length: int | None,
     chunked: bool,
     close: bool,
-    keep_alive_1_0: bool = False,
+    version: str = "1.1",
 ) -> bytes:
-    """The head of an answer; ``length`` None and not ``chunked``: delimited by the close."""
-    parts = [status_line(status)]
+    """The head of an answer; ``length`` None and not ``chunked``: delimited by the close.
+
+    ``version`` is the request's: an HTTP/1.0 client kept alive is told so.
+    """
+    line = _STATUS_LINES.get(status)
+    parts = [line if line is not None else status_line(status)]
     for name, value in headers:
         parts += (name, b": ", value, b"\r\n")
     parts.append(date_line())
@@ -66,7 +69,7 @@ def response_head(
         parts.append(b"transfer-encoding: chunked\r\n")
     if close:
         parts.append(b"connection: close\r\n")
-    elif keep_alive_1_0:
+    elif version == "1.0":
         parts.append(b"connection: keep-alive\r\n")
     parts.append(b"\r\n")
     return b"".join(parts)

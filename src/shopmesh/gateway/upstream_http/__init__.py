@@ -23,8 +23,9 @@ What the proxy relies on:
   never reused. Pooled connections idle longer than ``keepalive`` (below the
   backends' own idle timeout) are closed instead of reused.
 
-Split in three: :mod:`.connection` (one connection's protocol), :mod:`.response`
-(an answer as it arrives) and :mod:`.pool` (the client and its pools).
+Split in four: :mod:`.connection` (one connection's protocol), :mod:`.response`
+(an answer as it arrives), :mod:`.sending` (request heads and streamed bodies)
+and :mod:`.pool` (the client and its pools).
 """
 
 from shopmesh.gateway.upstream_http.errors import (
@@ -34,8 +35,9 @@ from shopmesh.gateway.upstream_http.errors import (
     UpstreamError,
     UpstreamTimeout,
 )
-from shopmesh.gateway.upstream_http.pool import Body, UpstreamClient
+from shopmesh.gateway.upstream_http.pool import UpstreamClient
 from shopmesh.gateway.upstream_http.response import RawHeaders, Response
+from shopmesh.gateway.upstream_http.sending import Body
 
 __all__ = [
     "BadResponse",

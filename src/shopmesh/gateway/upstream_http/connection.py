@@ -23,7 +23,8 @@ from shopmesh.gateway.upstream_http.errors import BadResponse, Disconnected, Ups
 from shopmesh.gateway.upstream_http.response import RawHeaders, Response
 
 if TYPE_CHECKING:
-    from shopmesh.gateway.upstream_http.pool import Origin, UpstreamClient
+    from shopmesh.gateway.upstream_http.pool import UpstreamClient
+    from shopmesh.gateway.upstream_http.sending import Origin
 
 
 class UpstreamConnection(asyncio.Protocol):
@@ -142,6 +143,9 @@ class UpstreamConnection(asyncio.Protocol):
         head = self._head
         if head is not None and not head.done():
             head.set_result(response)
+        elif head is not None and head.cancelled():
+            # Nobody waits for this answer (UpstreamClient.send's caller left): close.
+            raise BadResponse("the answer's reader left")
         if self._head_request:
             # The parser cannot be told a HEAD answer has no body: end it here, never reuse.
             response.finish()
@@ -169,7 +173,7 @@ class UpstreamConnection(asyncio.Protocol):
 
     # Used by the client and the response
 
-    def begin(self, *, head_request: bool, request_id: bytes | None) -> asyncio.Future[Response]:
+    def begin(self, head_request: bool, request_id: bytes | None) -> asyncio.Future[Response]:
         """Start an exchange: the future resolves with the answer's head.
 
         ``request_id``: the ``X-Request-ID`` sent; an answer echoing another is refused.
@@ -202,7 +206,7 @@ class UpstreamConnection(asyncio.Protocol):
             finally:
                 self._drained = None
 
-    def written(self, *, whole: bool, read_timeout: float) -> None:
+    def written(self, whole: bool, read_timeout: float) -> None:
         """The request is out: the upstream's time to answer starts now.
 
         Unless ``whole``, the connection is closed after the answer.

@@ -5,41 +5,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import AsyncIterable
-from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from shopmesh.gateway.upstream_http.connection import UpstreamConnection
 from shopmesh.gateway.upstream_http.errors import ConnectFailed
 from shopmesh.gateway.upstream_http.response import RawHeaders, Response
+from shopmesh.gateway.upstream_http.sending import (
+    Body,
+    Origin,
+    framing,
+    request_head,
+    write_streamed,
+)
 
-Body = bytes | AsyncIterable[bytes] | None
-
-_CHUNKED_END = b"0\r\n\r\n"
 # How often waiting connections are checked for silence past their read timeout (a timeout
 # fires at most this late): one timer for all, not one armed and cancelled per request.
 _TICK = 0.05
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class Origin:
-    """Where an instance listens: ``http://host:port``.
-
-    One per base URL (the client keeps them), so identity is equality: the pools'
-    dict lookups hash it in C instead of through a generated ``__hash__``.
-    """
-
-    host: str
-    port: int
-    host_header: bytes
-
-    @classmethod
-    def parse(cls, base: str) -> Origin:
-        parts = urlsplit(base)
-        if parts.scheme != "http" or not parts.hostname:
-            raise ValueError(f"upstream {base!r} is not an http://host:port address")
-        port = parts.port or 80
-        return cls(parts.hostname, port, parts.netloc.encode("idna"))
 
 
 class UpstreamClient:
@@ -86,30 +66,49 @@ class UpstreamClient:
         streamed body that fails (the client's fault) aborts the connection:
         the upstream never receives a complete request.
         """
-        origin = self._origin(base)
+        origin = self._origins.get(base) or self._origin(base)
         conn = self._pooled(origin) or await self._connect(origin, timeout)
-        head = conn.begin(head_request=method == "HEAD", request_id=request_id)
+        if body is None or isinstance(body, bytes):
+            head = self._start(conn, origin, method, target, headers, body, timeout, request_id)
+        else:
+            head = conn.begin(method == "HEAD", request_id)
+            try:
+                conn.write(request_head(method, target, origin, headers, body))
+                chunked = framing(headers, body) is not None
+                whole = await write_streamed(conn, body, chunked=chunked, timeout=timeout)
+                conn.written(whole, timeout)
+            except BaseException:
+                conn.abort()
+                if not head.done():
+                    head.cancel()
+                elif not head.cancelled():
+                    head.exception()  # seen: the error raised here already tells the story
+                raise
         try:
-            start = _request_head(method, target, origin, headers, body)
-            if body is None:
-                conn.write(start)
-                conn.written(whole=True, read_timeout=timeout)
-            elif isinstance(body, bytes):
-                conn.write(start + body)
-                conn.written(whole=True, read_timeout=timeout)
-            else:
-                conn.write(start)
-                chunked = _framing(headers, body) is not None
-                whole = await _write_streamed(conn, body, chunked=chunked, timeout=timeout)
-                conn.written(whole=whole, read_timeout=timeout)
             return await head
         except BaseException:
             conn.abort()
-            if not head.done():
-                head.cancel()
-            elif not head.cancelled():
-                head.exception()  # seen: the error raised here already tells the story
             raise
+
+    def send(
+        self,
+        base: str,
+        method: str,
+        target: str,
+        headers: RawHeaders,
+        body: bytes | None,
+        timeout: float,
+        request_id: bytes | None,
+    ) -> asyncio.Future[Response] | None:
+        """:meth:`request` without a coroutine when the request can go at once (an idle
+        pooled connection): the future resolves with the answer's head. None: nothing
+        was sent, use :meth:`request`. A cancelled future abandons the connection.
+        """
+        origin = self._origins.get(base) or self._origin(base)
+        conn = self._pooled(origin)
+        if conn is None:
+            return None
+        return self._start(conn, origin, method, target, headers, body, timeout, request_id)
 
     @property
     def streams(self) -> int:
@@ -182,6 +181,29 @@ class UpstreamClient:
         if self._watched and not self.closed:
             self._tick = self.loop.call_later(_TICK, self._check_silences)
 
+    def _start(
+        self,
+        conn: UpstreamConnection,
+        origin: Origin,
+        method: str,
+        target: str,
+        headers: RawHeaders,
+        body: bytes | None,
+        timeout: float,
+        request_id: bytes | None,
+    ) -> asyncio.Future[Response]:
+        """Write a request with a whole body (or none) on ``conn``; the future of its answer."""
+        head = conn.begin(method == "HEAD", request_id)
+        try:
+            start = request_head(method, target, origin, headers, body)
+            conn.write(start if body is None else start + body)
+        except BaseException:
+            conn.abort()
+            head.cancel()
+            raise
+        conn.written(True, timeout)
+        return head
+
     def _origin(self, base: str) -> Origin:
         origin = self._origins.get(base)
         if origin is None:
@@ -245,47 +267,3 @@ class UpstreamClient:
             if not waiter.done():
                 waiter.set_result(None)
                 return
-
-
-def _request_head(
-    method: str, target: str, origin: Origin, headers: RawHeaders, body: Body
-) -> bytes:
-    lines = [f"{method} {target} HTTP/1.1\r\nhost: ".encode("latin-1"), origin.host_header]
-    for name, value in headers:
-        lines += (b"\r\n", name, b": ", value)
-    framing = _framing(headers, body)
-    if framing is not None:
-        lines.append(framing)
-    lines.append(b"\r\n\r\n")
-    return b"".join(lines)
-
-
-def _framing(headers: RawHeaders, body: Body) -> bytes | None:
-    """The Content-Length / Transfer-Encoding line the body needs (None: the caller's stands)."""
-    if body is None:
-        return None
-    if isinstance(body, bytes):
-        return b"\r\ncontent-length: %d" % len(body)
-    if any(name == b"content-length" for name, _ in headers):
-        return None  # a streamed body of known size keeps the client's Content-Length
-    return b"\r\ntransfer-encoding: chunked"
-
-
-async def _write_streamed(
-    conn: UpstreamConnection, body: AsyncIterable[bytes], *, chunked: bool, timeout: float
-) -> bool:
-    """Write the body as it comes; False when the upstream answered before it was all sent.
-
-    The last chunk goes out only once the body iterator ended normally: when it
-    raises (the client's framing broke, it went away or was too slow), the
-    caller aborts the connection and the upstream never sees the request end.
-    """
-    async for chunk in body:
-        if conn.answered:
-            return False  # it answered (or gave up) without reading it all
-        if chunk:
-            conn.write(b"%x\r\n%b\r\n" % (len(chunk), chunk) if chunked else chunk)
-            await conn.drain(timeout)
-    if chunked:
-        conn.write(_CHUNKED_END)
-    return True

@@ -62,18 +62,20 @@ class Response:
         """The whole body."""
         while not self._done:
             await self._wait()
-        return self._whole()
+        body = self.read_now()
+        assert body is not None
+        return body
 
     def read_now(self) -> bytes | None:
         """The whole body if it has all arrived (small answers come with their head), else None."""
-        return self._whole() if self._done else None
-
-    def _whole(self) -> bytes:
-        self._raise_if_failed()
-        chunks, self._chunks = self._chunks, deque()
-        if len(chunks) == 1:
-            return chunks[0]
-        return b"".join(chunks)
+        if not self._done:
+            return None
+        if self._error is not None:
+            raise self._error
+        chunks = self._chunks
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        chunks.clear()
+        return body
 
     async def iter_chunks(self) -> AsyncIterator[bytes]:
         """The body in the pieces it arrives in (joined when several are waiting)."""
@@ -115,7 +117,8 @@ class Response:
         """Buffer a piece of body; True when the reader is far behind (pause reading)."""
         self._chunks.append(chunk)
         self._buffered += len(chunk)
-        self._wake()
+        if self._waiter is not None:
+            self._wake()
         return self._buffered > _HIGH_WATER
 
     def finish(self) -> None:
