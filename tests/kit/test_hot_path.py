@@ -17,7 +17,13 @@ from prometheus_client import REGISTRY
 
 from shopmesh.kit import logging as kit_logging
 from shopmesh.kit.access import RequestRecorder
-from shopmesh.kit.logging import JsonFormatter, configure_logging, log_fields, request_id_var
+from shopmesh.kit.logging import (
+    JsonFormatter,
+    configure_logging,
+    log_fields,
+    request_id_var,
+    traceparent_var,
+)
 from shopmesh.kit.metrics import LATENCY_BUCKETS
 from shopmesh.kit.runner import _CorkedTransport
 from shopmesh.kit.tracing import new_ids, random_hex
@@ -217,3 +223,58 @@ def test_the_timestamp_of_a_line_written_now_is_this_millisecond() -> None:
         after = datetime.now(UTC)
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", stamp)
         assert before - timedelta(milliseconds=1) <= datetime.fromisoformat(stamp) <= after
+
+
+@pytest.mark.parametrize(
+    ("path", "client", "user_id"),
+    [
+        ("/api/orders/7", "127.0.0.1", 7),
+        ('/odd/"quoted"\\back\nline\x00\u00e9\U0001f600', '"10.0.0.1"\\', None),
+    ],
+)
+@pytest.mark.parametrize(
+    "ids",
+    [
+        ("req-1", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
+        (None, None),
+        ("req-2", None),
+    ],
+)
+def test_the_direct_access_line_is_the_line_the_logging_machinery_writes(
+    json_log_file: Path,
+    path: str,
+    client: str,
+    user_id: int | None,
+    ids: tuple[str | None, str | None],
+) -> None:
+    recorder = RequestRecorder("hot-path-access", batched=True)
+    id_token, trace_token = request_id_var.set(ids[0]), traceparent_var.set(ids[1])
+    try:
+        recorder.record(
+            method="GET",
+            route="/api/orders",
+            path=path,
+            status=200,
+            elapsed=0.0012345,
+            client=client,
+            user_id=user_id,
+        )
+        fields = {
+            "method": "GET",
+            "path": path,
+            "route": "/api/orders",
+            "status": 200,
+            "duration_ms": 1.23,
+            "client": client,
+            "user_id": user_id,
+        }
+        logging.getLogger("shopmesh.access").info("request", extra=fields)
+    finally:
+        request_id_var.reset(id_token)
+        traceparent_var.reset(trace_token)
+    logging.getLogger().handlers[0].flush()
+    direct, ordinary = (
+        re.sub(r'"ts":"[^"]*"', '"ts":""', line) for line in json_log_file.read_text().splitlines()
+    )
+    assert direct == ordinary
+    assert orjson.loads(direct)["path"] == path

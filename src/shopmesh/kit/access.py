@@ -10,8 +10,10 @@ import re
 from bisect import bisect_left
 from typing import Any
 
+import orjson
+
 from shopmesh.kit import tracing
-from shopmesh.kit.logging import log_fields
+from shopmesh.kit.logging import JsonFormatter, direct_writer, request_id_var, traceparent_var
 from shopmesh.kit.metrics import HTTP_LATENCY, HTTP_REQUESTS, LATENCY_BUCKETS, add_observations
 
 access_log = logging.getLogger("shopmesh.access")
@@ -122,21 +124,16 @@ class RequestRecorder:
             counter, histogram = self._children(key)
             counter.inc()
             histogram.observe(elapsed)
-        log_fields(
-            access_log,
-            logging.INFO,
-            "request",
-            {
-                "method": method,
-                "path": path,
-                "route": route,
-                "status": status,
-                # To the hundredth of a millisecond (round(x, 2) costs several times more).
-                "duration_ms": int(elapsed * 100_000 + 0.5) / 100,
-                "client": client,
-                "user_id": user_id,
-            },
-        )
+        # To the hundredth of a millisecond (round(x, 2) costs several times more).
+        duration_ms = int(elapsed * 100_000 + 0.5) / 100
+        direct = direct_writer(access_log)
+        if direct is not None:
+            handler, formatter = direct
+            line = access_line(formatter, method, path, route, status, duration_ms, client, user_id)
+            handler.write_line(line)
+        elif access_log.isEnabledFor(logging.INFO):
+            fields = _access_fields(method, path, route, status, duration_ms, client, user_id)
+            access_log.info("request", extra=fields)
 
     def flush(self) -> None:
         """Move the counts summed since the last flush into the Prometheus series."""
@@ -155,3 +152,63 @@ class RequestRecorder:
                 HTTP_LATENCY.labels(self.service, method, route),
             )
         return series
+
+
+def access_line(
+    formatter: JsonFormatter,
+    method: str,
+    path: str,
+    route: str,
+    status: int,
+    duration_ms: float,
+    client: str,
+    user_id: int | None,
+) -> bytes:
+    """The access-log line ``formatter`` makes of a record with these fields, made directly.
+
+    It is one line per request: with both ids known (every request's case) the whole
+    object is one dict display for orjson (which escapes every value), without the
+    generic line's second dict and update.
+    """
+    request_id = request_id_var.get()
+    traceparent = traceparent_var.get()
+    if not request_id or traceparent is None or len(traceparent) != 55:
+        fields = _access_fields(method, path, route, status, duration_ms, client, user_id)
+        return formatter.line_bytes(formatter.now(), "info", access_log.name, "request", fields)
+    entry = {
+        "ts": formatter.now(),
+        "level": "info",
+        "service": formatter.service,
+        "logger": access_log.name,
+        "msg": "request",
+        "request_id": request_id,
+        "trace_id": traceparent[3:35],
+        "method": method,
+        "path": path,
+        "route": route,
+        "status": status,
+        "duration_ms": duration_ms,
+        "client": client,
+        "user_id": user_id,
+    }
+    return orjson.dumps(entry, option=orjson.OPT_APPEND_NEWLINE)
+
+
+def _access_fields(
+    method: str,
+    path: str,
+    route: str,
+    status: int,
+    duration_ms: float,
+    client: str,
+    user_id: int | None,
+) -> dict[str, Any]:
+    return {
+        "method": method,
+        "path": path,
+        "route": route,
+        "status": status,
+        "duration_ms": duration_ms,
+        "client": client,
+        "user_id": user_id,
+    }

@@ -28,7 +28,7 @@ class JsonFormatter(logging.Formatter):
 
     def __init__(self, service: str) -> None:
         super().__init__()
-        self._service = service
+        self.service = service
         # (epoch second, its date and time of day) and (epoch millisecond, its timestamp):
         # tuples, so a thread never sees one half of an update.
         self._second: tuple[int, str] = (-1, "")
@@ -59,7 +59,7 @@ class JsonFormatter(logging.Formatter):
         entry: dict[str, Any] = {
             "ts": ts,
             "level": level,
-            "service": self._service,
+            "service": self.service,
             "logger": logger,
             "msg": msg,
         }
@@ -160,14 +160,21 @@ def log_fields(logger: logging.Logger, level: int, msg: str, fields: dict[str, A
     and anything else listening (a test's capture handler, a filter), get the
     ordinary record.
     """
-    if not logger.isEnabledFor(level):
-        return
-    direct = _direct
-    if level == logging.INFO and direct is not None and _only_root_handles(logger, direct[0]):
+    direct = direct_writer(logger) if level == logging.INFO else None
+    if direct is not None:
         handler, formatter = direct
         handler.write_line(formatter.line_bytes(formatter.now(), "info", logger.name, msg, fields))
-    else:
+    elif logger.isEnabledFor(level):
         logger.log(level, msg, extra=fields)
+
+
+def direct_writer(logger: logging.Logger) -> tuple[BufferedLineHandler, JsonFormatter] | None:
+    """Our JSON handler and its formatter when an INFO line of ``logger`` may skip the
+    LogRecord machinery (see :func:`log_fields`); None: log it the ordinary way, if at all."""
+    direct = _direct
+    if direct is None or not logger.isEnabledFor(logging.INFO):
+        return None
+    return direct if _only_root_handles(logger, direct[0]) else None
 
 
 def _only_root_handles(logger: logging.Logger, handler: logging.Handler) -> bool:
