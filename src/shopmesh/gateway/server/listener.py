@@ -6,6 +6,7 @@ import asyncio
 import socket
 from typing import Protocol
 
+from shopmesh.gateway.server.batch import WriteBatch
 from shopmesh.gateway.server.errors import ClientError
 from shopmesh.gateway.server.exchange import Exchange
 from shopmesh.gateway.server.limits import Limits
@@ -33,6 +34,7 @@ class HttpServer:
         self.app = app
         self.limits = limits
         self.loop = asyncio.get_running_loop()
+        self.batch = WriteBatch(self.loop)  # the answers of one turn, written at its end
         self.connections: set[HttpProtocol] = set()
         self.stopping = False
         self._servers: list[asyncio.Server] = []

@@ -37,6 +37,7 @@ class HttpProtocol(ReadingSide):
         super().__init__(server)
         self.server = server
         self.app = server.app
+        self._batch = server.batch
         self._write_paused = False
         self._drained: asyncio.Future[None] | None = None
         # The task that runs the app on this connection's requests (see _work).
@@ -76,8 +77,9 @@ class HttpProtocol(ReadingSide):
             drained.set_result(None)
 
     def write(self, data: bytes) -> None:
+        """Send ``data`` at the end of this turn of the loop (see :mod:`.batch`)."""
         if self.transport is not None:
-            self.transport.write(data)
+            self._batch.write(self.transport, data)
 
     async def drain(self) -> None:
         if self._write_paused and self.transport is not None:
@@ -126,10 +128,11 @@ class HttpProtocol(ReadingSide):
     def abort(self) -> None:
         self._current = None
         if self.transport is not None:
-            self.transport.abort()
+            self.transport.abort()  # what is held for it is never sent
 
     def close(self) -> None:
         if self.transport is not None:
+            self._batch.flush()  # what the answers wrote goes out before the close
             self.transport.close()
 
     @property
@@ -185,6 +188,7 @@ class HttpProtocol(ReadingSide):
     def _close_after_answer(self, exchange: Exchange) -> None:
         transport = self.transport
         assert transport is not None
+        self._batch.flush()  # the answer goes out before the close (or the EOF)
         unread = self._parsing is not None or not exchange.body_complete
         if not unread or not transport.can_write_eof():
             transport.close()  # after what is written

@@ -190,9 +190,10 @@ class UpstreamConnection(asyncio.Protocol):
         return self._head
 
     def write(self, data: bytes) -> None:
+        """Send ``data`` at the end of this turn of the loop (see the client's ``batch``)."""
         if self.closed or self._transport is None:
             raise Disconnected("the upstream closed the connection")
-        self._transport.write(data)
+        self._client.batch.write(self._transport, data)
 
     async def drain(self, timeout: float) -> None:
         """Wait until the upstream takes what was written (at most ``timeout`` seconds)."""
@@ -246,7 +247,7 @@ class UpstreamConnection(asyncio.Protocol):
         if not self.closed:
             self.closed = True  # at once: the pool must not hand it out meanwhile
             if self._transport is not None:
-                self._transport.abort()
+                self._transport.abort()  # what is held for it is never sent
 
     # Internals
 

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections import deque
 
+from shopmesh.gateway.server.batch import WriteBatch
 from shopmesh.gateway.upstream_http.connection import UpstreamConnection
 from shopmesh.gateway.upstream_http.errors import ConnectFailed
 from shopmesh.gateway.upstream_http.response import RawHeaders, Response
@@ -33,6 +34,7 @@ class UpstreamClient:
 
     def __init__(self, *, limit: int, keepalive: float, connect_timeout: float) -> None:
         self.loop = asyncio.get_running_loop()
+        self.batch = WriteBatch(self.loop)  # the requests of one turn, written at its end
         self._limit = limit
         self._keepalive = keepalive
         self._connect_timeout = connect_timeout
