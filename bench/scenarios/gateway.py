@@ -35,7 +35,7 @@ import aiohttp
 from bench import infra
 from bench.context import CREDENTIALS, Context
 from bench.load import open_loop, summary, wrk
-from bench.measure import cpu_seconds, process_tree
+from bench.measure import cpu_seconds, preemptions, process_tree
 from bench.scenarios.gateway_report import report
 from harness.resources import free_port
 from shopmesh.gateway.upstream_http import UpstreamClient
@@ -189,22 +189,30 @@ class _ProxyCpu:
         self._pids = process_tree([pid]) if pid is not None else set()
         self._started = (0.0, 0.0)  # the processes' CPU seconds and the clock, at the start
         self._cpu = self._wall = 0.0  # what the run took of each
+        self._preempted = 0  # involuntary context switches: at the start, then during the run
 
     def __enter__(self) -> _ProxyCpu:
         if self._pids:
             self._started = (cpu_seconds(self._pids), time.monotonic())
+            self._preempted = preemptions(self._pids)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         if self._pids:
             self._cpu = cpu_seconds(self._pids) - self._started[0]
             self._wall = time.monotonic() - self._started[1]
+            self._preempted = preemptions(self._pids) - self._preempted
 
     def figures(self, requests: float, *, busy: bool = False) -> dict[str, float]:
-        """CPU µs per request and, with ``busy``, the share of one core it kept busy."""
+        """CPU µs per request, how often per request it lost the CPU while it had work
+        (a loaded machine's scheduler handing the core to the processes it woke) and, with
+        ``busy``, the share of one core it kept busy."""
         if not self._pids or not requests:
             return {}
-        figures = {"cpu_us_per_req": round(self._cpu / requests * 1e6, 1)}
+        figures = {
+            "cpu_us_per_req": round(self._cpu / requests * 1e6, 1),
+            "preempted_per_req": round(self._preempted / requests, 3),
+        }
         if busy:
             figures["busy"] = round(self._cpu / self._wall, 3) if self._wall else 0.0
         return figures
