@@ -233,6 +233,21 @@ async def test_unreachable_backend_is_a_json_502(
     assert data["message"] == data["error"]
 
 
+async def test_with_the_limit_store_down_an_error_still_has_one_request_id(
+    start_gateway: StartGateway, client: aiohttp.ClientSession
+) -> None:
+    # Redis unreachable: the limits fail open, and the upstream's failure is answered.
+    gateway = await start_gateway(
+        upstreams={"auth": [f"http://127.0.0.1:{free_port()}"]},
+        redis_url=f"redis://127.0.0.1:{free_port()}/0",
+    )
+    async with client.get(f"{gateway}/auth/{unique()}") as resp:
+        assert resp.status == 502
+        ids = resp.headers.getall("x-request-id")
+        data = await resp.json()
+    assert ids == [data["request_id"]]
+
+
 async def test_service_without_instances_is_a_json_503(
     start_gateway: StartGateway, client: aiohttp.ClientSession
 ) -> None:

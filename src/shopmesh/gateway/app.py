@@ -214,7 +214,8 @@ class Gateway:
             body = b"" if exchange.content_length == 0 else None
         if route.limit is not None:
             shown = tightest(shown, await self._check_route_limit(route.limit, client_ip, body))
-        extra = cors + shown.headers() if shown is not None else cors
+        # A new list either way: cors is also what an error answered later starts from.
+        extra = cors + shown.headers() if shown is not None else [*cors]
         extra.append((b"x-request-id", exchange.request_id.encode("ascii")))
         forward = Forward(exchange, route, extra, identity, trusted, traceparent)
         await proxy.forward(forward, body)
