@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from uuid import uuid4
 
 import orjson
 import pytest
@@ -66,8 +67,26 @@ def test_the_fakes_keep_the_repositories_interfaces() -> None:
     assert_same_interface(FakeDeliveries, Deliveries)
 
 
-def test_only_order_created_and_cancelled_are_handled() -> None:
-    assert set(order_handlers(Dispatcher().service)) == {"order.created", "order.cancelled"}
+def test_only_order_created_paid_and_cancelled_are_handled() -> None:
+    handled = set(order_handlers(Dispatcher().service))
+    assert handled == {"order.created", "order.paid", "order.cancelled"}
+
+
+async def test_an_order_that_requires_payment_ships_on_order_paid_not_before() -> None:
+    d = Dispatcher(handling_delay=0)
+    order = make_order(quantity=1, total_cost=5)
+    await d.apply({**order, "payment_required": True})
+    assert d.shipment(order) is None
+    await d.apply({**order, "event_type": "order.paid", "status": "Paid", "event_id": str(uuid4())})
+    assert d.shipment(order).status is ShipmentStatus.DISPATCHED
+    assert [e.event_type for e in d.store.published] == ["order.dispatched"]
+
+
+async def test_an_order_of_the_seeds_flow_ships_on_order_created() -> None:
+    d = Dispatcher(handling_delay=0)
+    order = make_order(quantity=1, total_cost=5)
+    await d.apply({**order, "payment_required": False})
+    assert d.shipment(order).status is ShipmentStatus.DISPATCHED
 
 
 async def test_an_order_becomes_one_pending_shipment_due_after_the_handling_delay() -> None:

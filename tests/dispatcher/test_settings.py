@@ -30,7 +30,7 @@ def test_defaults() -> None:
     settings = Settings()
     assert (settings.service_name, settings.port) == ("dispatcher", 8087)
     assert settings.group_id == "dispatcher"
-    assert settings.handling_delay == 0.5
+    assert settings.handling_delay == 10.0
     assert settings.webhook_urls == []
     assert settings.webhook_timeout == 5
     assert settings.webhook_backoff == 1

@@ -10,7 +10,15 @@ from datetime import datetime
 from typing import Any
 
 from shopmesh.kit.errors import AppError, ServiceUnavailable
-from shopmesh.orders.domain import Order, OrderLine, OrderStatus, PricedLine, UpdatedBy
+from shopmesh.orders.domain import (
+    CANCELLABLE,
+    DISPATCHABLE,
+    Order,
+    OrderLine,
+    OrderStatus,
+    PricedLine,
+    UpdatedBy,
+)
 from tests.fakes import FakeIdempotencyRecords, FakeStore, FakeUnitOfWork
 
 
@@ -28,7 +36,7 @@ class FakeOrders:
         self._store = store
 
     async def add(
-        self, customer_id: int, lines: Sequence[PricedLine], *, now: datetime
+        self, customer_id: int, lines: Sequence[PricedLine], *, checkout_id: str, now: datetime
     ) -> list[Order]:
         added = []
         for line in lines:
@@ -46,6 +54,7 @@ class FakeOrders:
                 created_at=now,
                 updated_at=now,
                 updated_by=UpdatedBy.CUSTOMER.value,
+                checkout_id=checkout_id,
             )
             self._store.orders[order.id] = order
             added.append(order)
@@ -74,18 +83,38 @@ class FakeOrders:
 
     async def cancel(self, order_id: int, *, customer_id: int, now: datetime) -> Order | None:
         order = await self.get(order_id, customer_id=customer_id)
-        if order is None or order.status is not OrderStatus.CREATED:
+        if order is None or order.status not in CANCELLABLE:
             return None
         return self._change(order, OrderStatus.CANCELLED, UpdatedBy.CUSTOMER, now)
+
+    async def mark_paid(
+        self, order_id: int, *, transaction_id: int | None, now: datetime
+    ) -> Order | None:
+        order = self._store.orders.get(order_id)
+        if order is None or order.status is not OrderStatus.CREATED:
+            return None
+        return self._change(
+            order, OrderStatus.PAID, UpdatedBy.PAYMENTS, now, transaction_id=transaction_id
+        )
+
+    async def mark_declined(self, order_id: int, *, reason: str, now: datetime) -> Order | None:
+        order = self._store.orders.get(order_id)
+        if order is None or order.status is not OrderStatus.CREATED:
+            return None
+        return self._change(
+            order, OrderStatus.PAYMENT_DECLINED, UpdatedBy.PAYMENTS, now, decline_reason=reason
+        )
 
     async def mark_all_dispatched(self, order_ids: Sequence[int], *, now: datetime) -> None:
         for order_id in set(order_ids):
             order = self._store.orders.get(order_id)
-            if order is not None and order.status is OrderStatus.CREATED:
+            if order is not None and order.status in DISPATCHABLE:
                 self._change(order, OrderStatus.DISPATCHED, UpdatedBy.DISPATCHER, now)
 
-    def _change(self, order: Order, to: OrderStatus, by: UpdatedBy, now: datetime) -> Order:
-        changed = replace(order, status=to, updated_by=by.value, updated_at=now)
+    def _change(
+        self, order: Order, to: OrderStatus, by: UpdatedBy, now: datetime, **values: Any
+    ) -> Order:
+        changed = replace(order, status=to, updated_by=by.value, updated_at=now, **values)
         self._store.orders[order.id] = changed
         return changed
 

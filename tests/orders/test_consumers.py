@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from shopmesh.kit.events import EventEnvelope
-from shopmesh.orders.consumers import HANDLERS, on_order_dispatched_batch
+from shopmesh.orders.consumers import HANDLERS, on_events
 from shopmesh.orders.repository import OrdersUnitOfWork
 
 from .support import ALICE, Fakes, Orders, at, dispatched_message, orders_to_dispatch, running
@@ -67,7 +67,7 @@ async def test_a_dispatch_without_an_order_id_is_rejected_for_the_dead_letter_to
 async def apply_batch(orders: Orders, *envelopes: EventEnvelope) -> None:
     """Run the batch handler in one transaction, as the kit's consumer does."""
     async with orders.runtime.units(OrdersUnitOfWork)() as uow:
-        await on_order_dispatched_batch(uow, envelopes)
+        await on_events(uow, envelopes)
 
 
 async def test_a_batch_of_dispatches_is_applied_as_one_by_one_would_be(

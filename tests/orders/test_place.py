@@ -62,8 +62,12 @@ async def test_a_list_body_is_a_cart_answered_with_message_ids_count_and_orders(
 
     assert response.status_code == 201, response.text
     body = response.json()
-    assert set(body) == {"message", "order_ids", "order_count", "orders"}
+    assert set(body) == {"message", "order_ids", "order_count", "orders", "checkout_id", "total"}
     placed = body["orders"]
+    # One checkout: its lines share its id, and the answer gives what it costs in all.
+    assert {o["checkout_id"] for o in placed} == {body["checkout_id"]}
+    assert body["total"] == 12.0
+    assert {(o["transaction_id"], o["decline_reason"]) for o in placed} == {(None, None)}
     assert body["message"] == "Orders placed successfully"
     assert body["order_ids"] == [o["id"] for o in placed]
     assert body["order_count"] == 2

@@ -34,6 +34,7 @@ class FakeTransactions:
         policy: LimitPolicy,
         description: str,
         created_at: datetime,
+        order_id: int | None = None,
     ) -> Transaction | None:
         balance = self._store.balances.get(user_id)
         if self._store.refuse_next_charges:
@@ -44,7 +45,13 @@ class FakeTransactions:
         balance = balance or Balance()
         self._store.balances[user_id] = Balance(balance.total + amount, balance.unpaid + amount)
         tx = Transaction(
-            len(self._store.transactions) + 1, user_id, amount, description, False, created_at
+            len(self._store.transactions) + 1,
+            user_id,
+            amount,
+            description,
+            False,
+            created_at,
+            order_id=order_id,
         )
         self._store.transactions.append(tx)
         self._outbox.add(TransactionCreated.of(tx))
@@ -57,6 +64,20 @@ class FakeTransactions:
         mine = [tx for tx in reversed(self._store.transactions) if tx.user_id == user_id]
         return mine[offset : offset + limit]
 
+    async def of_order(self, order_id: int) -> Transaction | None:
+        return next((tx for tx in self._store.transactions if tx.order_id == order_id), None)
+
+    async def void(self, order_id: int, *, now: datetime) -> Transaction | None:
+        tx = await self.of_order(order_id)
+        if tx is None or tx.is_voided:
+            return None
+        voided = replace(tx, is_voided=True)
+        self._store.transactions[self._store.transactions.index(tx)] = voided
+        balance = self._store.balances[tx.user_id]
+        unpaid = balance.unpaid if tx.is_paid else balance.unpaid - tx.amount
+        self._store.balances[tx.user_id] = Balance(balance.total - tx.amount, unpaid)
+        return voided
+
     async def clear_unpaid(self, user_id: int) -> None:
         if user_id in self._store.balances:
             self._store.balances[user_id] = replace(
@@ -67,7 +88,7 @@ class FakeTransactions:
         unpaid = [
             i
             for i, tx in enumerate(self._store.transactions)
-            if tx.user_id == user_id and not tx.is_paid
+            if tx.user_id == user_id and not tx.is_paid and not tx.is_voided
         ]
         for i in unpaid:
             self._store.transactions[i] = replace(self._store.transactions[i], is_paid=True)

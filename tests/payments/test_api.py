@@ -8,7 +8,16 @@ from shopmesh.payments.domain import MAX_AMOUNT
 
 from .support import ALICE, BOB, Payments, running
 
-TX_FIELDS = {"id", "user_id", "amount", "description", "is_paid", "created_at"}
+TX_FIELDS = {
+    "id",
+    "user_id",
+    "amount",
+    "description",
+    "is_paid",
+    "created_at",
+    "order_id",
+    "is_voided",
+}
 
 
 async def test_seed_flow_create_list_refuse_pay(payments: Payments) -> None:

@@ -53,9 +53,10 @@ async def _handle(products: Products, payload: dict[str, Any]) -> None:
         await on_order_cancelled(uow, envelope(payload))
 
 
-def test_the_handler_is_registered_for_order_cancelled() -> None:
-    assert list(HANDLERS) == ["order.cancelled"]
+def test_the_handler_is_registered_for_order_cancelled_and_payment_declined() -> None:
+    assert list(HANDLERS) == ["order.cancelled", "order.payment_declined"]
     assert HANDLERS["order.cancelled"] is on_order_cancelled
+    assert HANDLERS["order.payment_declined"] is on_order_cancelled
 
 
 async def test_cancelled_order_releases_its_reservation_once(products: Products) -> None:

@@ -9,22 +9,28 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from shopmesh.analytics.domain import TransactionCreated, TransactionEvent, TransactionPaid
+from shopmesh.analytics.domain import (
+    TransactionCreated,
+    TransactionEvent,
+    TransactionPaid,
+    TransactionVoided,
+)
 from shopmesh.analytics.repository import AnalyticsUnitOfWork
 from shopmesh.analytics.service import record_events
 from shopmesh.analytics.settings import Settings
 from shopmesh.kit.consumer import EventConsumer, Handler, event_consumer
 from shopmesh.kit.events import EventEnvelope
 
-_PARSERS: dict[str, type[TransactionCreated] | type[TransactionPaid]] = {
+_PARSERS: dict[str, type[TransactionEvent]] = {
     "transaction.created": TransactionCreated,
     "transaction.paid": TransactionPaid,
+    "transaction.voided": TransactionVoided,
 }
 
 
 async def on_transaction(uow: AnalyticsUnitOfWork, envelope: EventEnvelope) -> None:
-    """``transaction.created`` (one more transaction and its amount) or ``transaction.paid``
-    (the user's transactions that were just paid)."""
+    """``transaction.created`` (one more transaction and its amount), ``transaction.paid``
+    (the user's transactions that were just paid) or ``transaction.voided`` (one less)."""
     await record_events(uow, _parse([envelope]))
 
 

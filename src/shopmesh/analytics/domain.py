@@ -83,6 +83,28 @@ class TransactionPaid(BaseModel):
         )
 
 
+class TransactionVoided(BaseModel):
+    """``transaction.voided``: an order's charge of ``amount`` was voided; it is taken off the
+    totals (and off the paid ones if ``was_paid``)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    transaction_id: Annotated[int, Field(strict=True)]
+    user_id: UserId
+    amount: Amount
+    was_paid: bool
+    timestamp: UtcDatetime
+
+    def delta(self) -> StatsDelta:
+        return StatsDelta(
+            user_id=self.user_id,
+            event_time=self.timestamp,
+            transactions=-1,
+            amount=-self.amount,
+            paid_transactions=-1 if self.was_paid else 0,
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Stats:
     """The platform-wide totals."""
@@ -116,4 +138,4 @@ EMPTY_STATS = Stats(
 )
 
 
-TransactionEvent = TransactionCreated | TransactionPaid
+TransactionEvent = TransactionCreated | TransactionPaid | TransactionVoided

@@ -1,5 +1,9 @@
 """Kafka handlers: ``order-events`` in, shipments recorded or cancelled in the same transaction.
 
+A shipment is recorded on ``order.paid``, or on ``order.created`` for an order
+that requires no payment (``ORDERS_REQUIRE_PAYMENT=false``: the commerce
+seed's flow).
+
 The kit's :class:`EventConsumer` records each event id in the same
 transaction as these handlers' effect, so a redelivered event changes
 nothing; a second ``order.created`` for one order (another event id) finds
@@ -21,15 +25,24 @@ from shopmesh.kit.events import EventEnvelope
 
 
 def order_handlers(dispatcher: DispatchService) -> dict[str, Handler[DispatcherUnitOfWork]]:
-    """The handlers of ``order.created`` and ``order.cancelled``."""
+    """The handlers of ``order.created``, ``order.paid`` and ``order.cancelled``."""
 
     async def on_order_created(uow: DispatcherUnitOfWork, envelope: EventEnvelope) -> None:
+        order = OrderSnapshot.model_validate(envelope.payload)
+        if not order.payment_required:  # else it waits for order.paid
+            await dispatcher.record_order(uow, order)
+
+    async def on_order_paid(uow: DispatcherUnitOfWork, envelope: EventEnvelope) -> None:
         await dispatcher.record_order(uow, OrderSnapshot.model_validate(envelope.payload))
 
     async def on_order_cancelled(uow: DispatcherUnitOfWork, envelope: EventEnvelope) -> None:
         await dispatcher.cancel_order(uow, OrderSnapshot.model_validate(envelope.payload))
 
-    return {"order.created": on_order_created, "order.cancelled": on_order_cancelled}
+    return {
+        "order.created": on_order_created,
+        "order.paid": on_order_paid,
+        "order.cancelled": on_order_cancelled,
+    }
 
 
 def order_consumer(

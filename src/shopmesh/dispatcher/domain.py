@@ -63,7 +63,8 @@ UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
 
 
 class OrderSnapshot(BaseModel):
-    """An order as ``order.created`` and ``order.cancelled`` carry it (the fields we use)."""
+    """An order as ``order.created``, ``order.paid`` and ``order.cancelled`` carry it (the
+    fields we use)."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
@@ -74,6 +75,9 @@ class OrderSnapshot(BaseModel):
     quantity: Annotated[int, Field(strict=True, ge=1, le=2**31 - 1)]
     total_cost: Cost
     created_at: UtcDatetime
+    # order.created only: the order waits for payment (order.paid) before it may ship. Absent
+    # (an order of the commerce seed's flow): it ships on order.created.
+    payment_required: bool = False
 
 
 @dataclass(frozen=True, slots=True)

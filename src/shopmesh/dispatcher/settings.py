@@ -62,8 +62,9 @@ class Settings(ServiceSettings):
     port: int = 8087
     # The consumer group whose progress on order-events the dispatcher keeps.
     group_id: str = Field("dispatcher", min_length=1, max_length=100)
-    # Seconds between an order's creation being recorded and its dispatch (warehouse time).
-    handling_delay: float = Field(0.5, ge=0, le=86400 * 30)
+    # Seconds between an order being paid (or created, when no payment is required) and its
+    # dispatch: warehouse time, long enough for a person to cancel. Benchmarks set 0.
+    handling_delay: float = Field(10.0, ge=0, le=86400 * 30)
     # The dispatch loop sleeps until the next pending shipment is due, woken by new ones
     # due sooner; at least this often it looks anyway (another instance's, a crash's).
     poll_interval: float = Field(1.0, gt=0, le=60)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
@@ -96,6 +97,13 @@ class OrderPublic(BaseModel):
     created_at: datetime
     updated_at: datetime
     updated_by: str
+    checkout_id: str = Field(description="The checkout (one POST) the order was placed in.")
+    transaction_id: int | None = Field(
+        description="The payments transaction that charged the order (null until it is Paid)."
+    )
+    decline_reason: str | None = Field(
+        description="Why payments declined the order (`limit_exceeded`...), else null."
+    )
 
     @classmethod
     def of(cls, order: Order) -> OrderPublic:
@@ -113,6 +121,9 @@ class OrderPublic(BaseModel):
             created_at=order.created_at,
             updated_at=order.updated_at,
             updated_by=order.updated_by,
+            checkout_id=order.checkout_id,
+            transaction_id=order.transaction_id,
+            decline_reason=order.decline_reason,
         )
 
 
@@ -123,6 +134,8 @@ class OrdersPlaced(BaseModel):
     order_ids: list[int]
     order_count: int
     orders: list[OrderPublic]
+    checkout_id: str = Field(description="The checkout all these orders share.")
+    total: Money = Field(description="What the checkout costs: the sum of the lines' total_cost.")
 
     @classmethod
     def of(cls, orders: list[OrderPublic]) -> OrdersPlaced:
@@ -131,6 +144,8 @@ class OrdersPlaced(BaseModel):
             order_ids=[order.id for order in orders],
             order_count=len(orders),
             orders=orders,
+            checkout_id=orders[0].checkout_id if orders else "",
+            total=sum((order.total_cost for order in orders), Decimal("0.00")),
         )
 
 
@@ -240,6 +255,7 @@ async def get_order(
 
 @router.post("/{order_id}/cancel")
 async def cancel_order(order_id: OrderId, user: Customer, orders: Orders) -> OrderPublic:
-    """Cancel one of the caller's orders while it is Created (its stock is released);
-    cancelling a cancelled order returns it; a dispatched one is 409 `already_dispatched`."""
+    """Cancel one of the caller's orders before it is dispatched (Created, Paid or Payment
+    declined): its stock is released and its charge voided, once; cancelling a cancelled
+    order returns it; a dispatched one is 409 `already_dispatched`."""
     return OrderPublic.of(await orders.cancel_order(user.user_id, order_id))

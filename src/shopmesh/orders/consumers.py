@@ -1,9 +1,11 @@
-"""Kafka handlers: ``order.dispatched`` in, the order marked Dispatched in the same transaction.
+"""Kafka handlers: ``order.dispatched`` and payments' ``payment.authorized`` /
+``payment.declined`` in, the order's status changed in the same transaction.
 
-The kit's consumer records each event id in the same
-unit of work, so a redelivered event changes nothing; the UPDATE itself is
-conditional too (only a Created order moves), so a cancelled order stays
-cancelled and a replay under another event id is a no-op as well.
+The kit's consumer records each event id in the same unit of work, so a
+redelivered event changes nothing; the UPDATEs themselves are conditional
+too (only a Paid order is dispatched, only a Created one is paid or
+declined), so a cancelled order stays cancelled and a replay under another
+event id is a no-op as well.
 """
 
 from __future__ import annotations
@@ -13,37 +15,54 @@ from collections.abc import Callable, Sequence
 from shopmesh.kit.consumer import EventConsumer, Handler, event_consumer
 from shopmesh.kit.events import EventEnvelope
 from shopmesh.orders import service
-from shopmesh.orders.domain import TOPIC, DispatchedNotice
+from shopmesh.orders.domain import TOPIC, DispatchedNotice, PaymentNotice
 from shopmesh.orders.repository import OrdersUnitOfWork
 from shopmesh.orders.settings import Settings
 
+DISPATCHED = "order.dispatched"
+
 
 async def on_order_dispatched(uow: OrdersUnitOfWork, envelope: EventEnvelope) -> None:
-    """``order.dispatched``: a Created order becomes Dispatched (by the dispatcher); a
-    cancelled one stays cancelled. The consumer's one-by-one path (retries)."""
-    await on_order_dispatched_batch(uow, [envelope])
+    """``order.dispatched``: a Paid order becomes Dispatched (by the dispatcher); a
+    cancelled one stays cancelled."""
+    await on_events(uow, [envelope])
 
 
-async def on_order_dispatched_batch(
-    uow: OrdersUnitOfWork, envelopes: Sequence[EventEnvelope]
-) -> None:
-    """A batch's ``order.dispatched`` events in one UPDATE (the same effect as one by one)."""
-    notices = [DispatchedNotice.model_validate(envelope.payload) for envelope in envelopes]
-    await service.mark_all_dispatched(uow, [notice.id for notice in notices])
+async def on_payment(uow: OrdersUnitOfWork, envelope: EventEnvelope) -> None:
+    """``payment.authorized`` → Paid, ``payment.declined`` → Payment declined."""
+    notice = PaymentNotice.model_validate(envelope.payload)
+    await service.apply_payment(uow, envelope.event_type, notice)
 
 
-HANDLERS: dict[str, Handler[OrdersUnitOfWork]] = {"order.dispatched": on_order_dispatched}
+async def on_events(uow: OrdersUnitOfWork, envelopes: Sequence[EventEnvelope]) -> None:
+    """A batch's events: the ``order.dispatched`` ones in one UPDATE (the same effect as one by
+    one), the payments' one by one, in their order (each is about another order)."""
+    dispatched = [e for e in envelopes if e.event_type == DISPATCHED]
+    if dispatched:
+        notices = [DispatchedNotice.model_validate(e.payload) for e in dispatched]
+        await service.mark_all_dispatched(uow, [notice.id for notice in notices])
+    for envelope in envelopes:
+        if envelope.event_type != DISPATCHED:
+            await on_payment(uow, envelope)
+
+
+HANDLERS: dict[str, Handler[OrdersUnitOfWork]] = {
+    DISPATCHED: on_order_dispatched,
+    service.PAYMENT_AUTHORIZED: on_payment,
+    service.PAYMENT_DECLINED: on_payment,
+}
 
 
 def order_events_consumer(
     settings: Settings, units: Callable[[], OrdersUnitOfWork]
 ) -> EventConsumer[OrdersUnitOfWork]:
-    """The durable consumer of ``order-events`` (its own events are skipped)."""
+    """The durable consumer of ``order-events`` (its own events are skipped) and of payments'
+    outcomes."""
     return event_consumer(
         settings,
         units,
         group_id=settings.group_id,
-        topics=[TOPIC],
+        topics=[TOPIC, settings.payment_events_topic],
         handlers=HANDLERS,
-        batch_handler=on_order_dispatched_batch,
+        batch_handler=on_events,
     )

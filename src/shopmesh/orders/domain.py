@@ -30,14 +30,23 @@ TOPIC = "order-events"
 
 class OrderStatus(StrEnum):
     CREATED = "Created"
+    PAID = "Paid"
+    PAYMENT_DECLINED = "Payment declined"
     DISPATCHED = "Dispatched"
     CANCELLED = "Cancelled"
+
+
+# What a customer may still cancel: anything not dispatched (nor cancelled already).
+CANCELLABLE = (OrderStatus.CREATED, OrderStatus.PAID, OrderStatus.PAYMENT_DECLINED)
+# What the dispatcher may ship: a paid order, or a created one when payment is not required.
+DISPATCHABLE = (OrderStatus.CREATED, OrderStatus.PAID)
 
 
 class UpdatedBy(StrEnum):
     """Who made an order's last change."""
 
     CUSTOMER = "customer"
+    PAYMENTS = "payments"
     DISPATCHER = "dispatcher"
 
 
@@ -113,6 +122,11 @@ class Order:
     created_at: datetime
     updated_at: datetime
     updated_by: str
+    # The checkout (one POST) the order was placed in: all its lines share it.
+    checkout_id: str = ""
+    # The payments transaction that charged the order, and why a payment was declined.
+    transaction_id: int | None = None
+    decline_reason: str | None = None
 
     def status_change(self) -> StatusChange:
         return StatusChange(self.id, self.customer_id, self.status, self.updated_at)
@@ -209,25 +223,60 @@ class _OrderEvent(Event):
 
 
 class OrderCreated(_OrderEvent):
-    """An order was placed; its stock is reserved."""
+    """An order was placed; its stock is reserved. With ``payment_required``, payments charges
+    it and the dispatcher waits for ``order.paid``; without, the dispatcher ships it as is."""
 
     event_type: Literal["order.created"] = "order.created"
     status: Literal["Created"] = "Created"
+    product_name: str
+    checkout_id: str
+    payment_required: bool
+
+
+class OrderPaid(_OrderEvent):
+    """Payments charged the order (transaction ``transaction_id``, null for a free order):
+    the dispatcher may ship it."""
+
+    event_type: Literal["order.paid"] = "order.paid"
+    status: Literal["Paid"] = "Paid"
+    updated_at: datetime
+    transaction_id: int | None
+
+
+class OrderPaymentDeclined(_OrderEvent):
+    """Payments refused the charge (``reason``); products releases the order's reservation."""
+
+    event_type: Literal["order.payment_declined"] = "order.payment_declined"
+    status: Literal["Payment declined"] = "Payment declined"
+    updated_at: datetime
+    reason: str
 
 
 class OrderCancelled(_OrderEvent):
-    """The customer cancelled an order; products releases the reservation named by ``reference``."""
+    """The customer cancelled an order; products releases the reservation named by ``reference``,
+    payments voids its charge, the dispatcher drops its pending shipment."""
 
     event_type: Literal["order.cancelled"] = "order.cancelled"
     status: Literal["Cancelled"] = "Cancelled"
     updated_at: datetime
 
 
-PRODUCED_EVENTS: tuple[type[Event], ...] = (OrderCreated, OrderCancelled)
+# The events that tell an order's new status (the live stream shows each).
+STATUS_EVENTS = frozenset(
+    {"order.created", "order.paid", "order.payment_declined", "order.cancelled"}
+)
+OrderEvent = OrderCreated | OrderPaid | OrderPaymentDeclined | OrderCancelled
+PRODUCED_EVENTS: tuple[type[Event], ...] = (
+    OrderCreated,
+    OrderPaid,
+    OrderPaymentDeclined,
+    OrderCancelled,
+)
 
 
-def order_event(order: Order, *, producer: str) -> OrderCreated | OrderCancelled:
-    """The event announcing ``order``'s current status."""
+def order_event(order: Order, *, producer: str, payment_required: bool = True) -> OrderEvent:
+    """The event announcing ``order``'s current status (``payment_required`` goes with
+    ``order.created`` only)."""
     fields: dict[str, Any] = {
         "producer": producer,
         "id": order.id,
@@ -240,10 +289,24 @@ def order_event(order: Order, *, producer: str) -> OrderCreated | OrderCancelled
         "currency": order.currency,
         "created_at": order.created_at,
     }
-    if order.status is OrderStatus.CANCELLED:
-        return OrderCancelled(**fields, updated_at=order.updated_at)
-    if order.status is OrderStatus.CREATED:
-        return OrderCreated(**fields)
+    match order.status:
+        case OrderStatus.CREATED:
+            return OrderCreated(
+                **fields,
+                product_name=order.product_name,
+                checkout_id=order.checkout_id,
+                payment_required=payment_required,
+            )
+        case OrderStatus.PAID:
+            return OrderPaid(
+                **fields, updated_at=order.updated_at, transaction_id=order.transaction_id
+            )
+        case OrderStatus.PAYMENT_DECLINED:
+            return OrderPaymentDeclined(
+                **fields, updated_at=order.updated_at, reason=order.decline_reason or "declined"
+            )
+        case OrderStatus.CANCELLED:
+            return OrderCancelled(**fields, updated_at=order.updated_at)
     raise ValueError(f"orders does not announce {order.status}: the dispatcher does")
 
 
@@ -255,8 +318,19 @@ class DispatchedNotice(BaseModel):
     id: int = Field(ge=1, le=MAX_ID)
 
 
+class PaymentNotice(BaseModel):
+    """``payment.authorized`` / ``payment.declined`` as orders reads them (payments' events)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    order_id: int = Field(ge=1, le=MAX_ID)
+    transaction_id: int | None = None
+    reason: str = Field("declined", min_length=1, max_length=64)
+
+
 class StatusNotice(BaseModel):
-    """``order.created`` / ``order.cancelled`` as the live stream reads them."""
+    """Orders' own status events (``order.created``, ``order.paid``...) as the live stream
+    reads them."""
 
     model_config = ConfigDict(extra="ignore")
 

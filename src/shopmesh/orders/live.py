@@ -23,7 +23,13 @@ from shopmesh.kit.aio import retrying
 from shopmesh.kit.events import EventEnvelope, MalformedEvent
 from shopmesh.kit.kafka import ensure_topics
 from shopmesh.orders import service
-from shopmesh.orders.domain import DispatchedNotice, OrderStatus, StatusChange, StatusNotice
+from shopmesh.orders.domain import (
+    STATUS_EVENTS,
+    DispatchedNotice,
+    OrderStatus,
+    StatusChange,
+    StatusNotice,
+)
 from shopmesh.orders.repository import OrdersUnitOfWork
 
 log = logging.getLogger(__name__)
@@ -190,7 +196,7 @@ class LiveListener:
             envelope = EventEnvelope.parse(value, topic=self._topic)
             if envelope.event_type == "order.dispatched":
                 return DispatchedNotice.model_validate(envelope.payload).id
-            if envelope.event_type in {"order.created", "order.cancelled"}:
+            if envelope.event_type in STATUS_EVENTS:
                 return StatusNotice.model_validate(envelope.payload).change()
         except (MalformedEvent, ValidationError) as exc:
             log.warning("live listener skipped a message: %s", str(exc)[:200])

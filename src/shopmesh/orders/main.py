@@ -24,7 +24,8 @@ ListenerDependency = Dependency[LiveListener]("live listener")
 
 DESCRIPTION = (
     "Place, list and cancel orders (stock reserved at products first), the events "
-    "`order.created` / `order.cancelled` on `order-events`, `order.dispatched` applied, "
+    "`order.created` / `order.paid` / `order.payment_declined` / `order.cancelled` on "
+    "`order-events`, `payment.authorized` / `payment.declined` and `order.dispatched` applied, "
     "and a live status stream (Server-Sent Events) fed by every instance's own listener."
 )
 
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None) -> ServiceApp:
         notify=None if settings.kafka_enabled else hub.publish,
         lookup_timeout=settings.lookup_timeout,
         pending=pending,
+        require_payment=settings.require_payment,
     )
     reaper = IntentReaper(
         units, products, grace=settings.reservation_grace, interval=settings.reaper_interval

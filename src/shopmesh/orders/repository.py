@@ -1,6 +1,6 @@
 """Orders tables and queries, and the orders unit of work. Nothing here commits.
 
-Status changes are conditional UPDATEs (``... WHERE status = 'Created'``):
+Status changes are conditional UPDATEs (``... WHERE status IN (...)``):
 the row lock makes a concurrent cancel and dispatch take turns, and the
 second finds the condition false, so only one of them can win.
 """
@@ -32,7 +32,14 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from shopmesh.kit.db import IdType, UTCDateTime, execute_alone, new_metadata, rowcount
 from shopmesh.kit.idempotency import IdempotencyRecords, idempotency_table
 from shopmesh.kit.uow import UnitOfWork
-from shopmesh.orders.domain import Order, OrderStatus, PricedLine, UpdatedBy
+from shopmesh.orders.domain import (
+    CANCELLABLE,
+    DISPATCHABLE,
+    Order,
+    OrderStatus,
+    PricedLine,
+    UpdatedBy,
+)
 
 
 class Base(DeclarativeBase):
@@ -44,7 +51,10 @@ class OrderRow(Base):
 
     __tablename__ = "customer_order"
     __table_args__ = (
-        CheckConstraint("status IN ('Created', 'Dispatched', 'Cancelled')", name="status_known"),
+        CheckConstraint(
+            "status IN ('Created', 'Paid', 'Payment declined', 'Dispatched', 'Cancelled')",
+            name="status_known",
+        ),
         CheckConstraint("quantity > 0", name="quantity_positive"),
         Index("ix_customer_order_customer_id_created_at", "customer_id", "created_at"),
     )
@@ -62,6 +72,9 @@ class OrderRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     updated_by: Mapped[str] = mapped_column(String(32), nullable=False)
+    checkout_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    transaction_id: Mapped[int | None] = mapped_column(BigInteger)
+    decline_reason: Mapped[str | None] = mapped_column(String(64))
 
 
 class ReservationIntentRow(Base):
@@ -99,6 +112,9 @@ def _to_order(row: Any) -> Order:
         created_at=row.created_at,
         updated_at=row.updated_at,
         updated_by=row.updated_by,
+        checkout_id=row.checkout_id,
+        transaction_id=row.transaction_id,
+        decline_reason=row.decline_reason,
     )
 
 
@@ -109,9 +125,10 @@ class Orders:
         self._connection = connection
 
     async def add(
-        self, customer_id: int, lines: Sequence[PricedLine], *, now: datetime
+        self, customer_id: int, lines: Sequence[PricedLine], *, checkout_id: str, now: datetime
     ) -> list[Order]:
-        """Insert one Created order per line; returns them in the lines' order."""
+        """Insert one Created order per line, all of checkout ``checkout_id``; returns them in
+        the lines' order."""
         rows = [
             {
                 "reference": line.reference,
@@ -126,6 +143,7 @@ class Orders:
                 "created_at": now,
                 "updated_at": now,
                 "updated_by": UpdatedBy.CUSTOMER.value,
+                "checkout_id": checkout_id,
             }
             for line in lines
         ]
@@ -174,12 +192,15 @@ class Orders:
         by: UpdatedBy,
         now: datetime,
         customer_id: int | None = None,
+        among: Sequence[OrderStatus] = (OrderStatus.CREATED,),
+        **values: Any,
     ) -> Order | None:
-        """Move a Created order to ``to``; ``None`` when it is not (or no longer) Created."""
+        """Move an order in one of the statuses ``among`` to ``to`` (setting ``values`` too);
+        ``None`` when it is not (or no longer) in one of them."""
         statement = (
             update(ORDER_TABLE)
-            .where(OrderRow.id == order_id, OrderRow.status == OrderStatus.CREATED.value)
-            .values(status=to.value, updated_by=by.value, updated_at=now)
+            .where(OrderRow.id == order_id, OrderRow.status.in_([s.value for s in among]))
+            .values(status=to.value, updated_by=by.value, updated_at=now, **values)
             .returning(*_COLUMNS)
         )
         if customer_id is not None:
@@ -188,23 +209,46 @@ class Orders:
         return None if row is None else _to_order(row)
 
     async def cancel(self, order_id: int, *, customer_id: int, now: datetime) -> Order | None:
-        """Cancel the customer's order if it is still Created."""
+        """Cancel the customer's order if it is not dispatched (nor cancelled) yet."""
         return await self._move(
             order_id,
             to=OrderStatus.CANCELLED,
             by=UpdatedBy.CUSTOMER,
             now=now,
             customer_id=customer_id,
+            among=CANCELLABLE,
+        )
+
+    async def mark_paid(
+        self, order_id: int, *, transaction_id: int | None, now: datetime
+    ) -> Order | None:
+        """A Created order becomes Paid by ``transaction_id``; ``None`` if it is not Created."""
+        return await self._move(
+            order_id,
+            to=OrderStatus.PAID,
+            by=UpdatedBy.PAYMENTS,
+            now=now,
+            transaction_id=transaction_id,
+        )
+
+    async def mark_declined(self, order_id: int, *, reason: str, now: datetime) -> Order | None:
+        """A Created order's payment was declined; ``None`` if it is not Created."""
+        return await self._move(
+            order_id,
+            to=OrderStatus.PAYMENT_DECLINED,
+            by=UpdatedBy.PAYMENTS,
+            now=now,
+            decline_reason=reason,
         )
 
     async def mark_all_dispatched(self, order_ids: Sequence[int], *, now: datetime) -> None:
-        """Mark the orders among ``order_ids`` that are still Created Dispatched, in one
-        statement (a cancelled order stays cancelled)."""
+        """Mark the orders among ``order_ids`` that may be shipped (Paid, or Created when no
+        payment was required) Dispatched, in one statement (a cancelled order stays so)."""
         statement = (
             update(ORDER_TABLE)
             .where(
                 OrderRow.id.in_(sorted(set(order_ids))),
-                OrderRow.status == OrderStatus.CREATED.value,
+                OrderRow.status.in_([s.value for s in DISPATCHABLE]),
             )
             .values(
                 status=OrderStatus.DISPATCHED.value,

@@ -24,6 +24,7 @@ from shopmesh.orders.domain import (
     OrderLine,
     OrderNotFound,
     OrderStatus,
+    PaymentNotice,
     PricedLine,
     StatusChange,
     order_event,
@@ -33,6 +34,8 @@ from shopmesh.orders.remote import CustomersClient, PendingReleases, ProductsCli
 from shopmesh.orders.repository import Orders, OrdersUnitOfWork
 
 PRODUCER = "orders"
+PAYMENT_AUTHORIZED = "payment.authorized"
+PAYMENT_DECLINED = "payment.declined"
 log = logging.getLogger(__name__)
 
 Notify = Callable[[StatusChange], object]
@@ -72,6 +75,7 @@ class OrderService:
         notify: Notify | None = None,
         lookup_timeout: float = 2.0,
         pending: PendingReleases | None = None,
+        require_payment: bool = True,
     ) -> None:
         self._units = units
         self._products = products
@@ -79,6 +83,7 @@ class OrderService:
         self._pending = pending
         self._notify = notify
         self._lookup_timeout = lookup_timeout
+        self._require_payment = require_payment
 
     async def place_orders(
         self, customer_id: int, lines: Sequence[OrderLine], *, idempotency_key: str | None = None
@@ -128,12 +133,16 @@ class OrderService:
             if not await uow.intents.settle([line.reference for line in lines]):
                 # The reaper took the reservation back (this request outlived the grace).
                 raise ServiceUnavailable("the stock reservation expired, try again")
-            orders = await uow.orders.add(customer_id, lines, now=now)
+            checkout_id = str(uuid.uuid4())
+            orders = await uow.orders.add(customer_id, lines, checkout_id=checkout_id, now=now)
             if request is not None:
                 ids = [order.id for order in orders]
                 if await uow.idempotency.claim(customer_id, request, now=now, result=ids):
                     raise _KeyTaken
-            uow.outbox.add(*(order_event(o, producer=PRODUCER) for o in orders))
+            required = self._require_payment
+            uow.outbox.add(
+                *(order_event(o, producer=PRODUCER, payment_required=required) for o in orders)
+            )
         return orders
 
     async def _replay_of_winner(
@@ -201,7 +210,8 @@ class OrderService:
         return [OrderView(o, products.get(o.product_id), customer) for o in orders]
 
     async def cancel_order(self, customer_id: int, order_id: int) -> Order:
-        """Cancel a Created order; a cancelled one comes back as is; a dispatched one is refused."""
+        """Cancel an order not dispatched yet (its stock comes back and its charge is voided, by
+        ``order.cancelled``); a cancelled one comes back as is; a dispatched one is refused."""
         async with self._units() as uow:
             order = await uow.orders.cancel(order_id, customer_id=customer_id, now=utcnow())
             if order is None:
@@ -223,6 +233,22 @@ async def _why_not_cancelled(orders: Orders, order_id: int, customer_id: int) ->
     if order.status is OrderStatus.DISPATCHED:
         raise AlreadyDispatched()
     return order  # already cancelled: cancelling again changes nothing
+
+
+async def apply_payment(uow: OrdersUnitOfWork, event_type: str, notice: PaymentNotice) -> None:
+    """``payment.authorized`` / ``payment.declined`` in the caller's unit of work: a Created
+    order becomes Paid (``order.paid``: the dispatcher ships it) or Payment declined
+    (``order.payment_declined``: products gives its stock back). Idempotent: an order that is
+    no longer Created (paid already, cancelled meanwhile) is left as it is."""
+    now = utcnow()
+    if event_type == PAYMENT_AUTHORIZED:
+        order = await uow.orders.mark_paid(
+            notice.order_id, transaction_id=notice.transaction_id, now=now
+        )
+    else:
+        order = await uow.orders.mark_declined(notice.order_id, reason=notice.reason, now=now)
+    if order is not None:
+        uow.outbox.add(order_event(order, producer=PRODUCER))
 
 
 async def mark_all_dispatched(uow: OrdersUnitOfWork, order_ids: Sequence[int]) -> None:

@@ -28,6 +28,11 @@ class Settings(ServiceSettings):
     # back (longer than any order request lasts), and how often that is looked for.
     reservation_grace: float = Field(60.0, gt=0, le=86400)
     reaper_interval: float = Field(10.0, gt=0, le=3600)
+    # Orders are paid (payments charges order.created) before the dispatcher ships them
+    # (order.paid); false restores the commerce seed's flow: dispatched on order.created.
+    require_payment: bool = True
+    # Where payments announces payment.authorized / payment.declined.
+    payment_events_topic: str = "payment-events"
     # The durable consumer's group, and the live listeners' prefix (each process
     # listens as "<prefix>-<random>", so every instance hears every event).
     group_id: str = "orders"

@@ -55,6 +55,10 @@ class TransactionPublic(BaseModel):
     description: str
     is_paid: bool
     created_at: datetime
+    order_id: int | None = Field(description="The order this transaction charged, if any.")
+    is_voided: bool = Field(
+        description="Voided (its order was cancelled): it counts toward nothing any more."
+    )
 
     @classmethod
     def of(cls, tx: Transaction) -> TransactionPublic:
@@ -65,6 +69,8 @@ class TransactionPublic(BaseModel):
             description=tx.description,
             is_paid=tx.is_paid,
             created_at=tx.created_at,
+            order_id=tx.order_id,
+            is_voided=tx.is_voided,
         )
 
 
@@ -84,8 +90,10 @@ class PayPublic(BaseModel):
 
 
 class SummaryPublic(BaseModel):
-    total: Money = Field(description="Sum of all the caller's transactions.")
-    unpaid_total: Money = Field(description="Sum of the caller's unpaid transactions.")
+    total: Money = Field(description="Sum of the caller's transactions (voided ones excepted).")
+    unpaid_total: Money = Field(
+        description="Sum of the caller's unpaid transactions (voided ones excepted)."
+    )
     limit: Money
     remaining: Money = Field(description="How much more may be charged now.")
     scope: LimitScope = Field(description="What the limit counts: all or unpaid.")

@@ -131,6 +131,9 @@ class Transaction:
     description: str
     is_paid: bool
     created_at: datetime
+    # The order it charged (None for a direct transaction), and whether it was voided.
+    order_id: int | None = None
+    is_voided: bool = False
 
     def snapshot(self) -> dict[str, Any]:
         """A JSON-safe copy, kept to replay an idempotent request's first answer."""
@@ -141,6 +144,8 @@ class Transaction:
             "description": self.description,
             "is_paid": self.is_paid,
             "created_at": self.created_at.isoformat(),
+            "order_id": self.order_id,
+            "is_voided": self.is_voided,
         }
 
     @classmethod
@@ -152,6 +157,8 @@ class Transaction:
             description=str(data["description"]),
             is_paid=bool(data["is_paid"]),
             created_at=datetime.fromisoformat(data["created_at"]),
+            order_id=data.get("order_id"),
+            is_voided=bool(data.get("is_voided", False)),
         )
 
 
@@ -228,4 +235,100 @@ class TransactionsPaid(_TransactionEvent):
         return cls(producer=PRODUCER, user_id=user_id, transactions_paid=paid, timestamp=at)
 
 
-PRODUCED_EVENTS: tuple[type[Event], ...] = (TransactionCreated, TransactionsPaid)
+class TransactionVoided(_TransactionEvent):
+    """An order's charge was voided (the order was cancelled before dispatch): it no longer
+    counts; ``was_paid`` says whether it had been paid."""
+
+    event_type: Literal["transaction.voided"] = "transaction.voided"
+    transaction_id: int
+    order_id: int | None
+    amount: MoneyNumber
+    was_paid: bool
+    timestamp: datetime
+
+    @classmethod
+    def of(cls, tx: Transaction, *, at: datetime) -> TransactionVoided:
+        return cls(
+            producer=PRODUCER,
+            transaction_id=tx.id,
+            user_id=tx.user_id,
+            order_id=tx.order_id,
+            amount=tx.amount,
+            was_paid=tx.is_paid,
+            timestamp=at,
+        )
+
+
+PAYMENT_EVENTS = "payment-events"
+
+
+class _PaymentEvent(Event):
+    """The outcome of an order's charge, keyed by the order (orders reads it)."""
+
+    topic: ClassVar[str] = PAYMENT_EVENTS
+    order_id: int
+    user_id: int
+    amount: MoneyNumber
+
+    def key(self) -> str:
+        return str(self.order_id)
+
+
+class PaymentAuthorized(_PaymentEvent):
+    """The order was charged: transaction ``transaction_id`` (null when it cost nothing)."""
+
+    event_type: Literal["payment.authorized"] = "payment.authorized"
+    transaction_id: int | None
+
+
+class PaymentDeclined(_PaymentEvent):
+    """The order could not be charged; ``reason`` says why (``limit_exceeded``...)."""
+
+    event_type: Literal["payment.declined"] = "payment.declined"
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrderCharge:
+    """What payments charges for an order (read from ``order.created``)."""
+
+    order_id: int
+    user_id: int
+    amount: Decimal
+    product_name: str
+    quantity: int
+
+    @property
+    def description(self) -> str:
+        """The transaction's description, naming the order (within the column's length)."""
+        what = f"Order #{self.order_id} ({self.product_name} x{self.quantity})"
+        if len(what) <= MAX_DESCRIPTION_LENGTH:
+            return what
+        return what[: MAX_DESCRIPTION_LENGTH - 2] + "…)"
+
+    def authorized(self, transaction_id: int | None) -> PaymentAuthorized:
+        return PaymentAuthorized(
+            producer=PRODUCER,
+            order_id=self.order_id,
+            user_id=self.user_id,
+            amount=self.amount,
+            transaction_id=transaction_id,
+        )
+
+    def declined(self, reason: str) -> PaymentDeclined:
+        return PaymentDeclined(
+            producer=PRODUCER,
+            order_id=self.order_id,
+            user_id=self.user_id,
+            amount=self.amount,
+            reason=reason,
+        )
+
+
+PRODUCED_EVENTS: tuple[type[Event], ...] = (
+    TransactionCreated,
+    TransactionsPaid,
+    TransactionVoided,
+    PaymentAuthorized,
+    PaymentDeclined,
+)

@@ -7,14 +7,17 @@ from shopmesh.kit.retention import RetentionRule
 from shopmesh.kit.runner import serve
 from shopmesh.kit.runtime import ServiceRuntime
 from shopmesh.payments.api import PaymentsDependency, router
-from shopmesh.payments.domain import TransactionCreated
+from shopmesh.payments.consumers import order_consumer
+from shopmesh.payments.domain import PAYMENT_EVENTS, TransactionCreated
 from shopmesh.payments.repository import PaymentsUnitOfWork, idempotency_record
 from shopmesh.payments.service import PaymentService
 from shopmesh.payments.settings import Settings
 
 DESCRIPTION = (
     "Transactions with a per-user limit, pay-all, and the events "
-    "`transaction.created` / `transaction.paid` on the `transactions` topic."
+    "`transaction.created` / `transaction.paid` / `transaction.voided` on the `transactions` "
+    "topic; orders charged on `order.created` (`payment.authorized` / `payment.declined` on "
+    "`payment-events`) and their charges voided on `order.cancelled`."
 )
 
 
@@ -24,16 +27,18 @@ def create_app(settings: Settings | None = None) -> ServiceApp:
     runtime = ServiceRuntime(
         settings,
         migrations="shopmesh.payments:migrations",
-        produces=[TransactionCreated.topic],
+        produces=[TransactionCreated.topic, PAYMENT_EVENTS],
         retention=retention_rules(settings),
     )
-    payments = PaymentService(runtime.units(PaymentsUnitOfWork), policy=settings.limit_policy())
+    units = runtime.units(PaymentsUnitOfWork)
+    payments = PaymentService(units, policy=settings.limit_policy())
     return create_service_app(
         runtime,
         title="ShopMesh payments",
         description=DESCRIPTION,
         routers=[router],
         dependencies=[PaymentsDependency.given(payments)],
+        consumers=[order_consumer(settings, units, payments=payments)],
     )
 
 

@@ -9,11 +9,14 @@ from shopmesh.kit.clock import utcnow
 from shopmesh.kit.idempotency import IdempotentRequest, Outcome
 from shopmesh.payments.domain import (
     Balance,
+    LimitExceeded,
     LimitPolicy,
+    OrderCharge,
     PayResult,
     Summary,
     Transaction,
     TransactionsPaid,
+    TransactionVoided,
 )
 from shopmesh.payments.repository import PaymentsUnitOfWork
 
@@ -51,8 +54,46 @@ class PaymentService:
                 await uow.idempotency.remember(user_id, request, tx.snapshot())
         return Outcome(tx)
 
+    async def charge_order(self, uow: PaymentsUnitOfWork, order: OrderCharge) -> None:
+        """``order.created`` in the consumer's unit of work: charge the order within the limit,
+        as a transaction of its customer, and announce ``payment.authorized`` or
+        ``payment.declined``. Idempotent per order: an order charged before is not charged
+        again (nor announced again: its outcome is on its way already)."""
+        if await uow.transactions.of_order(order.order_id) is not None:
+            return
+        if order.amount <= 0:  # a free order: nothing to charge
+            uow.outbox.add(order.authorized(None))
+            return
+        try:
+            tx = await self._charge(
+                uow,
+                order.user_id,
+                amount=order.amount,
+                description=order.description,
+                order_id=order.order_id,
+            )
+        except LimitExceeded as refusal:
+            uow.outbox.add(order.declined(refusal.code))
+            return
+        uow.outbox.add(order.authorized(tx.id))
+
+    async def void_order(self, uow: PaymentsUnitOfWork, order_id: int) -> None:
+        """``order.cancelled`` in the consumer's unit of work: the order's charge is voided
+        (it stops counting toward the limit) and ``transaction.voided`` announced; an order
+        without a live charge changes nothing."""
+        now = utcnow()
+        tx = await uow.transactions.void(order_id, now=now)
+        if tx is not None:
+            uow.outbox.add(TransactionVoided.of(tx, at=now))
+
     async def _charge(
-        self, uow: PaymentsUnitOfWork, user_id: int, *, amount: Decimal, description: str
+        self,
+        uow: PaymentsUnitOfWork,
+        user_id: int,
+        *,
+        amount: Decimal,
+        description: str,
+        order_id: int | None = None,
     ) -> Transaction:
         """Record the transaction, add ``amount`` to the user's totals and announce it
         (``transaction.created``), or raise ``LimitExceeded``."""
@@ -66,6 +107,7 @@ class PaymentService:
                     policy=self.policy,
                     description=description,
                     created_at=utcnow(),
+                    order_id=order_id,
                 )
                 if tx is not None:
                     return tx

@@ -22,6 +22,10 @@ class Settings(ServiceSettings):
     limit: Decimal = Field(DEFAULT_LIMIT, gt=0, le=MAX_AMOUNT, decimal_places=2)
     # "all": every transaction counts, as in the seed; "unpaid": only the unpaid balance.
     limit_scope: LimitScope = LimitScope.ALL
+    # Where orders announces its orders (charged on order.created, voided on order.cancelled),
+    # and the consumer group whose progress payments keeps there.
+    order_events_topic: str = "order-events"
+    group_id: str = Field("payments", min_length=1, max_length=100)
 
     def limit_policy(self) -> LimitPolicy:
         return LimitPolicy(limit=self.limit, scope=self.limit_scope)

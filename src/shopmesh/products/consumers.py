@@ -1,4 +1,4 @@
-"""Kafka handlers: ``order.cancelled`` in, the order's reservation released.
+"""Kafka handlers: ``order.cancelled`` / ``order.payment_declined`` in, the reservation released.
 
 The kit's consumer records each event id in the same unit of work
 as the handler's effect, so a redelivered event changes nothing; the release
@@ -31,7 +31,12 @@ async def on_order_cancelled(uow: ProductsUnitOfWork, envelope: EventEnvelope) -
     )
 
 
-HANDLERS: dict[str, Handler[ProductsUnitOfWork]] = {"order.cancelled": on_order_cancelled}
+# A declined payment gives the stock back as a cancel does (a release happens once per
+# reservation, so cancelling a declined order later changes nothing).
+HANDLERS: dict[str, Handler[ProductsUnitOfWork]] = {
+    "order.cancelled": on_order_cancelled,
+    "order.payment_declined": on_order_cancelled,
+}
 
 
 def order_events_consumer(

@@ -37,6 +37,16 @@ from shopmesh.payments.repository.tables import (
 
 __all__ = ["Base", "PaymentsUnitOfWork", "Transactions", "cut_payload", "idempotency_record"]
 
+_TRANSACTION = (
+    transaction_table.c.id,
+    transaction_table.c.user_id,
+    transaction_table.c.amount,
+    transaction_table.c.description,
+    transaction_table.c.is_paid,
+    transaction_table.c.created_at,
+    transaction_table.c.order_id,
+    transaction_table.c.is_voided,
+)
 _BALANCE = select(account.c.total_amount, account.c.unpaid_amount).where(
     account.c.user_id == bindparam("user_id")
 )
@@ -58,6 +68,7 @@ class Transactions:
         policy: LimitPolicy,
         description: str,
         created_at: datetime,
+        order_id: int | None = None,
     ) -> Transaction | None:
         """Record a transaction of ``amount`` and its ``transaction.created`` if the user's
         account (created when missing) stays within the limit; ``None`` when the limit
@@ -76,6 +87,7 @@ class Transactions:
             description=description,
             is_paid=False,
             created_at=created_at,
+            order_id=order_id,
         )
         params: dict[str, Any] = {
             "user_id": user_id,
@@ -83,6 +95,7 @@ class Transactions:
             "limit": policy.limit,
             "description": description,
             "created_at": created_at,
+            "order_id": order_id,
         }
         if self._dialect == "postgresql":
             new_id = await self._charge_and_announce(pending, params, policy.scope)
@@ -122,20 +135,53 @@ class Transactions:
     async def of_user(self, user_id: int, *, limit: int, offset: int) -> list[Transaction]:
         """The user's transactions, newest first (ids grow with time)."""
         query = (
-            select(
-                transaction_table.c.id,
-                transaction_table.c.user_id,
-                transaction_table.c.amount,
-                transaction_table.c.description,
-                transaction_table.c.is_paid,
-                transaction_table.c.created_at,
-            )
+            select(*_TRANSACTION)
             .where(transaction_table.c.user_id == user_id)
             .order_by(transaction_table.c.id.desc())
             .limit(limit)
             .offset(offset)
         )
         return [Transaction(*row) for row in (await self._connection.execute(query)).all()]
+
+    async def of_order(self, order_id: int) -> Transaction | None:
+        """The charge of ``order_id``, voided or not, if there is one."""
+        query = select(*_TRANSACTION).where(transaction_table.c.order_id == order_id)
+        row = (await self._connection.execute(query)).first()
+        return None if row is None else Transaction(*row)
+
+    async def void(self, order_id: int, *, now: datetime) -> Transaction | None:
+        """Void the charge of ``order_id`` and take it off its user's totals; the voided
+        charge, or ``None`` when there is none or it was voided already (nothing changes).
+
+        The account is locked first, as a charge and pay-all lock it, so a void never
+        interleaves with them (and the three never deadlock).
+        """
+        charge = await self.of_order(order_id)
+        if charge is None or charge.is_voided:
+            return None
+        await self._connection.execute(
+            select(account.c.user_id).where(account.c.user_id == charge.user_id).with_for_update()
+        )
+        voided = (
+            update(transaction_table)
+            .where(transaction_table.c.id == charge.id, transaction_table.c.is_voided.is_(False))
+            .values(is_voided=True, voided_at=now)
+            .returning(*_TRANSACTION)
+        )
+        row = (await self._connection.execute(voided)).first()
+        if row is None:
+            return None  # a concurrent void came first
+        tx = Transaction(*row)
+        unpaid = Decimal("0.00") if tx.is_paid else tx.amount
+        await self._connection.execute(
+            update(account)
+            .where(account.c.user_id == tx.user_id)
+            .values(
+                total_amount=account.c.total_amount - tx.amount,
+                unpaid_amount=account.c.unpaid_amount - unpaid,
+            )
+        )
+        return tx
 
     async def clear_unpaid(self, user_id: int) -> None:
         """Zero the unpaid balance; it also locks the account so no charge slips in meanwhile."""
@@ -147,10 +193,15 @@ class Transactions:
         await self._connection.execute(statement)
 
     async def mark_all_paid(self, user_id: int, *, paid_at: datetime) -> int:
-        """Mark every unpaid transaction of the user paid; returns how many."""
+        """Mark every unpaid transaction of the user paid (a voided one is owed no more: it
+        stays unpaid); returns how many."""
         statement = (
             update(transaction_table)
-            .where(transaction_table.c.user_id == user_id, transaction_table.c.is_paid.is_(False))
+            .where(
+                transaction_table.c.user_id == user_id,
+                transaction_table.c.is_paid.is_(False),
+                transaction_table.c.is_voided.is_(False),
+            )
             .values(is_paid=True, paid_at=paid_at)
         )
         return rowcount(await self._connection.execute(statement))

@@ -57,6 +57,7 @@ def charge_statements(dialect: str, scope: LimitScope) -> ChargeStatements:
         "description": bindparam("description", type_=transaction_table.c.description.type),
         "is_paid": false(),
         "created_at": bindparam("created_at", type_=transaction_table.c.created_at.type),
+        "order_id": bindparam("order_id", type_=transaction_table.c.order_id.type),
     }
     if dialect != "postgresql":
         add = (

@@ -6,7 +6,16 @@ from datetime import datetime
 from decimal import Decimal
 from typing import cast
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, Index, Numeric, String, Table
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Index,
+    Numeric,
+    String,
+    Table,
+    false,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shopmesh.kit.db import IdType, UTCDateTime, new_metadata
@@ -34,6 +43,11 @@ class TransactionRow(Base):
     is_paid: Mapped[bool] = mapped_column(Boolean, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The order this transaction charged (one charge per order), if it is an order's.
+    order_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    # A voided charge (its order was cancelled) no longer counts toward the limit.
+    is_voided: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=false())
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class AccountRow(Base):
