@@ -9,6 +9,7 @@ import orjson
 from chaos.ledger import (
     ANALYTICS_GROUP,
     DISPATCHER_GROUP,
+    TOPIC,
     Findings,
     analytics_totals,
     applied_ids,
@@ -32,7 +33,7 @@ async def check_payments(
     """Acked charges exist once; every event reached analytics once; /stats equals the DB."""
 
     async def converged() -> bool:
-        produced = await outbox_events(platform, "payments")
+        produced = await outbox_events(platform, "payments", topic=TOPIC)
         applied = await applied_ids(platform, "analytics", ANALYTICS_GROUP)
         if not all(sent for _, sent in produced.values()) or not produced.keys() <= applied:
             return False
@@ -80,10 +81,10 @@ async def check_payments(
         f"{int(pending_keys[0]['n'])} dangling",
     )
 
-    produced = await outbox_events(platform, "payments")
+    produced = await outbox_events(platform, "payments", topic=TOPIC)
     applied = await applied_ids(platform, "analytics", ANALYTICS_GROUP)
     lost = [e for e in produced if e not in applied]
-    copies = await topic_copies(bootstrap, "transactions")
+    copies = await topic_copies(bootstrap, TOPIC)
     ours = {e: copies.get(e, 0) for e in produced}
     db_totals = await payments_totals(platform)
     stats = await analytics_totals(platform)
@@ -92,7 +93,7 @@ async def check_payments(
     findings.figures.update(
         {
             "charges_stored": len(tx_ids),
-            "pay_all_events": len(produced) - len(created),
+            "pay_all_and_void_events": len(produced) - len(created),
             "events_produced": len(produced),
             "events_published": sum(1 for _, sent in produced.values() if sent),
             "events_on_kafka": sum(1 for n in ours.values() if n),
@@ -122,13 +123,14 @@ async def check_orders(
     acked: dict[str, int],
     converge_timeout: float = 120.0,
 ) -> None:
-    """Acked orders exist once; each is shipped, announced and notified exactly once."""
+    """Acked orders exist once and each reached a final state; each dispatched one is shipped,
+    announced and notified exactly once, and no other order is."""
 
     async def converged() -> bool:
         orders = await query(
             platform,
             "orders",
-            "SELECT count(*) AS n FROM customer_order WHERE status <> 'Dispatched'",
+            "SELECT count(*) AS n FROM customer_order WHERE status IN ('Created', 'Paid')",
         )
         pending = await query(
             platform,
@@ -144,19 +146,24 @@ async def check_orders(
 
     settled = await eventually(converged, timeout=converge_timeout)
     findings.check(
-        "orders dispatched and notified within the bound", settled, f"{converge_timeout:.0f} s"
+        "orders settled (dispatched, declined or cancelled) and notified within the bound",
+        settled,
+        f"{converge_timeout:.0f} s",
     )
 
     orders = await query(platform, "orders", "SELECT id, status FROM customer_order")
     order_ids = {int(r["id"]) for r in orders}
+    # What must be shipped exactly once: the dispatched orders (none of the others).
+    stored_ids = order_ids
+    order_ids = {int(r["id"]) for r in orders if r["status"] == "Dispatched"}
     records = await query(platform, "orders", "SELECT key, result FROM idempotency_record")
     by_key = {
         r["key"]: orjson.loads(r["result"]) if isinstance(r["result"], str) else r["result"]
         for r in records
     }
-    missing = [k for k, oid in acked.items() if oid not in order_ids or by_key.get(k) != [oid]]
+    missing = [k for k, oid in acked.items() if oid not in stored_ids or by_key.get(k) != [oid]]
     owned = Counter(i for ids in by_key.values() for i in ids)
-    strays = [i for i in order_ids if owned.get(i, 0) != 1]
+    strays = [i for i in stored_ids if owned.get(i, 0) != 1]
     findings.check(
         "every acknowledged order is stored once", not missing, f"{len(missing)} missing or changed"
     )
@@ -167,7 +174,7 @@ async def check_orders(
     )
 
     shipments = await query(platform, "dispatcher", "SELECT order_id, status FROM shipment")
-    shipped = Counter(int(r["order_id"]) for r in shipments)
+    shipped = Counter(int(r["order_id"]) for r in shipments if r["status"] == "dispatched")
     dispatched = await outbox_events(platform, "dispatcher", "order.dispatched")
     announced = Counter(int(payload["id"]) for payload, _ in dispatched.values())
     deliveries = await query(platform, "dispatcher", "SELECT order_id FROM webhook_delivery")
@@ -188,8 +195,8 @@ async def check_orders(
 
     findings.figures.update(
         {
-            "orders_stored": len(order_ids),
-            "orders_dispatched": sum(1 for r in orders if r["status"] == "Dispatched"),
+            "orders_stored": len(stored_ids),
+            "orders_by_status": dict(Counter(str(r["status"]) for r in orders)),
             "shipments": len(shipments),
             "order_dispatched_events": len(dispatched),
             "webhook_deliveries": len(deliveries),
@@ -198,15 +205,17 @@ async def check_orders(
         }
     )
     findings.check(
-        "one shipment per order", not exactly_once(shipped), f"{len(exactly_once(shipped))} off"
+        "one dispatched shipment per dispatched order (none for any other)",
+        not exactly_once(shipped),
+        f"{len(exactly_once(shipped))} off",
     )
     findings.check(
-        "one order.dispatched event per order",
+        "one order.dispatched event per dispatched order",
         not exactly_once(announced),
         f"{len(exactly_once(announced))} off",
     )
     findings.check(
-        "one webhook delivery per order",
+        "one webhook delivery per dispatched order",
         not exactly_once(notified),
         f"{len(exactly_once(notified))} off",
     )
@@ -243,6 +252,9 @@ async def _reservation_drift(platform: LocalPlatform) -> set[str]:
         "SELECT reservation_id FROM stock_reservation WHERE status = 'reserved'",
     )
     orders = await query(
-        platform, "orders", "SELECT reference FROM customer_order WHERE status <> 'Cancelled'"
+        platform,
+        "orders",
+        "SELECT reference FROM customer_order "
+        "WHERE status NOT IN ('Cancelled', 'Payment declined')",
     )
     return {r["reservation_id"] for r in reserved} ^ {str(r["reference"]) for r in orders}

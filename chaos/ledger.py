@@ -21,6 +21,8 @@ from harness.resources import postgres_dsn
 from shopmesh.kit.aio import poll
 
 ANALYTICS_GROUP = "analytics"
+# The topic analytics reads (payments also announces payment outcomes, for orders).
+TOPIC = "transactions"
 DISPATCHER_GROUP = "dispatcher"
 
 
@@ -113,15 +115,19 @@ async def _partitions(bootstrap: str, topic: str) -> list[int]:
 
 
 async def payments_totals(platform: LocalPlatform) -> dict[str, Any]:
-    """What analytics' /stats must show, computed from the payments database itself."""
+    """What analytics' /stats must show, computed from the payments database itself (a voided
+    order charge counts nowhere; its user still counts, as analytics saw them)."""
     rows = await query(
         platform,
         "payments",
-        "SELECT count(*) AS n, coalesce(sum(amount), 0) AS amount, "
-        "count(*) FILTER (WHERE is_paid) AS paid, count(DISTINCT user_id) AS users "
-        "FROM payment_transaction",
+        "SELECT count(*) FILTER (WHERE NOT is_voided) AS n, "
+        "coalesce(sum(amount) FILTER (WHERE NOT is_voided), 0) AS amount, "
+        "count(*) FILTER (WHERE is_paid AND NOT is_voided) AS paid, "
+        "count(DISTINCT user_id) AS users FROM payment_transaction",
     )
-    events = await query(platform, "payments", "SELECT count(*) AS n FROM outbox_message")
+    events = await query(
+        platform, "payments", "SELECT count(*) AS n FROM outbox_message WHERE topic = $1", TOPIC
+    )
     row = rows[0]
     return {
         "total_transactions": int(row["n"]),
@@ -150,15 +156,20 @@ async def analytics_totals(platform: LocalPlatform) -> dict[str, Any]:
 
 
 async def outbox_events(
-    platform: LocalPlatform, service: str, event_type: str | None = None
+    platform: LocalPlatform,
+    service: str,
+    event_type: str | None = None,
+    *,
+    topic: str | None = None,
 ) -> dict[str, Any]:
-    """``event_id`` → (payload, published?) of the service's outbox (one type, or all)."""
+    """``event_id`` → (payload, published?) of the service's outbox (one type or topic, or all)."""
     rows = await query(
         platform,
         service,
         "SELECT event_id, payload, published_at IS NOT NULL AS sent FROM outbox_message "
-        "WHERE $1::text IS NULL OR event_type = $1",
+        "WHERE ($1::text IS NULL OR event_type = $1) AND ($2::text IS NULL OR topic = $2)",
         event_type,
+        topic,
     )
     return {r["event_id"]: (orjson.loads(r["payload"]), r["sent"]) for r in rows}
 

@@ -20,6 +20,7 @@ from chaos.context import (
 from chaos.infra import kafka_cluster
 from chaos.ledger import Findings, eventually
 from chaos.load import Api, Tally, drive, until_done
+from chaos.saga import kill_saga
 from chaos.workload import check_ledger, for_a_while, seconds_of_load, setup
 
 # ---------------------------------------------------------------- 1. kill -9 payments
@@ -279,4 +280,5 @@ SCENARIOS: dict[str, Scenario] = {
     "kill-consumers": kill_consumers,
     "instance-loss": instance_loss,
     "postgres-restart": postgres_restart,
+    "kill-saga": kill_saga,
 }
