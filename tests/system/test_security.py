@@ -165,6 +165,12 @@ async def _alices_world(http: aiohttp.ClientSession, admin_token: str) -> dict[s
         http, "POST", "/api/orders", token, json={"product_id": product["id"], "quantity": 1}
     )
     assert status == 201, order
+    # Paid: its charge is among alice's transactions before anyone looks at them.
+    await wait_for(
+        lambda: call(http, "GET", f"/api/orders/{order['id']}", token),
+        until=lambda r: r[1].get("transaction_id") is not None,
+        what="alice's order paid",
+    )
     _, profile = await wait_for(
         lambda: call(http, "GET", "/api/customers/me", token),
         until=lambda r: r[0] == 200,
