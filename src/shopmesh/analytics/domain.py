@@ -11,18 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from shopmesh.kit.validation import json_number
+
 ZERO = Decimal("0.00")
-
-
-def _number_as_decimal(value: Any) -> Any:
-    """A JSON number read through its text, so 0.1 becomes Decimal("0.1"), not the float's bits."""
-    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-        raise ValueError("amount must be a JSON number")
-    return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -32,7 +27,7 @@ def _as_utc(value: datetime) -> datetime:
 
 Amount = Annotated[
     Decimal,
-    BeforeValidator(_number_as_decimal),
+    BeforeValidator(json_number),
     Field(gt=0, max_digits=12, decimal_places=2, allow_inf_nan=False),
 ]
 UserId = Annotated[int, Field(strict=True, gt=0)]

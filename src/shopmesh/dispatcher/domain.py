@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 import orjson
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from shopmesh.kit.errors import Conflict, NotFound
 from shopmesh.kit.events import Event
-from shopmesh.kit.validation import MAX_ID, MoneyNumber
+from shopmesh.kit.validation import MAX_ID, MoneyNumber, json_number
 
 ORDER_EVENTS = "order-events"
 PRODUCER = "dispatcher"
@@ -41,13 +41,6 @@ class DeliveryStatus(StrEnum):
     FAILED = "failed"
 
 
-def _json_number(value: Any) -> Any:
-    """A JSON number read through its text, so 0.1 becomes Decimal("0.1"), not the float's bits."""
-    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-        raise ValueError("must be a JSON number")
-    return value if isinstance(value, Decimal) else Decimal(str(value))
-
-
 def _as_utc(value: datetime) -> datetime:
     # Orders writes UTC; a timestamp without an offset is read as UTC rather than refused.
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -56,7 +49,7 @@ def _as_utc(value: datetime) -> datetime:
 Id = Annotated[int, Field(strict=True, gt=0, le=MAX_ID)]
 Cost = Annotated[
     Decimal,
-    BeforeValidator(_json_number),
+    BeforeValidator(json_number),
     Field(ge=0, max_digits=12, decimal_places=2, allow_inf_nan=False),
 ]
 UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]

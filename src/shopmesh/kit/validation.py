@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Query
 from fastapi.exceptions import RequestValidationError
@@ -39,6 +39,14 @@ def decimal_from_text(text: str) -> Decimal:
     if not _DECIMAL_TEXT.fullmatch(text):
         raise ValueError(f"{text!r} is not a number written in ASCII digits")
     return Decimal(text)
+
+
+def json_number(value: Any) -> Any:
+    """A consumed event's JSON number as a Decimal read through its text, so 0.1 becomes
+    Decimal("0.1"), not the float's bits; ``ValueError`` for anything but a number."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise ValueError("must be a JSON number")
+    return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
 # Money is Decimal inside and a JSON number (at most two decimals) on the wire.

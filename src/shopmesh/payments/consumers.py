@@ -5,29 +5,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from shopmesh.kit.consumer import EventConsumer, Handler, event_consumer
 from shopmesh.kit.events import EventEnvelope
-from shopmesh.kit.validation import MAX_ID
+from shopmesh.kit.validation import MAX_ID, json_number
 from shopmesh.payments.domain import MAX_AMOUNT, OrderCharge
 from shopmesh.payments.repository import PaymentsUnitOfWork
 from shopmesh.payments.service import PaymentService
 from shopmesh.payments.settings import Settings
 
-
-def _json_number(value: Any) -> Any:
-    """A JSON number read through its text (0.1 stays 0.1, not the float's bits)."""
-    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-        raise ValueError("must be a JSON number")
-    return value if isinstance(value, Decimal) else Decimal(str(value))
-
-
 Id = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
 Cost = Annotated[
-    Decimal, BeforeValidator(_json_number), Field(ge=0, le=MAX_AMOUNT, decimal_places=2)
+    Decimal, BeforeValidator(json_number), Field(ge=0, le=MAX_AMOUNT, decimal_places=2)
 ]
 
 
