@@ -68,7 +68,7 @@ def consumed_topics() -> dict[str, set[str]]:
     consumers: dict[str, set[str]] = {}
     for service in PYTHON_SERVICES:
         settings = settings_class(service)()
-        for field in ("topic", "user_events_topic", "order_events_topic"):
+        for field in ("topic", "user_events_topic", "order_events_topic", "payment_events_topic"):
             value = getattr(settings, field, None)
             if isinstance(value, str):
                 consumers.setdefault(value, set()).add(service)

@@ -207,7 +207,7 @@ def test_topics_match_the_code_and_fit_their_consumers(docs: list[dict[str, Any]
         doc["spec"].get("topicName", name): doc for name, doc in of_kind(docs, "KafkaTopic").items()
     }
     produced = event_topics()
-    assert produced == {"transactions", "user-events", "order-events"}
+    assert produced == {"transactions", "user-events", "order-events", "payment-events"}
     consumers = consumed_topics()
     assert set(consumers) <= produced
     assert set(topics) == produced | {f"{topic}.dlq" for topic in produced}
