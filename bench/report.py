@@ -36,13 +36,14 @@ LIMITS = {
     "and their processed-event rows) and commits its offsets at most every 0.5 s. Drain: "
     "the relay reads and marks batches of 500 in one statement; analytics folds each batch "
     "into that one statement.",
-    "orders": "Five processes and two Kafka hops per order (orders, products reservation, "
-    "dispatcher, orders again, gateway stream): about 30 ms of CPU per order across orders "
+    "orders": "Six processes and four Kafka hops per order, the saga's (orders, products "
+    "reservation, payments' charge, orders again (Paid), dispatcher, orders again, gateway "
+    "stream). Before payment joined the loop it was about 30 ms of CPU per order across orders "
     "(~11 ms: FastAPI, the intent and order statements, the products call, the relay, the "
-    "live listener), the dispatcher (~6.5 ms, an ORM transaction per order.created), "
-    "products (~6 ms), PostgreSQL and Kafka; at 50 orders/s the two cores are ~85 % busy. "
-    "Each consumer on the way used to wait for an offset commit (a Kafka round trip) after "
-    "every message before fetching the next; they commit at most every 0.5 s now.",
+    "live listener), the dispatcher (~6.5 ms), products (~6 ms), PostgreSQL and Kafka, the "
+    "two cores ~85 % busy at 50 orders/s; the charge (payments' consumer and relay) and "
+    "orders' second transaction come on top, so the run is CPU-bound on two cores. Consumers "
+    "commit their offsets at most every 0.5 s, never after each message.",
     "journeys": "The same services under a mixed load; locust itself takes a share of a core.",
     "footprint": "Start-up: ten Python processes importing FastAPI, SQLAlchemy, aiokafka at "
     "once on two cores, then migrations and Kafka group joins; Kafka's JVM start. Memory: RSS "
