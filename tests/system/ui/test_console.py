@@ -80,6 +80,13 @@ async def test_the_console_shows_a_dead_letter_and_replays_it(
         api, "POST", "/api/orders", user["token"], json={"product_id": product["id"], "quantity": 1}
     )
     assert status == 201, order
+    # The saga charges the order: that transaction is counted before the replay's is looked for.
+    placed = before["total_transactions"]
+    before = await wait_for(
+        lambda: stats(api),
+        until=lambda s: s["total_transactions"] == placed + 1,
+        what="the order's charge counted",
+    )
 
     await sign_in(page, ui, *platform.admin)
     await page.goto(f"{ui.web}/admin/console")
