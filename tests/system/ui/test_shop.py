@@ -49,7 +49,7 @@ async def test_order_from_the_catalogue_and_watch_it_dispatch_live(
     await expect(page.get_by_test_id("cart-count")).to_have_text("1")
     await page.get_by_role("link", name="Cart, 1 item").click()
     await expect(page.get_by_test_id("cart-line")).to_contain_text(name)
-    await expect(page.get_by_test_id("cart-subtotal")).to_have_text("$24.50")
+    await expect(page.get_by_test_id("cart-total")).to_have_text("$24.50")
     await shot(page, "cart")
 
     await page.get_by_role("button", name="Place order").click()

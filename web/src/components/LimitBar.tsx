@@ -5,7 +5,9 @@ import { formatMoney } from "../lib/money";
 export function LimitBar({ summary }: { summary: PaymentSummary }) {
   const bar = limitBar(summary);
   const caption =
-    summary.scope === "all" ? "All transactions count toward the limit." : "Only unpaid transactions count toward the limit.";
+    summary.scope === "all"
+      ? "All transactions count toward the limit, order charges included; voided ones do not."
+      : "Only unpaid transactions count toward the limit, order charges included; voided ones do not.";
   return (
     <section className="limit" aria-labelledby="limit-title">
       <div className="limit-head">

@@ -1,8 +1,9 @@
 import { useEffect, useLayoutEffect, useRef, useState } from "react";
 
 import type { ApiClient } from "../lib/api";
+import { parseStatusEvent } from "../lib/orders";
 import { followEventStream, type StreamState } from "../lib/sse";
-import { parseStatusEvent, type StatusEvent } from "../lib/types";
+import type { StatusEvent } from "../lib/types";
 
 /**
  * Follows `GET /api/orders/stream` while signed in. `onOpen` runs on every

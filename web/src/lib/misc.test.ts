@@ -5,7 +5,7 @@ import { resolveApiBase } from "./config";
 import { ago } from "./format";
 import { readClaims } from "./jwt";
 import { matchPath, queryString } from "./router";
-import { applyStatus, parseStatusEvent, shortages, type Order } from "./types";
+import { shortages } from "./types";
 
 describe("resolveApiBase", () => {
   it("uses the configured base without its trailing slash", () => {
@@ -30,32 +30,6 @@ describe("router helpers", () => {
   it("builds query strings without empty values", () => {
     expect(queryString({ q: "red mug", category: "", offset: 0, sort: null })).toBe("?q=red+mug&offset=0");
     expect(queryString({})).toBe("");
-  });
-});
-
-describe("order status events", () => {
-  const order = (id: number, status: Order["status"] = "Created") => ({ id, status, updated_at: "t0" }) as Order;
-
-  it("parses the stream's status data", () => {
-    expect(parseStatusEvent('{"order_id":3,"status":"Dispatched","updated_at":"t1"}')).toEqual({
-      order_id: 3,
-      status: "Dispatched",
-      updated_at: "t1",
-    });
-  });
-
-  it.each(["nope", "null", '{"order_id":"3","status":"Dispatched"}', '{"order_id":3,"status":"Lost"}'])("refuses %j", (data) => {
-    expect(parseStatusEvent(data)).toBeNull();
-  });
-
-  it("changes only the named order's status", () => {
-    const next = applyStatus([order(1), order(2)], { order_id: 2, status: "Dispatched", updated_at: "t1" });
-    expect(next?.map((o) => o.status)).toEqual(["Created", "Dispatched"]);
-    expect(next?.[1]?.updated_at).toBe("t1");
-  });
-
-  it("says when the order is not in the list", () => {
-    expect(applyStatus([order(1)], { order_id: 9, status: "Dispatched", updated_at: "t1" })).toBeNull();
   });
 });
 

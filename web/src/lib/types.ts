@@ -49,7 +49,8 @@ export interface ProductInput {
   is_active: boolean;
 }
 
-export type OrderStatus = "Created" | "Dispatched" | "Cancelled";
+/** The order saga (DESIGN.md): Created → Paid → Dispatched, or Payment declined, or Cancelled. */
+export type OrderStatus = "Created" | "Paid" | "Payment declined" | "Dispatched" | "Cancelled";
 
 export interface Order {
   id: number;
@@ -62,6 +63,12 @@ export interface Order {
   total_cost: number;
   currency: string;
   status: OrderStatus;
+  /** Shared by the orders (lines) of one checkout. */
+  checkout_id: string;
+  /** The payments transaction that charged the order, once it has one. */
+  transaction_id: number | null;
+  /** Why the payment was declined (`limit_exceeded`, ...), when it was. */
+  decline_reason: string | null;
   created_at: string;
   updated_at: string;
   updated_by: string;
@@ -74,12 +81,17 @@ export interface OrdersPlaced {
   order_ids: number[];
   order_count: number;
   orders: Order[];
+  checkout_id: string;
+  /** What the checkout costs: the sum of its orders' total_cost. */
+  total: number;
 }
 
 export interface StatusEvent {
   order_id: number;
   status: OrderStatus;
   updated_at: string;
+  /** Sent along when the stream knows it; otherwise the order is read again. */
+  decline_reason?: string | null;
 }
 
 export interface Customer {
@@ -113,6 +125,10 @@ export interface Transaction {
   amount: number;
   description: string;
   is_paid: boolean;
+  /** The order this transaction charged (null: a transaction entered by hand). */
+  order_id: number | null;
+  /** Cancelled order's charge: shown struck through, counts toward nothing. */
+  is_voided: boolean;
   created_at: string;
 }
 
@@ -147,46 +163,6 @@ export interface StockShortage {
   product_id: number;
   requested: number;
   available: number;
-}
-
-const ORDER_STATUSES: readonly string[] = ["Created", "Dispatched", "Cancelled"];
-
-/** The `data` of an `event: status` message, or null when it is not one. */
-export function parseStatusEvent(data: string): StatusEvent | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(data);
-  } catch {
-    return null;
-  }
-  if (typeof value !== "object" || value === null) {
-    return null;
-  }
-  const event = value as Record<string, unknown>;
-  const orderId = event.order_id ?? event.id;
-  if (typeof orderId !== "number" || typeof event.status !== "string" || !ORDER_STATUSES.includes(event.status)) {
-    return null;
-  }
-  return {
-    order_id: orderId,
-    status: event.status as OrderStatus,
-    updated_at: typeof event.updated_at === "string" ? event.updated_at : new Date().toISOString(),
-  };
-}
-
-/** Apply a live status change to a list of orders (a new array only when something changed). */
-export function applyStatus(orders: readonly Order[], change: StatusEvent): Order[] | null {
-  const index = orders.findIndex((order) => order.id === change.order_id);
-  const current = orders[index];
-  if (!current) {
-    return null; // not in the list yet: the caller reloads
-  }
-  if (current.status === change.status) {
-    return [...orders];
-  }
-  const next = [...orders];
-  next[index] = { ...current, status: change.status, updated_at: change.updated_at };
-  return next;
 }
 
 export function shortages(details: unknown): StockShortage[] {

@@ -10,7 +10,9 @@ import { toApiError, useResource } from "../hooks/useResource";
 import type { ApiError } from "../lib/api";
 import { MAX_QUANTITY, orderItems } from "../lib/cart";
 import { randomId } from "../lib/id";
+import { fitsLimit, type PaymentSummary } from "../lib/limit";
 import { formatMoney, sumMoney } from "../lib/money";
+import { placedOrders } from "../lib/orders";
 import { navigate, queryString } from "../lib/router";
 import { shortages, type OrdersPlaced, type Product } from "../lib/types";
 
@@ -39,6 +41,10 @@ export function CartPage() {
   const products = useResource(ids.length ? `cart-${ids.join(",")}` : null, (signal) =>
     api.get<Product[]>("/api/products", { signal, query: { ids: ids.join(","), limit: 100 } }),
   );
+  // The checkout is charged to the payments limit: say beforehand when it will not fit.
+  const limit = useResource(session && ids.length ? `cart-limit-${session.id}` : null, (signal) =>
+    api.get<PaymentSummary>("/api/payments/summary", { signal }),
+  );
   const byId = new Map((products.data ?? []).map((product) => [product.id, product]));
   const names = new Map([...byId].map(([id, product]) => [id, product.name]));
 
@@ -60,16 +66,19 @@ export function CartPage() {
   const priced = cart.lines.map((line) => ({ line, product: byId.get(line.productId) }));
   const missing = products.data ? priced.filter((row) => !row.product) : [];
   const currency = priced.find((row) => row.product)?.product?.currency ?? "USD";
-  const subtotal = sumMoney(priced.map((row) => (row.product ? row.product.price * row.line.quantity : 0)));
+  const total = sumMoney(priced.map((row) => (row.product ? row.product.price * row.line.quantity : 0)));
+  const overLimit = limit.data !== undefined && products.data !== undefined && !fitsLimit(limit.data, total);
 
   const checkout = async () => {
     setPlacing(true);
     setProblem(null);
     try {
       const placed = await api.post<OrdersPlaced>("/api/orders", { items: orderItems(cart.lines) }, { headers: { "Idempotency-Key": idempotencyKey } });
+      placedOrders.remember(placed.orders);
       cart.store.clear();
       setIdempotencyKey(randomId());
-      notify(placed.order_count === 1 ? "Order placed. You can follow it live here." : `${placed.order_count} orders placed. You can follow them live here.`);
+      const what = placed.order_count === 1 ? "Order placed" : `${placed.order_count} orders placed`;
+      notify(`${what}: ${formatMoney(placed.total, currency)}. You can follow the payment and dispatch live here.`);
       navigate("/orders");
     } catch (caught) {
       const error = toApiError(caught);
@@ -78,6 +87,7 @@ export function CartPage() {
         setIdempotencyKey(randomId()); // refused: a corrected cart is a new request
       }
       products.reload();
+      limit.reload();
     } finally {
       setPlacing(false);
     }
@@ -148,16 +158,21 @@ export function CartPage() {
               <dd>{cart.count}</dd>
             </div>
             <div>
-              <dt>Subtotal</dt>
-              <dd className="strong" data-testid="cart-subtotal">
-                {formatMoney(subtotal, currency)}
-              </dd>
-            </div>
-            <div>
               <dt>Shipping</dt>
               <dd>Free</dd>
             </div>
+            <div className="summary-total">
+              <dt>Total</dt>
+              <dd className="strong" data-testid="cart-total">
+                {formatMoney(total, currency)}
+              </dd>
+            </div>
           </dl>
+          <p className={overLimit ? "field-error small" : "muted small"} data-testid="cart-limit-note">
+            {overLimit && limit.data
+              ? `This is more than the ${formatMoney(limit.data.remaining)} left of your spending limit: the payment will be declined.`
+              : "Charged to your payments when you place the order."}
+          </p>
           {problem && <ErrorMessage error={checkoutProblem(problem, names) ?? problem} testId="checkout-error" />}
           {session ? (
             <button

@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useEffect, useRef, useState, type RefObject } from "react";
 
 import { Empty, ErrorMessage, Spinner } from "../components/Feedback";
 import { Link } from "../components/Link";
@@ -12,8 +12,9 @@ import { toApiError, useResource } from "../hooks/useResource";
 import { formatDateTime } from "../lib/format";
 import { humanMessage } from "../lib/messages";
 import { formatMoney } from "../lib/money";
+import { applyStatus, canCancel, needsDetails, placedOrders, statusNote, targetOrder } from "../lib/orders";
 import type { StreamState } from "../lib/sse";
-import { applyStatus, type Order } from "../lib/types";
+import type { Order } from "../lib/types";
 
 const STREAM_TEXT: Record<StreamState, string> = {
   connecting: "Connecting…",
@@ -37,6 +38,52 @@ export function liveState(stream: StreamState, online: boolean, listFailed: bool
 
 const LIVE_TEXT: Record<LiveState, string> = { ...STREAM_TEXT, offline: "Offline", stale: "Not up to date" };
 
+/** The order a link names (`/orders#order-12`, from the payments page): scrolled to and focused once listed. */
+function useTargetOrder(list: readonly Order[] | undefined): { id: number | null; ref: RefObject<HTMLLIElement | null> } {
+  const [id] = useState(() => targetOrder(window.location.hash));
+  const ref = useRef<HTMLLIElement>(null);
+  const shown = useRef(false);
+  const listed = list?.some((order) => order.id === id) ?? false;
+  useEffect(() => {
+    if (listed && !shown.current && ref.current) {
+      shown.current = true;
+      ref.current.scrollIntoView({ block: "center" });
+      ref.current.focus({ preventScroll: true });
+    }
+  }, [listed]);
+  return { id, ref };
+}
+
+function OrderActions({ order, cancelling, onCancel }: { order: Order; cancelling: boolean; onCancel: () => void }) {
+  const note = statusNote(order);
+  const cancellable = canCancel(order.status);
+  if (note === null && !cancellable) {
+    return null;
+  }
+  const declined = order.status === "Payment declined";
+  return (
+    <div className="order-actions">
+      {note && (
+        <span className={declined ? "small order-declined" : "muted small"} data-testid="order-note">
+          {note}
+          {declined && order.decline_reason === "limit_exceeded" && (
+            <>
+              {" "}
+              <Link href="/payments">See your limit</Link>
+            </>
+          )}
+        </span>
+      )}
+      {cancellable && (
+        <button type="button" className="btn btn-small btn-danger-ghost" disabled={cancelling} onClick={onCancel}>
+          {cancelling ? "Cancelling…" : "Cancel order"}
+          <span className="sr-only"> #{order.id}</span>
+        </button>
+      )}
+    </div>
+  );
+}
+
 export function OrdersPage() {
   const { api, session } = useAuth();
   const notify = useToast();
@@ -48,15 +95,20 @@ export function OrdersPage() {
   // No network or a restarting service: try again by itself, at once when the network is back.
   useAutoRetry(orders.error, orders.reload);
 
+  // The orders the cart has just placed show at once, while the list is read.
+  const [placed] = useState(() => placedOrders.recent());
+  const [announcement, setAnnouncement] = useState("");
+
   const stream = useOrderStream(
     api,
     session?.id ?? null,
     (change) => {
-      if (orders.data?.some((order) => order.id === change.order_id)) {
+      if (orders.data?.some((order) => order.id === change.order_id) && !needsDetails(change)) {
         orders.update((list) => applyStatus(list, change) ?? list);
       } else {
-        orders.reload(); // an order we have not read yet (placed in another tab)
+        orders.reload(); // an order we have not read yet (placed in another tab), or the decline's reason
       }
+      setAnnouncement(`Order #${change.order_id}: ${change.status}.`);
     },
     // Changes made while we were not connected are read again.
     orders.reload,
@@ -68,7 +120,8 @@ export function OrdersPage() {
     try {
       const updated = await api.post<Order>(`/api/orders/${order.id}/cancel`);
       orders.update((list) => list.map((o) => (o.id === updated.id ? { ...o, ...updated } : o)));
-      notify(`Order #${order.id} is cancelled.`, "info");
+      const voided = updated.transaction_id !== null ? ` Its charge of ${formatMoney(updated.total_cost, updated.currency)} is voided.` : "";
+      notify(`Order #${order.id} is cancelled.${voided}`, "info");
     } catch (caught) {
       notify(humanMessage(toApiError(caught)), "error");
       orders.reload();
@@ -77,7 +130,8 @@ export function OrdersPage() {
     }
   };
 
-  const list = orders.data;
+  const list = orders.data ?? (orders.error ? undefined : (placed ?? undefined));
+  const target = useTargetOrder(list);
   return (
     <>
       <title>My orders · ShopMesh</title>
@@ -87,6 +141,9 @@ export function OrdersPage() {
           <span className="live-dot" aria-hidden="true" /> {LIVE_TEXT[live]}
         </span>
       </div>
+      <p className="sr-only" role="status" aria-live="polite">
+        {announcement}
+      </p>
       {orders.error && (
         <ErrorMessage error={orders.error} onRetry={orders.reload}>
           {list && <span className="muted small">Showing the orders as they were last read.</span>}
@@ -104,7 +161,15 @@ export function OrdersPage() {
       {list && list.length > 0 && (
         <ul className="order-list" aria-label="Orders">
           {list.map((order) => (
-            <li key={order.id} className="card order-card" data-testid="order" data-order-id={order.id}>
+            <li
+              key={order.id}
+              id={`order-${order.id}`}
+              ref={order.id === target.id ? target.ref : undefined}
+              tabIndex={order.id === target.id ? -1 : undefined}
+              className={`card order-card${order.id === target.id ? " order-card-target" : ""}`}
+              data-testid="order"
+              data-order-id={order.id}
+            >
               <div className="order-main">
                 <div className="order-info">
                   <span className="muted small">Order #{order.id}</span>
@@ -120,20 +185,7 @@ export function OrdersPage() {
                   <span className="strong">{formatMoney(order.total_cost, order.currency)}</span>
                 </div>
               </div>
-              {order.status === "Created" && (
-                <div className="order-actions">
-                  <span className="muted small">Preparing for dispatch</span>
-                  <button
-                    type="button"
-                    className="btn btn-small btn-danger-ghost"
-                    disabled={cancelling === order.id}
-                    onClick={() => void cancel(order)}
-                  >
-                    {cancelling === order.id ? "Cancelling…" : "Cancel order"}
-                    <span className="sr-only"> #{order.id}</span>
-                  </button>
-                </div>
-              )}
+              <OrderActions order={order} cancelling={cancelling === order.id} onCancel={() => void cancel(order)} />
             </li>
           ))}
         </ul>

@@ -4,7 +4,8 @@ import { CardTable } from "../components/CardTable";
 import { Empty, ErrorMessage, Notice, Spinner } from "../components/Feedback";
 import { TextField } from "../components/Field";
 import { LimitBar } from "../components/LimitBar";
-import { PaidBadge } from "../components/StatusBadge";
+import { Link } from "../components/Link";
+import { TransactionBadge } from "../components/StatusBadge";
 import { useAuth } from "../hooks/auth";
 import { toApiError, useResource } from "../hooks/useResource";
 import type { ApiError } from "../lib/api";
@@ -12,10 +13,10 @@ import { formatDateTime } from "../lib/format";
 import { randomId } from "../lib/id";
 import { fitsLimit, type PaymentSummary } from "../lib/limit";
 import { fieldErrors } from "../lib/messages";
-import { formatMoney, parseAmount, sumMoney } from "../lib/money";
+import { formatMoney, parseAmount } from "../lib/money";
+import { orderHref } from "../lib/orders";
+import { filterTransactions, transactionState, unpaidOf, unpaidTotal, type TransactionFilter } from "../lib/transactions";
 import type { PayResult, Transaction } from "../lib/types";
-
-type Filter = "all" | "unpaid" | "paid";
 
 const TRANSACTION_COLUMNS = [
   { label: "Description" },
@@ -114,22 +115,47 @@ function NewTransaction({
   );
 }
 
+/** A voided charge (its order was cancelled) is struck through, and says so in words. */
+function TransactionRow({ tx }: { tx: Transaction }) {
+  const state = transactionState(tx);
+  const voided = state === "voided";
+  const description = tx.description || <span className="muted">No description</span>;
+  const amount = formatMoney(tx.amount);
+  return (
+    <tr data-testid="transaction" data-paid={tx.is_paid} data-state={state} data-order-id={tx.order_id ?? undefined} className={voided ? "tx-voided" : undefined}>
+      <td className="card-title">
+        {voided ? <s>{description}</s> : description}
+        {tx.order_id !== null && (
+          <span className="tx-order small">
+            <Link href={orderHref(tx.order_id)}>Order #{tx.order_id}</Link>
+          </span>
+        )}
+      </td>
+      <td className="muted" data-label="Date">
+        {formatDateTime(tx.created_at)}
+      </td>
+      <td className="num strong" data-label="Amount">
+        {voided ? (
+          <>
+            <s>{amount}</s>
+            <span className="sr-only"> (voided, not counted)</span>
+          </>
+        ) : (
+          amount
+        )}
+      </td>
+      <td data-label="Status">
+        <TransactionBadge state={state} />
+      </td>
+    </tr>
+  );
+}
+
 function TransactionRows({ shown }: { shown: readonly Transaction[] }) {
   return (
     <CardTable columns={TRANSACTION_COLUMNS} testId="transactions">
       {shown.map((tx) => (
-        <tr key={tx.id} data-testid="transaction" data-paid={tx.is_paid}>
-          <td className="card-title">{tx.description || <span className="muted">No description</span>}</td>
-          <td className="muted" data-label="Date">
-            {formatDateTime(tx.created_at)}
-          </td>
-          <td className="num strong" data-label="Amount">
-            {formatMoney(tx.amount)}
-          </td>
-          <td data-label="Status">
-            <PaidBadge paid={tx.is_paid} />
-          </td>
-        </tr>
+        <TransactionRow key={tx.id} tx={tx} />
       ))}
     </CardTable>
   );
@@ -137,7 +163,7 @@ function TransactionRows({ shown }: { shown: readonly Transaction[] }) {
 
 export function PaymentsPage() {
   const { api, session } = useAuth();
-  const [filter, setFilter] = useState<Filter>("all");
+  const [filter, setFilter] = useState<TransactionFilter>("all");
   const [paying, setPaying] = useState(false);
   const [outcome, setOutcome] = useState<Outcome | null>(null);
   const key = session ? String(session.id) : null;
@@ -151,9 +177,9 @@ export function PaymentsPage() {
   };
 
   const all = transactions.data ?? [];
-  const unpaid = all.filter((tx) => !tx.is_paid);
-  const shown = filter === "all" ? all : all.filter((tx) => tx.is_paid === (filter === "paid"));
-  const unpaidTotal = sumMoney(unpaid.map((tx) => tx.amount));
+  const unpaid = unpaidOf(all);
+  const paidCount = filterTransactions(all, "paid").length;
+  const shown = filterTransactions(all, filter);
 
   const payAll = async () => {
     setPaying(true);
@@ -187,14 +213,14 @@ export function PaymentsPage() {
           <div className="section-head">
             <h2 id="tx-title">Transactions</h2>
             <button type="button" className="btn btn-primary" disabled={paying || unpaid.length === 0} onClick={() => void payAll()}>
-              {paying ? "Paying…" : unpaid.length ? `Pay all (${formatMoney(unpaidTotal)})` : "Nothing to pay"}
+              {paying ? "Paying…" : unpaid.length ? `Pay all (${formatMoney(unpaidTotal(all))})` : "Nothing to pay"}
             </button>
           </div>
           <OutcomeMessage outcome={outcome} from="pay" />
           <div className="segmented" role="group" aria-label="Show">
             {(["all", "unpaid", "paid"] as const).map((value) => (
               <button key={value} type="button" aria-pressed={filter === value} onClick={() => setFilter(value)}>
-                {value === "all" ? `All (${all.length})` : value === "unpaid" ? `Unpaid (${unpaid.length})` : `Paid (${all.length - unpaid.length})`}
+                {value === "all" ? `All (${all.length})` : value === "unpaid" ? `Unpaid (${unpaid.length})` : `Paid (${paidCount})`}
               </button>
             ))}
           </div>
