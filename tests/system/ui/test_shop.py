@@ -16,6 +16,8 @@ from tests.system.ui.support import (
     add_product,
     expect,
     login,
+    order_statuses,
+    record_order_statuses,
     register,
     shot,
     sign_in,
@@ -29,11 +31,12 @@ async def search_for(page: Page, name: str) -> None:
     await page.get_by_role("button", name="Search", exact=True).click()
 
 
-async def test_order_from_the_catalogue_and_watch_it_dispatch_live(
+async def test_order_from_the_catalogue_and_watch_it_get_paid_and_dispatched_live(
     page: Page, ui: UI, api: aiohttp.ClientSession, admin_token: str
 ) -> None:
     name = f"Speckled mug {uuid.uuid4().hex[:6]}"
     await add_product(api, admin_token, name=name, stock=8)
+    await record_order_statuses(page)
     await register(page, ui)
 
     await page.get_by_role("link", name="Shop", exact=True).click()
@@ -50,20 +53,29 @@ async def test_order_from_the_catalogue_and_watch_it_dispatch_live(
     await page.get_by_role("link", name="Cart, 1 item").click()
     await expect(page.get_by_test_id("cart-line")).to_contain_text(name)
     await expect(page.get_by_test_id("cart-total")).to_have_text("$24.50")
+    await expect(page.get_by_test_id("cart-limit-note")).to_have_text(
+        "Charged to your payments when you place the order."
+    )
     await shot(page, "cart")
 
     await page.get_by_role("button", name="Place order").click()
     await page.wait_for_url("**/orders")
+    # The checkout's total, as the orders service answered it.
+    await expect(page.get_by_text("Order placed: $24.50.")).to_be_visible()
     order = page.get_by_test_id("order").filter(has_text=name)
     await expect(order).to_have_count(1)
     await expect(page.get_by_test_id("cart-count")).to_have_text("0")
     await page.evaluate("window.__sameDocument = true")
-    # The dispatcher's Kafka event reaches the page through the live stream.
+    # Payments' and the dispatcher's Kafka events reach the page through the live stream.
     await expect(order.locator("[data-status]")).to_have_attribute(
         "data-status", "Dispatched", timeout=30_000
     )
     assert await page.evaluate("window.__sameDocument === true"), "the page was reloaded"
+    order_id = await order.get_attribute("data-order-id")
+    assert order_id is not None
+    assert await order_statuses(page, order_id) == ["Created", "Paid", "Dispatched"]
     await expect(page.get_by_test_id("stream-state")).to_have_text("Live")
+    await expect(order.get_by_role("button", name="Cancel order")).to_have_count(0)
     await shot(page, "orders")
 
 
