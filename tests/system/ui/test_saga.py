@@ -12,15 +12,17 @@ from playwright.async_api import Page
 
 from tests.system.test_payments_flow import call
 from tests.system.ui.support import (
+    DESKTOP,
     PASSWORD,
     UI,
+    Audit,
+    Watch,
     add_product,
     expect,
     login,
     order_statuses,
     record_order_statuses,
     register,
-    shot,
 )
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
@@ -31,6 +33,7 @@ async def test_an_order_past_the_limit_is_declined_and_its_stock_is_back(
 ) -> None:
     name = f"Walnut desk {uuid.uuid4().hex[:6]}"
     product = await add_product(api, admin_token, name=name, stock=3, price=600)
+    audit = Audit(DESKTOP, Watch().attach(page))
     await record_order_statuses(page)
     await register(page, ui)
     await page.goto(f"{ui.web}/products/{product['id']}")
@@ -43,7 +46,7 @@ async def test_an_order_past_the_limit_is_declined_and_its_stock_is_back(
     await expect(page.get_by_test_id("cart-limit-note")).to_have_text(
         "This is more than the $1,000.00 left of your spending limit: the payment will be declined."
     )
-    await shot(page, "cart-over-limit")
+    await audit.check(page, "cart-over-limit")
 
     # ...and placing it anyway is declined by payments, live.
     await page.get_by_role("button", name="Place order").click()
@@ -59,7 +62,7 @@ async def test_an_order_past_the_limit_is_declined_and_its_stock_is_back(
     assert order_id is not None
     assert await order_statuses(page, order_id) == ["Created", "Payment declined"]
     await expect(order.get_by_role("button", name=re.compile("Cancel order"))).to_have_count(0)
-    await shot(page, "orders-declined")
+    await audit.check(page, "orders-declined")
 
     # The two desks are for sale again, and nothing was charged.
     await order.get_by_role("link", name=name).click()
@@ -67,6 +70,7 @@ async def test_an_order_past_the_limit_is_declined_and_its_stock_is_back(
     await page.goto(f"{ui.web}/payments")
     await expect(page.get_by_test_id("limit-used")).to_contain_text("$0.00")
     await expect(page.get_by_role("heading", name="No transactions yet")).to_be_visible()
+    audit.assert_clean()
 
 
 async def test_the_payments_page_links_order_charges_and_strikes_a_cancelled_ones_through(
@@ -76,6 +80,7 @@ async def test_the_payments_page_links_order_charges_and_strikes_a_cancelled_one
     dropped = await add_product(
         api, admin_token, name=f"Linen towel {uuid.uuid4().hex[:6]}", stock=5, price=40
     )
+    audit = Audit(DESKTOP, Watch().attach(page))
     username = await register(page, ui)
     token = (await login(api, username, PASSWORD))["token"]
     placed: dict[str, int] = {}
@@ -114,10 +119,12 @@ async def test_the_payments_page_links_order_charges_and_strikes_a_cancelled_one
     # The limit counts the apron's charge, not the voided towel's.
     await expect(page.get_by_test_id("limit-used")).to_contain_text("$24.50")
     await expect(page.get_by_role("button", name="Pay all ($24.50)")).to_be_visible()
-    await shot(page, "payments-orders")
+    await audit.check(page, "payments-order-charges")
 
     await charge.get_by_role("link", name=f"Order #{placed[kept['name']]}").click()
     await page.wait_for_url(f"**/orders#order-{placed[kept['name']]}")
     target = page.locator(f"#order-{placed[kept['name']]}")
     await expect(target).to_contain_text(str(kept["name"]))
     await expect(target).to_be_focused()
+    await audit.check(page, "orders-linked")
+    audit.assert_clean()
