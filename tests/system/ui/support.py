@@ -154,8 +154,17 @@ AXE_RUN = """async () => {
 }"""
 
 
+# A toast still fading in is half transparent: axe would measure its contrast mid-way.
+# Finite animations (not the spinner's or the live dot's endless ones) end first.
+SETTLE_ANIMATIONS = """() => Promise.all(document.getAnimations()
+  .filter((a) => a.effect?.getComputedTiming().endTime !== Infinity)
+  .map((a) => a.finished.then(() => null, () => null)))"""
+
+
 async def axe_findings(page: Page) -> list[dict[str, Any]]:
-    """axe-core's critical, serious and moderate findings on the page as it is now."""
+    """axe-core's critical, serious and moderate findings on the page as it is now
+    (once what is appearing has finished appearing)."""
+    await page.evaluate(SETTLE_ANIMATIONS)
     if not await page.evaluate("typeof axe !== 'undefined'"):
         # Evaluated through the DevTools protocol, so the page's CSP does not block it.
         await page.evaluate(AXE.read_text())
