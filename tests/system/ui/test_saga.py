@@ -11,6 +11,7 @@ import pytest
 from playwright.async_api import Page
 
 from tests.system.test_payments_flow import call
+from tests.system.ui.recorder import order_statuses, record_order_statuses
 from tests.system.ui.support import (
     DESKTOP,
     PASSWORD,
@@ -20,8 +21,6 @@ from tests.system.ui.support import (
     add_product,
     expect,
     login,
-    order_statuses,
-    record_order_statuses,
     register,
 )
 

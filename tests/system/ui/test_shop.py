@@ -10,14 +10,13 @@ from playwright.async_api import BrowserContext, Page
 
 from tests.platform_fixtures import Platform
 from tests.system.test_payments_flow import call
+from tests.system.ui.recorder import order_statuses, record_order_statuses
 from tests.system.ui.support import (
     PASSWORD,
     UI,
     add_product,
     expect,
     login,
-    order_statuses,
-    record_order_statuses,
     register,
     shot,
     sign_in,
