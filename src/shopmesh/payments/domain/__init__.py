@@ -1,0 +1,53 @@
+"""Payments domain: the ledger (amounts, the limit, transactions) and the events it announces."""
+
+from shopmesh.payments.domain.events import (
+    PAYMENT_EVENTS,
+    PRODUCED_EVENTS,
+    OrderCharge,
+    PaymentAuthorized,
+    PaymentDeclined,
+    TransactionCreated,
+    TransactionsPaid,
+    TransactionVoided,
+)
+from shopmesh.payments.domain.ledger import (
+    CENT,
+    DEFAULT_LIMIT,
+    MAX_AMOUNT,
+    MAX_DESCRIPTION_LENGTH,
+    PRODUCER,
+    Balance,
+    InvalidAmount,
+    LimitExceeded,
+    LimitPolicy,
+    LimitScope,
+    PayResult,
+    Summary,
+    Transaction,
+    parse_amount,
+)
+
+__all__ = [
+    "CENT",
+    "DEFAULT_LIMIT",
+    "MAX_AMOUNT",
+    "MAX_DESCRIPTION_LENGTH",
+    "PAYMENT_EVENTS",
+    "PRODUCED_EVENTS",
+    "PRODUCER",
+    "Balance",
+    "InvalidAmount",
+    "LimitExceeded",
+    "LimitPolicy",
+    "LimitScope",
+    "OrderCharge",
+    "PayResult",
+    "PaymentAuthorized",
+    "PaymentDeclined",
+    "Summary",
+    "Transaction",
+    "TransactionCreated",
+    "TransactionVoided",
+    "TransactionsPaid",
+    "parse_amount",
+]
