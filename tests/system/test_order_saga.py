@@ -118,6 +118,10 @@ async def test_an_order_past_the_limit_is_declined_and_its_stock_comes_back_once
             until=lambda seen: "Payment declined" in seen,
             what="Payment declined on the live stream",
         )
+        told = [e for e in stream.events if e["order_id"] == order["id"]]
+    assert [e["decline_reason"] for e in told if e["status"] == "Payment declined"] == [
+        "limit_exceeded"
+    ]
     assert (declined["decline_reason"], declined["transaction_id"]) == ("limit_exceeded", None)
     await wait_for(
         lambda: stock_of(http, product["id"]), until=lambda s: s == 4, what="stock released"

@@ -31,13 +31,18 @@ class StatusEvent(BaseModel):
     order_id: int
     status: OrderStatus
     updated_at: datetime
+    # Only with "Payment declined": why (``limit_exceeded``...); absent otherwise.
+    decline_reason: str | None = None
 
 
 def encode(change: StatusChange) -> bytes:
     """``change`` as one SSE message."""
     data = StatusEvent(
-        order_id=change.order_id, status=change.status, updated_at=change.updated_at
-    ).model_dump_json()
+        order_id=change.order_id,
+        status=change.status,
+        updated_at=change.updated_at,
+        decline_reason=change.decline_reason,
+    ).model_dump_json(exclude_none=True)
     return b"event: status\ndata: " + data.encode() + b"\n\n"
 
 

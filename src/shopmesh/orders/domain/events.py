@@ -147,8 +147,9 @@ class StatusNotice(BaseModel):
     status: OrderStatus
     created_at: datetime
     updated_at: datetime | None = None
+    reason: str | None = None  # order.payment_declined's
 
     def change(self) -> StatusChange:
         at = self.updated_at or self.created_at
         at = at if at.tzinfo else at.replace(tzinfo=UTC)
-        return StatusChange(self.id, self.customer_id, self.status, at)
+        return StatusChange(self.id, self.customer_id, self.status, at, self.reason)

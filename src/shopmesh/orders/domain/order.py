@@ -101,6 +101,7 @@ class StatusChange:
     customer_id: int
     status: OrderStatus
     updated_at: datetime
+    decline_reason: str | None = None  # why payment was declined, with that status
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +128,9 @@ class Order:
     decline_reason: str | None = None
 
     def status_change(self) -> StatusChange:
-        return StatusChange(self.id, self.customer_id, self.status, self.updated_at)
+        return StatusChange(
+            self.id, self.customer_id, self.status, self.updated_at, self.decline_reason
+        )
 
 
 def _decimal(value: object) -> object:
