@@ -20,7 +20,7 @@ from pydantic import (
     model_validator,
 )
 
-from shopmesh.kit.validation import MAX_ID
+from shopmesh.kit.validation import MAX_ID, storable_text
 from shopmesh.kit.validation import MoneyNumber as Money
 from shopmesh.products.domain import (
     BRAND_MAX,
@@ -49,7 +49,6 @@ from shopmesh.products.domain import (
     ReservedLine,
     blank_to_none,
     check_image_url,
-    check_text,
     clean_tags,
     parse_price,
     parse_rating,
@@ -61,7 +60,7 @@ _as_float = PlainSerializer(float, return_type=float, when_used="json")
 
 ProductId = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
 # Every text field refuses what a database cannot store (NUL, lone surrogates).
-_Clean = AfterValidator(check_text)
+_Clean = AfterValidator(storable_text)
 Name = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX), _Clean
 ]

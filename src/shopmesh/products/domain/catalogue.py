@@ -11,6 +11,7 @@ from enum import StrEnum
 from urllib.parse import urlsplit
 
 from shopmesh.kit.errors import Conflict, NotFound
+from shopmesh.kit.validation import storable_text
 
 CENT = Decimal("0.01")
 TENTH = Decimal("0.1")
@@ -102,20 +103,9 @@ def parse_rating(value: object) -> Decimal:
     return rating.quantize(TENTH)
 
 
-def check_text(value: str) -> str:
-    """Text both databases can store: no NUL character, no lone surrogate."""
-    if "\x00" in value:
-        raise ValueError("text may not contain NUL characters")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("text must be valid Unicode") from None
-    return value
-
-
 def check_image_url(value: str) -> str:
     """An absolute http(s) URL with a host and no whitespace."""
-    check_text(value)
+    storable_text(value)
     if len(value) > IMAGE_URL_MAX or _WHITESPACE.search(value):
         raise ValueError(f"image URLs are at most {IMAGE_URL_MAX} characters, without spaces")
     parts = urlsplit(value)
