@@ -41,8 +41,12 @@ def error_fields(
     ``error`` and ``message`` carry the same human text: the payments seed's
     client reads ``error``, the commerce seed's reads ``message``.
     """
-    body: dict[str, Any] = {"error": message, "message": message, "code": code}
-    body["request_id"] = request_id
+    body: dict[str, Any] = {
+        "error": message,
+        "message": message,
+        "code": code,
+        "request_id": request_id,
+    }
     if details is not None:
         body["details"] = details
     return body
