@@ -138,11 +138,14 @@ def create_service_app(
 
     app = FastAPI(title=title, description=description, lifespan=lifespan)
     install_error_handlers(app)
+    # The service's own routes first: a request is matched against routes in order, and
+    # the hot paths are the service's (with the console's eight before them, a charge
+    # cost 18 more route matches).
+    for router in routers:
+        app.include_router(router)
     app.include_router(_operations_router(runtime))
     if runtime.database is not None:
         app.include_router(operations_router(runtime, consumers, admin=admin_principal))
-    for router in routers:
-        app.include_router(router)
     provisions = [VerifierDependency.given(runtime.verifier), *dependencies]
     app.state.provisions = {p.dependency: p.value for p in provisions}
     _check_provided(app, app.state.provisions)
