@@ -1,4 +1,5 @@
-"""Orders' answers to the dispatcher (`POST /api/orders/dispatches`, platform services only)."""
+"""Orders' answers to the dispatcher (`POST /api/orders/dispatches`, platform services only) and
+to pages (`GET /api/orders/settings`: whether orders are paid before they ship)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import pytest
 from shopmesh.kit.jwt import SERVICE_ROLE
 from tests.support import bearer
 
-from .support import ALICE, Fakes, Orders
+from .support import ALICE, Fakes, Orders, auth, running
 
 
 async def test_the_dispatcher_is_told_which_orders_may_leave_and_asking_again_says_the_same(
@@ -52,3 +53,14 @@ async def test_a_malformed_question_is_refused_and_changes_nothing(
     headers = bearer(0, role=SERVICE_ROLE)
     answer = await orders.client.post("/api/orders/dispatches", json=body, headers=headers)
     assert (answer.status_code, answer.json()["code"]) == (422, "validation_error")
+
+
+@pytest.mark.parametrize("required", [True, False])
+async def test_pages_learn_whether_orders_are_paid_before_they_ship(
+    sqlite_url: str, fakes: Fakes, required: bool
+) -> None:
+    async with running(sqlite_url, fakes.urls(), require_payment=required) as orders:
+        answer = await orders.client.get("/api/orders/settings", headers=auth(ALICE))
+        anonymous = await orders.client.get("/api/orders/settings")
+    assert (answer.status_code, answer.json()) == (200, {"payment_required": required})
+    assert anonymous.status_code == 401

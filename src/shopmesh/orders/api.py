@@ -184,6 +184,13 @@ class DispatchesPublic(BaseModel):
     refused: list[int]
 
 
+class PaymentSettingsPublic(BaseModel):
+    payment_required: bool = Field(
+        description="Orders are charged by payments before they ship (`Created` then means "
+        "awaiting payment); false: the commerce seed's flow, shipped unpaid."
+    )
+
+
 OrdersDependency = Dependency[OrderService]("orders")
 HubDependency = Dependency[StatusHub]("status hub")
 SettingsDependency = Dependency[Settings]("settings")
@@ -261,6 +268,12 @@ async def stream_statuses(user: Customer, hub: Hub, settings: OrdersSettings) ->
     """Live status of the caller's orders as Server-Sent Events: `event: status` with
     `data: {"order_id", "status", "updated_at"}` on each change, and a comment as keep-alive."""
     return status_stream(hub, user.user_id, keepalive=settings.stream_keepalive)
+
+
+@router.get("/settings")
+async def order_settings(user: CurrentUser, settings: OrdersSettings) -> PaymentSettingsPublic:
+    """How this deployment runs the order saga (for pages that explain an order's state)."""
+    return PaymentSettingsPublic(payment_required=settings.require_payment)
 
 
 @router.post(
