@@ -133,12 +133,12 @@ async def check_saga(
             "SELECT reservation_id FROM stock_reservation WHERE status = 'released'",
         )
     }
-    shipped = Counter(
+    shipped = {
         int(r["order_id"])
         for r in await query(
             platform, "dispatcher", "SELECT order_id FROM shipment WHERE status = 'dispatched'"
         )
-    )
+    }
     hooked = {
         int(r["order_id"])
         for r in await query(platform, "dispatcher", "SELECT order_id FROM webhook_delivery")
@@ -153,11 +153,11 @@ async def check_saga(
     charged_anyway = [
         o["id"] for o in orders if o["status"] != "Dispatched" and live.get(int(o["id"]))
     ]
-    unshipped = [o["id"] for o in orders if o["status"] == "Dispatched" and not shipped[o["id"]]]
+    unshipped = [o["id"] for o in orders if o["status"] == "Dispatched" and o["id"] not in shipped]
     shipped_anyway = [
         o["id"]
         for o in orders
-        if o["status"] != "Dispatched" and (shipped[o["id"]] or o["id"] in hooked)
+        if o["status"] != "Dispatched" and (o["id"] in shipped or o["id"] in hooked)
     ]
     kept_stock = [
         o["id"]

@@ -46,8 +46,12 @@ async def record_order_statuses(page: Page) -> None:
 
 async def order_statuses(page: Page, order_id: int | str) -> list[str]:
     """The statuses order ``order_id`` showed on this page, in order (needs the recorder)."""
+    return await _history(page, "__orderStatuses", order_id)
+
+
+async def _history(page: Page, record: str, order_id: int | str) -> list[str]:
     seen: list[str] = await page.evaluate(
-        "(id) => (window.__orderStatuses ?? {})[id] ?? []", str(order_id)
+        f"(id) => (window.{record} ?? {{}})[id] ?? []", str(order_id)
     )
     return seen
 
@@ -77,7 +81,4 @@ async def record_order_notes(page: Page) -> None:
 
 async def order_notes(page: Page, order_id: int | str) -> list[str]:
     """The texts order ``order_id``'s note showed on this page, in order (needs the recorder)."""
-    seen: list[str] = await page.evaluate(
-        "(id) => (window.__orderNotes ?? {})[id] ?? []", str(order_id)
-    )
-    return seen
+    return await _history(page, "__orderNotes", order_id)
