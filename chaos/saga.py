@@ -98,7 +98,8 @@ async def check_saga(
     platform: LocalPlatform, findings: Findings, *, timeout: float = 120.0
 ) -> None:
     """Every order ended Dispatched, Payment declined or Cancelled; a dispatched order has
-    exactly one live charge of its total; a declined or cancelled one none, and its stock back."""
+    exactly one live charge of its total and one shipment that left; a declined or cancelled
+    one no live charge, its stock back, and no shipment that left nor webhook."""
 
     async def settled() -> bool:
         rows = await query(
@@ -106,7 +107,10 @@ async def check_saga(
             "orders",
             "SELECT count(*) AS n FROM customer_order WHERE status IN ('Created', 'Paid')",
         )
-        return int(rows[0]["n"]) == 0
+        pending = await query(
+            platform, "dispatcher", "SELECT count(*) AS n FROM shipment WHERE status = 'pending'"
+        )
+        return int(rows[0]["n"]) == 0 and int(pending[0]["n"]) == 0
 
     await eventually(settled, timeout=timeout)
     orders = await query(
@@ -129,6 +133,16 @@ async def check_saga(
             "SELECT reservation_id FROM stock_reservation WHERE status = 'released'",
         )
     }
+    shipped = {
+        int(r["order_id"])
+        for r in await query(
+            platform, "dispatcher", "SELECT order_id FROM shipment WHERE status = 'dispatched'"
+        )
+    }
+    hooked = {
+        int(r["order_id"])
+        for r in await query(platform, "dispatcher", "SELECT order_id FROM webhook_delivery")
+    }
     statuses = Counter(str(o["status"]) for o in orders)
     unsettled = [o["id"] for o in orders if o["status"] in ("Created", "Paid")]
     wrong_charge = [
@@ -138,6 +152,12 @@ async def check_saga(
     ]
     charged_anyway = [
         o["id"] for o in orders if o["status"] != "Dispatched" and live.get(int(o["id"]))
+    ]
+    unshipped = [o["id"] for o in orders if o["status"] == "Dispatched" and o["id"] not in shipped]
+    shipped_anyway = [
+        o["id"]
+        for o in orders
+        if o["status"] != "Dispatched" and (o["id"] in shipped or o["id"] in hooked)
     ]
     kept_stock = [
         o["id"]
@@ -163,6 +183,16 @@ async def check_saga(
         "no declined or cancelled order keeps a live charge",
         not charged_anyway,
         f"{len(charged_anyway)} charged",
+    )
+    findings.check(
+        "every Dispatched order's shipment left",
+        not unshipped,
+        f"{len(unshipped)} not shipped",
+    )
+    findings.check(
+        "no declined or cancelled order was shipped or announced to a webhook",
+        not shipped_anyway,
+        f"{len(shipped_anyway)} shipped",
     )
     findings.check(
         "every declined or cancelled order's stock is back",

@@ -12,8 +12,10 @@ systems the dispatcher notifies.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 
 import aiohttp
 import pytest
@@ -31,6 +33,7 @@ from harness.resources import (
     webhook_receiver,
 )
 from tests.conftest import ADMIN_URL
+from tests.support import wait_for
 
 JWT_SECRET = "system-test-secret-0123456789-0123456789"
 REGISTRY_TOKEN = "system-test-registry-token-0123456789"
@@ -91,3 +94,36 @@ async def admin_token(platform: Platform) -> str:
         body = await response.json()
         assert response.status == 200, body
         return str(body["token"])
+
+
+@asynccontextmanager
+async def restarted_with(
+    platform: Platform, service: str, env: Mapping[str, str]
+) -> AsyncIterator[None]:
+    """``service`` restarted with ``env`` for the block (e.g. another mode of a setting), then
+    restarted as it was; each time ready and routed by the gateway before going on."""
+    before = {name: platform.env.get(name) for name in env}
+    platform.env.update(env)
+    try:
+        await _restart(platform, service)
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                platform.env.pop(name, None)
+            else:
+                platform.env[name] = value
+        await _restart(platform, service)
+
+
+async def _restart(platform: Platform, service: str) -> None:
+    await asyncio.to_thread(platform.stop_service, service)
+    running = platform.start_service(service)
+    ready = await platform.launcher.wait_ready([running], timeout=90)
+    if not all(ready.values()):
+        pytest.fail(f"{service} did not come back: {platform.logs_tail()[service]}")
+    await wait_for(
+        lambda: platform.routed_instances(service),
+        until=lambda n: n == 1,
+        what=f"the gateway routing {service} again",
+    )

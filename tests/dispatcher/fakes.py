@@ -1,19 +1,77 @@
-"""The dispatcher's unit of work in memory: shipments and webhook deliveries."""
+"""The dispatcher's unit of work in memory (shipments and webhook deliveries), and orders as
+the dispatcher relies on it: the one that decides between a dispatch and a cancel."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+
+from fastapi import FastAPI, Request
 
 from shopmesh.dispatcher.domain import (
     Delivery,
     DeliveryStatus,
+    DispatchDecision,
     OrderSnapshot,
     Shipment,
     ShipmentStatus,
 )
+from shopmesh.kit.errors import ServiceUnavailable
+from shopmesh.kit.jwt import TokenVerifier
 from tests.fakes import FakeStore, FakeUnitOfWork
+from tests.support import ISSUER, SECRET
+
+# What orders lets ship (Paid, or Created needing no payment) and what a customer may cancel.
+_DISPATCHABLE = ("Created", "Paid")
+_CANCELLABLE = ("Created", "Paid", "Payment declined")
+
+
+@dataclass
+class FakeOrders:
+    """Orders' rule on one order row: a dispatch and a cancel each change it only from the
+    statuses they allow, so whichever comes first wins and the other is refused. Orders it
+    was not told about are Paid (waiting to ship). In memory (:meth:`decide`, the port the
+    dispatcher's use cases take) or served over HTTP (:meth:`app`, the real client's path)."""
+
+    statuses: dict[int, str] = field(default_factory=dict)
+    asked: list[list[int]] = field(default_factory=list)
+    down: bool = False
+
+    def status(self, order_id: int) -> str:
+        return self.statuses.get(order_id, "Paid")
+
+    def cancel(self, order_id: int) -> bool:
+        """The customer's cancel: True when it won, False when the order had left already."""
+        if self.status(order_id) not in _CANCELLABLE:
+            return False
+        self.statuses[order_id] = "Cancelled"
+        return True
+
+    async def decide(self, order_ids: Sequence[int]) -> DispatchDecision:
+        self.asked.append(list(order_ids))
+        if self.down:
+            raise ServiceUnavailable("orders is unavailable")
+        for order_id in order_ids:
+            if self.status(order_id) in _DISPATCHABLE:
+                self.statuses[order_id] = "Dispatched"
+        shipped = [i for i in order_ids if self.status(i) == "Dispatched"]
+        return DispatchDecision(
+            dispatched=shipped, refused=[i for i in order_ids if i not in shipped]
+        )
+
+    def app(self) -> FastAPI:
+        """``POST /api/orders/dispatches`` as orders serves it, for platform services only."""
+        app = FastAPI()
+        verifier = TokenVerifier(secret=SECRET, issuer=ISSUER)
+
+        @app.post("/api/orders/dispatches")
+        async def dispatches(request: Request) -> dict[str, list[int]]:
+            assert verifier.verify_header(request.headers.get("authorization")).is_service
+            decision = await self.decide((await request.json())["order_ids"])
+            return decision.model_dump()
+
+        return app
 
 
 class DispatcherStore(FakeStore):
@@ -51,14 +109,6 @@ class FakeShipments:
         )
         return True
 
-    async def add_dispatched_if_missing(
-        self, order: OrderSnapshot, *, now: datetime
-    ) -> Shipment | None:
-        added = await self.add_if_missing(
-            order, status=ShipmentStatus.DISPATCHED, now=now, due_at=now
-        )
-        return self._store.shipments[order.id] if added else None
-
     async def cancel_pending(self, order_id: int, *, now: datetime) -> bool:
         shipment = self._store.shipments.get(order_id)
         if shipment is None or shipment.status is not ShipmentStatus.PENDING:
@@ -68,15 +118,15 @@ class FakeShipments:
         )
         return True
 
-    async def due_ids(self, *, now: datetime, limit: int) -> list[int]:
+    async def due_order_ids(self, *, now: datetime, limit: int) -> list[int]:
         due = [s for s in self._pending() if s.due_at <= now]
-        return [s.id for s in sorted(due, key=lambda s: (s.due_at, s.id))[:limit]]
+        return [s.order_id for s in sorted(due, key=lambda s: (s.due_at, s.id))[:limit]]
 
     async def next_due_at(self) -> datetime | None:
         return min((s.due_at for s in self._pending()), default=None)
 
-    async def mark_dispatched(self, shipment_id: int, *, now: datetime) -> Shipment | None:
-        found = [s for s in self._pending() if s.id == shipment_id]
+    async def mark_dispatched(self, order_id: int, *, now: datetime) -> Shipment | None:
+        found = [s for s in self._pending() if s.order_id == order_id]
         if not found:
             return None
         shipment = replace(found[0], status=ShipmentStatus.DISPATCHED, dispatched_at=now)

@@ -20,7 +20,9 @@ from shopmesh.dispatcher.settings import Settings
 from shopmesh.dispatcher.webhooks import WebhookNotifier
 from shopmesh.kit.events import EventEnvelope
 from tests import support
-from tests.support import ServiceUnderTest, bearer, wait_for
+from tests.support import ServiceUnderTest, bearer, serve, wait_for
+
+from .fakes import FakeOrders
 
 WEBHOOK_SECRET = "webhook-secret-0123456789-0123456789-abcdef"
 ORDER_FIELDS = (
@@ -83,7 +85,10 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
 
 
 class Dispatcher(ServiceUnderTest):
-    """The dispatcher app served in process, with helpers to feed it events and look inside."""
+    """The dispatcher app served in process, with helpers to feed it events and look inside,
+    and the fake orders it asks before it ships."""
+
+    orders: FakeOrders
 
     @property
     def service(self) -> DispatchService:
@@ -128,7 +133,24 @@ class Dispatcher(ServiceUnderTest):
 
 
 @asynccontextmanager
-async def running(database_url: str, **overrides: Any) -> AsyncIterator[Dispatcher]:
-    app = create_app(make_settings(database_url, **overrides))
-    async with support.running(Dispatcher, app) as dispatcher:
+async def running(
+    database_url: str, *, orders: FakeOrders | None = None, **overrides: Any
+) -> AsyncIterator[Dispatcher]:
+    """The dispatcher served in process, asking ``orders`` (served on loopback; by default one
+    where every order is Paid) before each dispatch."""
+    orders = orders or FakeOrders()
+    server = await serve(orders.app())
+    try:
+        async with asking(database_url, server.url, **overrides) as dispatcher:
+            dispatcher.orders = orders
+            yield dispatcher
+    finally:
+        await server.stop()
+
+
+@asynccontextmanager
+async def asking(database_url: str, orders_url: str, **overrides: Any) -> AsyncIterator[Dispatcher]:
+    """The dispatcher served in process, asking the orders service at ``orders_url``."""
+    settings = make_settings(database_url, service_urls={"orders": orders_url}, **overrides)
+    async with support.running(Dispatcher, create_app(settings)) as dispatcher:
         yield dispatcher

@@ -19,8 +19,7 @@ async def _three_shipments(dispatcher: Dispatcher) -> tuple[Order, Order, Order]
     pending, gone, sent = make_order(), make_order(), make_order(total_cost=12.5)
     await dispatcher.apply(pending, gone, cancelled(gone), sent)
     # Not due for a minute: dispatch `sent` by hand.
-    [row] = await dispatcher.rows("SELECT id FROM shipment WHERE order_id = :o", o=sent["id"])
-    assert await dispatcher.service.dispatch(row.id)
+    assert await dispatcher.service.dispatch([sent["id"]]) == 1
     return pending, gone, sent
 
 

@@ -19,6 +19,7 @@ from shopmesh.kit.db import Database
 from shopmesh.kit.events import EventEnvelope
 from tests.support import migrated_database
 
+from .fakes import FakeOrders
 from .support import cancelled, make_order, make_settings
 
 LATER = datetime.now(UTC) + timedelta(hours=1)
@@ -27,7 +28,10 @@ LATER = datetime.now(UTC) + timedelta(hours=1)
 class Dispatcher:
     def __init__(self, db: Database, **settings: Any) -> None:
         self.units = lambda: DispatcherUnitOfWork(db)
-        self.service = DispatchService(self.units, settings=make_settings("", **settings))
+        self.orders = FakeOrders()
+        self.service = DispatchService(
+            self.units, orders=self.orders, settings=make_settings("", **settings)
+        )
 
     async def apply(self, *payloads: dict[str, Any]) -> None:
         handlers = order_handlers(self.service)
@@ -78,6 +82,7 @@ async def test_a_delivery_attempt_is_claimed_once_and_recorded_only_while_claime
 ) -> None:
     d = Dispatcher(db, handling_delay=0, webhook_urls=["http://127.0.0.1:1/hook"])
     await d.apply(make_order())
+    assert await d.service.dispatch_due() == 1
     now = datetime.now(UTC) + timedelta(seconds=1)
     async with d.units() as uow:
         [delivery_id] = await uow.deliveries.due_ids(now=now, limit=10)

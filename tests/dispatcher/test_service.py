@@ -28,7 +28,13 @@ from shopmesh.dispatcher.webhooks import WebhookNotifier
 from shopmesh.kit.events import EventEnvelope
 from tests.fakes import assert_same_interface, units_of
 
-from .fakes import DispatcherStore, FakeDeliveries, FakeDispatcherUnitOfWork, FakeShipments
+from .fakes import (
+    DispatcherStore,
+    FakeDeliveries,
+    FakeDispatcherUnitOfWork,
+    FakeOrders,
+    FakeShipments,
+)
 from .support import cancelled, make_order, make_settings
 
 LATER = datetime.now(UTC) + timedelta(hours=1)
@@ -43,17 +49,20 @@ class Dispatcher:
         self.settings = make_settings("sqlite+aiosqlite://", **settings)
         units = units_of(FakeDispatcherUnitOfWork, self.store)
         self.woken = 0
-        self.service = DispatchService(units, settings=self.settings, on_dispatched=self._woken)
+        self.orders = FakeOrders()
+        self.service = DispatchService(
+            units, orders=self.orders, settings=self.settings, on_dispatched=self._woken
+        )
         self.webhooks = WebhookNotifier(units, settings=self.settings)
         self._handlers = order_handlers(self.service)
-        self._units = units
+        self.units = units
 
     def _woken(self) -> None:
         self.woken += 1
 
     async def apply(self, *payloads: dict[str, Any]) -> None:
         """Handle ``payloads`` in one unit of work, as the consumer handles a batch."""
-        async with self._units() as uow:
+        async with self.units() as uow:
             for payload in payloads:
                 envelope = EventEnvelope.parse(orjson.dumps(payload), topic="order-events")
                 await self._handlers[envelope.event_type](uow, envelope)
@@ -78,6 +87,7 @@ async def test_an_order_that_requires_payment_ships_on_order_paid_not_before() -
     await d.apply({**order, "payment_required": True})
     assert d.shipment(order) is None
     await d.apply({**order, "event_type": "order.paid", "status": "Paid", "event_id": str(uuid4())})
+    assert await d.service.dispatch_due() == 1
     assert d.shipment(order).status is ShipmentStatus.DISPATCHED
     assert [e.event_type for e in d.store.published] == ["order.dispatched"]
 
@@ -86,6 +96,7 @@ async def test_an_order_of_the_seeds_flow_ships_on_order_created() -> None:
     d = Dispatcher(handling_delay=0)
     order = make_order(quantity=1, total_cost=5)
     await d.apply({**order, "payment_required": False})
+    assert await d.service.dispatch_due() == 1
     assert d.shipment(order).status is ShipmentStatus.DISPATCHED
 
 
@@ -166,26 +177,31 @@ async def test_a_cancellation_after_the_dispatch_changes_nothing() -> None:
     d = Dispatcher(handling_delay=0)
     order = make_order()
     await d.apply(order)
+    assert await d.service.dispatch_due() == 1
     await d.apply(cancelled(order))
     assert d.shipment(order).status is ShipmentStatus.DISPATCHED
     assert [e.event_type for e in d.store.published] == ["order.dispatched"]
 
 
-async def test_without_a_handling_delay_the_consumers_unit_dispatches_and_counts_it_once() -> None:
+async def test_without_a_handling_delay_an_order_is_due_at_once_and_leaves_once() -> None:
     d = Dispatcher(handling_delay=0, webhook_urls=URLS[:1])
     order = make_order()
     await d.apply(order)
     await d.apply({**order, "event_id": make_order()["event_id"]})  # redelivered, new event id
+    assert d.shipment(order).status is ShipmentStatus.PENDING
+    assert await d.service.dispatch_due() == 1
+    assert await d.service.dispatch_due() == 0
     assert d.shipment(order).status is ShipmentStatus.DISPATCHED
     assert len(d.store.events("order.dispatched")) == len(d.store.deliveries) == 1
     assert (d.service.dispatched, d.woken) == (1, 1)
 
 
-async def test_a_dispatch_in_a_unit_that_rolls_back_is_neither_kept_nor_counted() -> None:
+async def test_a_shipment_in_a_unit_that_rolls_back_is_neither_kept_nor_dispatched() -> None:
     d = Dispatcher(handling_delay=0, webhook_urls=URLS[:1])
     order = make_order()
     with pytest.raises(ValidationError):
         await d.apply(order, make_order(id="not a number"))
+    assert await d.service.dispatch_due() == 0
     assert d.store.shipments == {}
     assert (d.store.published, d.service.dispatched, d.woken) == ([], 0, 0)
 
@@ -193,6 +209,7 @@ async def test_a_dispatch_in_a_unit_that_rolls_back_is_neither_kept_nor_counted(
 async def test_without_webhook_urls_nothing_is_queued_and_the_worker_sleeps_on() -> None:
     d = Dispatcher(handling_delay=0)
     await d.apply(make_order())
+    assert await d.service.dispatch_due() == 1
     assert d.store.deliveries == {}
     assert (d.service.dispatched, d.woken) == (1, 0)
 
@@ -223,6 +240,7 @@ async def test_shipments_are_listed_newest_first_and_found_by_order() -> None:
 async def test_only_a_failed_delivery_is_queued_again_with_fresh_attempts() -> None:
     d = Dispatcher(handling_delay=0, webhook_urls=URLS[:1])
     await d.apply(make_order())
+    await d.service.dispatch_due()
     [delivery] = d.store.deliveries.values()
     with pytest.raises(DeliveryNotFailed):
         await d.webhooks.retry(delivery.id)

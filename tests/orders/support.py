@@ -14,7 +14,7 @@ import httpx
 import orjson
 from sqlalchemy import text
 
-from shopmesh.kit.jwt import TokenVerifier
+from shopmesh.kit.jwt import SERVICE_ROLE, TokenVerifier
 from shopmesh.orders.api import HubDependency
 from shopmesh.orders.live import StatusHub
 from shopmesh.orders.main import create_app
@@ -112,6 +112,12 @@ class Orders(ServiceUnderTest):
 
     async def cancel(self, caller: int, order_id: Any) -> httpx.Response:
         return await self.client.post(f"/api/orders/{order_id}/cancel", headers=auth(caller))
+
+    async def ask_to_dispatch(self, *order_ids: Any, role: str = SERVICE_ROLE) -> httpx.Response:
+        """The dispatcher's question before it ships (with a service token)."""
+        body = {"order_ids": list(order_ids)}
+        headers = bearer(0, role=role)
+        return await self.client.post("/api/orders/dispatches", json=body, headers=headers)
 
     async def execute(self, sql: str, **params: Any) -> None:
         async with self.runtime.db.engine.begin() as connection:

@@ -1,4 +1,5 @@
-"""Races on SQLite and PostgreSQL: cancel and dispatch never both win; one key, one order set."""
+"""Races on SQLite and PostgreSQL: cancel and dispatch never both win (whether the dispatch
+comes as the dispatcher's question or its event); one key, one order set."""
 
 from __future__ import annotations
 
@@ -41,6 +42,28 @@ async def test_a_cancel_racing_a_dispatch_has_exactly_one_winner(
             assert (final["status"], final["updated_by"]) == ("Dispatched", "dispatcher")
             assert (cancel.status_code, cancel.json()["code"]) == (409, "already_dispatched")
             assert order["id"] not in cancelled_events
+
+
+async def test_a_cancel_racing_the_dispatchers_question_has_one_winner_and_its_answer_says_so(
+    service: Orders, fakes: Fakes
+) -> None:
+    tea = fakes.products.add("Tea", "1.00", stock=1000)
+    placed = [await service.place_one(ALICE, tea) for _ in range(10)]
+    ids = [order["id"] for order in placed]
+
+    *cancels, asked = await asyncio.gather(
+        *(service.cancel(ALICE, order_id) for order_id in ids), service.ask_to_dispatch(*ids)
+    )
+
+    answer = asked.json()
+    assert asked.status_code == 200, answer
+    assert sorted(answer["dispatched"] + answer["refused"]) == sorted(ids)
+    for order_id, cancel in zip(ids, cancels, strict=True):
+        final = (await service.get(ALICE, order_id)).json()["status"]
+        if order_id in answer["dispatched"]:
+            assert (final, cancel.status_code) == ("Dispatched", 409)
+        else:
+            assert (final, cancel.status_code) == ("Cancelled", 200)
 
 
 async def test_concurrent_requests_with_one_key_create_one_set_of_orders(

@@ -119,3 +119,37 @@ async def test_a_paid_order_is_dispatched_and_then_cannot_be_cancelled(world: Wo
     await _outcome(world, PAYMENT_DECLINED, declined.id, reason="limit_exceeded")
     await _dispatched(world, declined.id)
     assert world.store.orders[declined.id].status is OrderStatus.PAYMENT_DECLINED
+
+
+async def test_orders_decides_between_a_dispatch_and_a_cancel_whichever_comes_first(
+    world: World,
+) -> None:
+    shipped, withdrawn = await _placed(world), await _placed(world)
+    for order in (shipped, withdrawn):
+        await _outcome(world, PAYMENT_AUTHORIZED, order.id, transaction_id=order.id)
+    # The customer's cancel commits first: the dispatcher asking after it is refused.
+    await world.orders.cancel_order(ALICE, withdrawn.id)
+    confirmed = await world.orders.confirm_dispatches([shipped.id, withdrawn.id, 10**9])
+    assert [order.id for order in confirmed] == [shipped.id]
+    assert world.store.orders[shipped.id].status is OrderStatus.DISPATCHED
+    assert world.store.orders[shipped.id].updated_by == "dispatcher"
+    assert world.store.orders[withdrawn.id].status is OrderStatus.CANCELLED
+    # The dispatch confirmed first: the cancel after it is refused.
+    with pytest.raises(AlreadyDispatched):
+        await world.orders.cancel_order(ALICE, shipped.id)
+    # Asked again (a dispatcher that died before shipping): the same answer, nothing announced
+    # by orders (the dispatcher's order.dispatched tells the world).
+    again = await world.orders.confirm_dispatches([shipped.id, withdrawn.id])
+    assert [order.id for order in again] == [shipped.id]
+    assert [kind for kind, _ in _after_placing(world)].count("order.cancelled") == 1
+    assert "order.dispatched" not in [kind for kind, _ in _after_placing(world)]
+
+
+async def test_an_order_needing_no_payment_is_dispatched_from_created() -> None:
+    world = World(require_payment=False)
+    order = await _placed(world)
+    [confirmed] = await world.orders.confirm_dispatches([order.id])
+    assert confirmed.status is OrderStatus.DISPATCHED
+    declined = await _placed(world)
+    await _outcome(world, PAYMENT_DECLINED, declined.id, reason="limit_exceeded")
+    assert await world.orders.confirm_dispatches([declined.id]) == []

@@ -5,6 +5,7 @@ dispatch voids its charge everywhere (payments' list and totals, analytics)."""
 from __future__ import annotations
 
 import asyncio
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -204,10 +205,43 @@ async def test_a_cancel_racing_the_dispatch_ends_in_exactly_one_outcome(
         until=lambda c: {i for i, t in c.items() if t["is_voided"]} == expected_voids,
         what="the cancelled orders' charges voided",
     )
+    shipped = {o["id"] for o, a in zip(orders, answers, strict=True) if a == 409}
+    # Each shipped order's webhook arrives (the receiver fails first calls: retried).
+    await wait_for(
+        _async(lambda: _hooked(platform) & {o["id"] for o in orders}),
+        until=lambda hooked: hooked == shipped,
+        what="the dispatched orders' webhooks",
+    )
+    shipments = await _shipments(http, admin_token, [o["id"] for o in orders])
     for order, answer in zip(orders, answers, strict=True):
         read = await _read(http, user["token"], order["id"])
-        outcome = (read["status"], settled[order["id"]]["is_voided"])
-        assert outcome == (("Cancelled", True) if answer == 200 else ("Dispatched", False))
+        outcome = (read["status"], settled[order["id"]]["is_voided"], shipments[order["id"]])
+        assert outcome == (
+            ("Cancelled", True, "cancelled")
+            if answer == 200
+            else ("Dispatched", False, "dispatched")
+        )
+    # No webhook ever named a cancelled order, and none named a shipped one twice.
+    told = [i for i in _hooked_ids(platform) if i in {o["id"] for o in orders}]
+    assert sorted(told) == sorted(shipped)
+
+
+def _hooked_ids(platform: Platform) -> list[int]:
+    return [json.loads(r["body"])["id"] for r in platform.webhooks.received]
+
+
+def _hooked(platform: Platform) -> set[int]:
+    return set(_hooked_ids(platform))
+
+
+async def _shipments(http: aiohttp.ClientSession, admin: str, ids: list[int]) -> dict[int, str]:
+    """The dispatcher's shipment status of each of ``ids`` (admin API)."""
+    found = {}
+    for order_id in ids:
+        status, body = await call(http, "GET", f"/api/dispatcher/shipments/{order_id}", admin)
+        assert status == 200, body
+        found[order_id] = str(body["status"])
+    return found
 
 
 def _async(read):  # type: ignore[no-untyped-def]

@@ -73,6 +73,16 @@ class OrderSnapshot(BaseModel):
     payment_required: bool = False
 
 
+class DispatchDecision(BaseModel):
+    """Orders' answer when asked to ship orders: it marked the ``dispatched`` ones Dispatched
+    (ship them), and ``refused`` the others (cancelled, declined or unknown: never ship)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    dispatched: list[Id]
+    refused: list[Id]
+
+
 @dataclass(frozen=True, slots=True)
 class Shipment:
     """An order the dispatcher will send (or sent, or was told not to)."""
@@ -110,7 +120,8 @@ class Delivery:
 
 
 class OrderDispatched(Event):
-    """An order left the warehouse (contract: commerce issue, ``order.dispatched``)."""
+    """An order left the warehouse (contract: commerce issue, ``order.dispatched``); sent only
+    for an order that orders had marked Dispatched, never for a cancelled one."""
 
     topic: ClassVar[str] = ORDER_EVENTS
     event_type: Literal["order.dispatched"] = "order.dispatched"

@@ -9,6 +9,7 @@ from sqlalchemy import Table
 from shopmesh.dispatcher.api import DispatcherDependency, WebhooksDependency, router
 from shopmesh.dispatcher.consumers import order_consumer
 from shopmesh.dispatcher.domain import ORDER_EVENTS, DeliveryStatus
+from shopmesh.dispatcher.remote import OrdersClient
 from shopmesh.dispatcher.repository import DispatcherUnitOfWork
 from shopmesh.dispatcher.repository.tables import WebhookDeliveryRow
 from shopmesh.dispatcher.service import DispatchService
@@ -20,8 +21,9 @@ from shopmesh.kit.runner import serve
 from shopmesh.kit.runtime import ServiceRuntime
 
 DESCRIPTION = (
-    "Consumes `order.created` / `order.cancelled` from `order-events`, dispatches each "
-    "order once after a handling delay, announces `order.dispatched` and calls webhooks."
+    "Consumes `order.paid` (or `order.created` needing no payment) / `order.cancelled` from "
+    "`order-events`; after a handling delay asks orders to mark each order Dispatched and "
+    "ships only what orders confirmed, once: announces `order.dispatched` and calls webhooks."
 )
 
 
@@ -36,7 +38,12 @@ def create_app(settings: Settings | None = None) -> ServiceApp:
     )
     units = runtime.units(DispatcherUnitOfWork)
     webhooks = WebhookNotifier(units, settings=settings)
-    dispatcher = DispatchService(units, settings=settings, on_dispatched=webhooks.notify)
+    dispatcher = DispatchService(
+        units,
+        orders=OrdersClient(runtime.client),
+        settings=settings,
+        on_dispatched=webhooks.notify,
+    )
     return create_service_app(
         runtime,
         title="ShopMesh dispatcher",

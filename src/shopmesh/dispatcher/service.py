@@ -1,18 +1,27 @@
 """Dispatcher use cases: record and cancel shipments from order events, dispatch due ones.
 
-Dispatching a shipment is one transaction: the conditional status change,
-the ``order.dispatched`` outbox row and the webhook deliveries commit
-together or not at all, and only the instance whose UPDATE changed the row
-writes them, so each order is dispatched (and announced) exactly once.
+Orders decides whether an order ships: a due shipment leaves only once orders
+has marked its order Dispatched (one conditional UPDATE on the order row, which
+a cancel committed first makes fail), and a refused one is cancelled. So a cancel
+racing the dispatch ends in exactly one outcome. Asking is idempotent and
+happens after the shipment is durably pending, so a crash anywhere is finished
+by the next round of the dispatch loop.
+
+Dispatching is then one transaction: the conditional status change, the
+``order.dispatched`` outbox row and the webhook deliveries commit together or
+not at all, and only the instance whose UPDATE changed the row writes them, so
+each order is dispatched (and announced) exactly once.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from shopmesh.dispatcher.domain import (
+    DispatchDecision,
     OrderDispatched,
     OrderSnapshot,
     Shipment,
@@ -30,6 +39,12 @@ log = logging.getLogger(__name__)
 PAUSE_AFTER_ERROR = 1.0
 
 
+class OrderAuthority(Protocol):
+    """Orders, which decides whether an order ships (:class:`~.remote.OrdersClient`)."""
+
+    async def decide(self, order_ids: Sequence[int]) -> DispatchDecision: ...
+
+
 class DispatchService:
     """Shipments: recorded by the order consumer, dispatched by :meth:`run` when due."""
 
@@ -37,10 +52,12 @@ class DispatchService:
         self,
         units: Callable[[], DispatcherUnitOfWork],
         *,
+        orders: OrderAuthority,
         settings: Settings,
         on_dispatched: Callable[[], None] = lambda: None,
     ) -> None:
         self._units = units
+        self._orders = orders
         self._settings = settings
         self._on_dispatched = on_dispatched
         self._alarm = Alarm(settings.poll_interval)
@@ -51,25 +68,16 @@ class DispatchService:
         self._alarm.ring()
 
     async def record_order(self, uow: DispatcherUnitOfWork, order: OrderSnapshot) -> bool:
-        """``order.created``: a pending shipment, due after the handling delay (idempotent).
-
-        Runs in the consumer's unit of work. Without a handling delay the shipment is due
-        at once: it is recorded as dispatched and announced in this same unit, instead of
-        a second one of the dispatch loop right after it.
-        """
+        """``order.paid`` (or ``order.created`` needing no payment): a pending shipment, due
+        after the handling delay (idempotent). Runs in the consumer's unit of work; once it
+        commits, the dispatch loop is woken if the shipment is due before it would look
+        (at once, without a handling delay)."""
         now = utcnow()
-        if self._settings.handling_delay == 0:
-            shipment = await uow.shipments.add_dispatched_if_missing(order, now=now)
-            if shipment is not None:
-                await self._announce(uow, shipment)
-                uow.after_commit(self._dispatched_one)
-            return shipment is not None
         due_at = now + timedelta(seconds=self._settings.handling_delay)
         created = await uow.shipments.add_if_missing(
             order, status=ShipmentStatus.PENDING, now=now, due_at=due_at
         )
         if created:
-            # The loop wakes if it planned to sleep past it (and not before it is visible).
             uow.after_commit(lambda: self._alarm.due(due_at))
         return created
 
@@ -100,31 +108,44 @@ class DispatchService:
         await self._alarm.sleep(next_due)
 
     async def dispatch_due(self, *, now: datetime | None = None) -> int:
-        """Dispatch every shipment due at ``now`` (default: the present); returns how many."""
+        """Dispatch every shipment due at ``now`` (default: the present) that orders confirms;
+        returns how many left."""
         total = 0
         while True:
-            selected, dispatched = await self._dispatch_batch(now or utcnow())
+            async with self._units() as uow:
+                due = await uow.shipments.due_order_ids(
+                    now=now or utcnow(), limit=self._settings.batch_size
+                )
+            if not due:
+                return total
+            settled, dispatched = await self._settle(due)
             total += dispatched
-            if selected < self._settings.batch_size:
+            # A full batch may have more behind it; one orders answered nothing for would
+            # come back at once (it waits for the next round instead).
+            if len(due) < self._settings.batch_size or not settled:
                 return total
 
-    async def _dispatch_batch(self, now: datetime) -> tuple[int, int]:
-        async with self._units() as uow:
-            ids = await uow.shipments.due_ids(now=now, limit=self._settings.batch_size)
-        dispatched = 0
-        for shipment_id in ids:
-            dispatched += await self.dispatch(shipment_id)
-        return len(ids), dispatched
+    async def dispatch(self, order_ids: Sequence[int]) -> int:
+        """Dispatch the pending shipments of ``order_ids`` that orders confirms (refused ones
+        are cancelled); returns how many left now."""
+        return (await self._settle(order_ids))[1]
 
-    async def dispatch(self, shipment_id: int) -> bool:
-        """Dispatch one pending shipment; False when it is no longer pending."""
+    async def _settle(self, order_ids: Sequence[int]) -> tuple[int, int]:
+        """Ask orders about ``order_ids`` (no transaction held open meanwhile), then ship the
+        confirmed and cancel the refused in one transaction: (settled, dispatched)."""
+        decision = await self._orders.decide(order_ids)
+        now = utcnow()
+        dispatched = 0
         async with self._units() as uow:
-            shipment = await uow.shipments.mark_dispatched(shipment_id, now=utcnow())
-            if shipment is None:
-                return False
-            await self._announce(uow, shipment)
-            uow.after_commit(self._dispatched_one)
-        return True
+            for order_id in decision.dispatched:
+                shipment = await uow.shipments.mark_dispatched(order_id, now=now)
+                if shipment is not None:  # else another instance shipped it first
+                    await self._announce(uow, shipment)
+                    uow.after_commit(self._dispatched_one)
+                    dispatched += 1
+            for order_id in decision.refused:
+                await uow.shipments.cancel_pending(order_id, now=now)
+        return len(decision.dispatched) + len(decision.refused), dispatched
 
     def _dispatched_one(self) -> None:
         """A dispatch committed: count it and wake the webhook worker."""

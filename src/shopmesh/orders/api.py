@@ -11,7 +11,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, Strict, TypeAdapter, ValidationError
 
-from shopmesh.kit.app import CurrentUser, Dependency, IdempotencyKey, mark_replayed
+from shopmesh.kit.app import (
+    CurrentUser,
+    Dependency,
+    IdempotencyKey,
+    ServiceCaller,
+    error_responses,
+    mark_replayed,
+)
 from shopmesh.kit.errors import Forbidden
 from shopmesh.kit.jwt import Principal
 from shopmesh.kit.validation import MAX_ID, Offset
@@ -163,6 +170,27 @@ class OrderDetail(OrderPublic):
         return cls(**public, product=view.product, customer=view.customer)
 
 
+class DispatchesCreate(BaseModel):
+    """The orders the dispatcher would ship now (its due shipments)."""
+
+    order_ids: Annotated[list[Id], Field(min_length=1, max_length=1000)]
+
+
+class DispatchesPublic(BaseModel):
+    """Orders' decision: ship the ``dispatched`` ones; never the ``refused`` ones (cancelled,
+    declined, unknown)."""
+
+    dispatched: list[int]
+    refused: list[int]
+
+
+class PaymentSettingsPublic(BaseModel):
+    payment_required: bool = Field(
+        description="Orders are charged by payments before they ship (`Created` then means "
+        "awaiting payment); false: the commerce seed's flow, shipped unpaid."
+    )
+
+
 OrdersDependency = Dependency[OrderService]("orders")
 HubDependency = Dependency[StatusHub]("status hub")
 SettingsDependency = Dependency[Settings]("settings")
@@ -240,6 +268,30 @@ async def stream_statuses(user: Customer, hub: Hub, settings: OrdersSettings) ->
     """Live status of the caller's orders as Server-Sent Events: `event: status` with
     `data: {"order_id", "status", "updated_at"}` on each change, and a comment as keep-alive."""
     return status_stream(hub, user.user_id, keepalive=settings.stream_keepalive)
+
+
+@router.get("/settings")
+async def order_settings(user: CurrentUser, settings: OrdersSettings) -> PaymentSettingsPublic:
+    """How this deployment runs the order saga (for pages that explain an order's state)."""
+    return PaymentSettingsPublic(payment_required=settings.require_payment)
+
+
+@router.post(
+    "/dispatches",
+    responses=error_responses({401: "no or bad token", 403: "not a platform service"}),
+)
+async def confirm_dispatches(
+    body: DispatchesCreate, caller: ServiceCaller, orders: Orders
+) -> DispatchesPublic:
+    """The dispatcher asks before it ships (internal): each order still Paid (or Created
+    without payment) becomes Dispatched; a cancelled one is refused. Orders' answer is the
+    one decision between a cancel and a dispatch. Asking again answers the same."""
+    dispatched = {order.id for order in await orders.confirm_dispatches(body.order_ids)}
+    asked = list(dict.fromkeys(body.order_ids))
+    return DispatchesPublic(
+        dispatched=[i for i in asked if i in dispatched],
+        refused=[i for i in asked if i not in dispatched],
+    )
 
 
 @router.get("/{order_id}")

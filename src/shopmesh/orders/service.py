@@ -220,6 +220,20 @@ class OrderService:
         self._announce([order])
         return order
 
+    async def confirm_dispatches(self, order_ids: Sequence[int]) -> list[Order]:
+        """The dispatcher asks to ship ``order_ids``; the orders among them that are Dispatched
+        now, and only those, may leave.
+
+        Orders decides, in one conditional UPDATE per row: one still Paid (or Created, when it
+        needed no payment) becomes Dispatched; one cancelled first stays Cancelled; a cancel
+        after it finds it Dispatched (409). Asking again answers the same (idempotent).
+        """
+        async with self._units() as uow:
+            await mark_all_dispatched(uow, order_ids)
+            orders = await uow.orders.by_ids(None, order_ids)
+        # The live streams hear it from the dispatcher's order.dispatched, as ever.
+        return [o for o in orders if o.status is OrderStatus.DISPATCHED]
+
     def _announce(self, orders: list[Order]) -> None:
         if self._notify is not None:
             for order in orders:

@@ -1,4 +1,5 @@
-"""What a page showed over time: every status an order's badge took, however briefly."""
+"""What a page showed over time: every status an order's badge took, and every line its note
+said, however briefly."""
 
 from __future__ import annotations
 
@@ -45,7 +46,39 @@ async def record_order_statuses(page: Page) -> None:
 
 async def order_statuses(page: Page, order_id: int | str) -> list[str]:
     """The statuses order ``order_id`` showed on this page, in order (needs the recorder)."""
+    return await _history(page, "__orderStatuses", order_id)
+
+
+async def _history(page: Page, record: str, order_id: int | str) -> list[str]:
     seen: list[str] = await page.evaluate(
-        "(id) => (window.__orderStatuses ?? {})[id] ?? []", str(order_id)
+        f"(id) => (window.{record} ?? {{}})[id] ?? []", str(order_id)
     )
     return seen
+
+
+# The same for the line under each order (its `order-note`): every text it showed.
+_RECORD_NOTES = """(() => {
+  const history = (window.__orderNotes = {});
+  const look = () => {
+    for (const element of document.querySelectorAll("[data-testid=order-note]")) {
+      const card = element.closest("[data-order-id]");
+      if (!card) continue;
+      const seen = (history[card.dataset.orderId] ??= []);
+      const text = element.textContent.trim();
+      if (seen[seen.length - 1] !== text) seen.push(text);
+    }
+  };
+  new MutationObserver(look).observe(document, {
+    subtree: true, childList: true, characterData: true,
+  });
+})();"""
+
+
+async def record_order_notes(page: Page) -> None:
+    """From the next page load on, write down every text each order's note shows."""
+    await page.add_init_script(_RECORD_NOTES)
+
+
+async def order_notes(page: Page, order_id: int | str) -> list[str]:
+    """The texts order ``order_id``'s note showed on this page, in order (needs the recorder)."""
+    return await _history(page, "__orderNotes", order_id)

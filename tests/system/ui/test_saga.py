@@ -1,5 +1,6 @@
 """The order saga in the browser: a declined order gives its stock back; the payments page
-shows order charges, linked to their order, and a cancelled order's charge voided."""
+shows order charges, linked to their order, and a cancelled order's charge voided; in a shop
+that does not charge orders (`ORDERS_REQUIRE_PAYMENT=false`) nothing says payment."""
 
 from __future__ import annotations
 
@@ -10,8 +11,14 @@ import aiohttp
 import pytest
 from playwright.async_api import Page
 
+from tests.platform_fixtures import Platform, restarted_with
 from tests.system.test_payments_flow import call
-from tests.system.ui.recorder import order_statuses, record_order_statuses
+from tests.system.ui.recorder import (
+    order_notes,
+    order_statuses,
+    record_order_notes,
+    record_order_statuses,
+)
 from tests.system.ui.support import (
     DESKTOP,
     PASSWORD,
@@ -127,3 +134,37 @@ async def test_the_payments_page_links_order_charges_and_strikes_a_cancelled_one
     await expect(target).to_be_focused()
     await audit.check(page, "orders-linked")
     audit.assert_clean()
+
+
+async def test_a_shop_that_does_not_charge_orders_never_says_awaiting_payment(
+    page: Page, ui: UI, api: aiohttp.ClientSession, admin_token: str, platform: Platform
+) -> None:
+    name = f"Clay jug {uuid.uuid4().hex[:6]}"
+    product = await add_product(api, admin_token, name=name, stock=3, price=1500)
+    async with restarted_with(platform, "orders", {"ORDERS_REQUIRE_PAYMENT": "false"}):
+        audit = Audit(DESKTOP, Watch().attach(page))
+        await record_order_statuses(page)
+        await record_order_notes(page)
+        await register(page, ui)
+        await page.goto(f"{ui.web}/products/{product['id']}")
+        await page.get_by_role("button", name="Add to cart").click()
+        await page.get_by_role("link", name="Cart, 1 item").click()
+        # Over the $1,000.00 limit, but nothing is charged: no warning of a decline.
+        await expect(page.get_by_test_id("cart-limit-note")).to_have_text(
+            "Nothing is charged to your payments: this shop ships orders without a charge."
+        )
+        await audit.check(page, "cart-uncharged")
+        await page.get_by_role("button", name="Place order").click()
+        await page.wait_for_url("**/orders")
+        order = page.get_by_test_id("order").filter(has_text=name)
+        await expect(order.locator("[data-status]")).to_have_attribute(
+            "data-status", "Dispatched", timeout=30_000
+        )
+        order_id = await order.get_attribute("data-order-id")
+        assert order_id is not None
+        assert await order_statuses(page, order_id) == ["Created", "Dispatched"]
+        # While it was Created (as long as the handling delay), never "Awaiting payment".
+        assert set(await order_notes(page, order_id)) <= {"Placed", "Preparing for dispatch"}
+        await page.goto(f"{ui.web}/payments")
+        await expect(page.get_by_role("heading", name="No transactions yet")).to_be_visible()
+        audit.assert_clean()

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { applyStatus, canCancel, declineText, needsDetails, parseStatusEvent, PlacedOrders, statusNote, targetOrder } from "./orders";
+import { applyStatus, canCancel, chargeNote, declineText, needsDetails, parseStatusEvent, PlacedOrders, statusNote, targetOrder } from "./orders";
 import type { Order, OrderStatus } from "./types";
 
 const order = (id: number, status: OrderStatus = "Created") =>
@@ -72,12 +72,21 @@ describe("what an order's state says", () => {
   });
 
   it("explains each step of the saga", () => {
-    expect(statusNote(order(1, "Created"))).toBe("Awaiting payment");
+    expect(statusNote(order(1, "Created"), true)).toBe("Awaiting payment");
     expect(statusNote(order(1, "Paid"))).toBe("Paid. Preparing for dispatch");
     expect(statusNote({ status: "Payment declined", decline_reason: "limit_exceeded", transaction_id: null })).toBe(
       "Payment declined: it would take you over your spending limit. Nothing was charged and the items are back in stock.",
     );
     expect(statusNote(order(1, "Dispatched"))).toBeNull();
+  });
+
+  it("never says a created order awaits payment in a shop that does not charge orders", () => {
+    expect(statusNote(order(1, "Created"), false)).toBe("Preparing for dispatch");
+    expect(statusNote(order(1, "Created"))).toBe("Placed"); // the shop's mode not known yet
+    expect(statusNote(order(1, "Cancelled"), false)).toBe("Cancelled. The items are back in stock.");
+    expect(chargeNote(false)).toBe("Nothing is charged to your payments: this shop ships orders without a charge.");
+    expect(chargeNote(true)).toBe("Charged to your payments when you place the order.");
+    expect(chargeNote(undefined)).toBe(chargeNote(true));
   });
 
   it("says whether a cancelled order's charge was voided", () => {

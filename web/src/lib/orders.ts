@@ -88,11 +88,17 @@ export function declineText(reason: string | null | undefined): string {
   return DECLINE_REASONS[reason] ?? `payments refused it (${reason.replaceAll("_", " ")})`;
 }
 
-/** The line under an order that says where it stands, in words; null when the badge says enough. */
-export function statusNote(order: Pick<Order, "status" | "decline_reason" | "transaction_id">): string | null {
+/**
+ * The line under an order that says where it stands, in words; null when the badge says enough.
+ * `paymentRequired` is whether orders are charged before they ship (undefined: not known yet).
+ */
+export function statusNote(order: Pick<Order, "status" | "decline_reason" | "transaction_id">, paymentRequired?: boolean): string | null {
   switch (order.status) {
     case "Created":
-      return "Awaiting payment";
+      if (paymentRequired === undefined) {
+        return "Placed";
+      }
+      return paymentRequired ? "Awaiting payment" : "Preparing for dispatch";
     case "Paid":
       return "Paid. Preparing for dispatch";
     case "Payment declined":
@@ -102,6 +108,13 @@ export function statusNote(order: Pick<Order, "status" | "decline_reason" | "tra
     case "Dispatched":
       return null;
   }
+}
+
+/** What the cart says about paying for a checkout (`paymentRequired` undefined: not known yet). */
+export function chargeNote(paymentRequired: boolean | undefined): string {
+  return paymentRequired === false
+    ? "Nothing is charged to your payments: this shop ships orders without a charge."
+    : "Charged to your payments when you place the order.";
 }
 
 /** Where a payment links to see its order. */

@@ -75,6 +75,12 @@ export interface Order {
   product?: Partial<Product> | null;
 }
 
+/** How the deployment runs the order saga (`GET /api/orders/settings`). */
+export interface OrderSettings {
+  /** Orders are charged by payments before they ship; false: shipped uncharged (the commerce seed's flow). */
+  payment_required: boolean;
+}
+
 /** The answer to an order of several lines (a cart). */
 export interface OrdersPlaced {
   message: string;

@@ -6,13 +6,14 @@ import { ProductImage } from "../components/ProductImage";
 import { useAuth } from "../hooks/auth";
 import { useCart } from "../hooks/cart";
 import { useToast } from "../hooks/toast";
+import { usePaymentRequired } from "../hooks/usePaymentRequired";
 import { toApiError, useResource } from "../hooks/useResource";
 import type { ApiError } from "../lib/api";
 import { MAX_QUANTITY, orderItems } from "../lib/cart";
 import { randomId } from "../lib/id";
 import { fitsLimit, type PaymentSummary } from "../lib/limit";
 import { formatMoney, sumMoney } from "../lib/money";
-import { placedOrders } from "../lib/orders";
+import { chargeNote, placedOrders } from "../lib/orders";
 import { navigate, queryString } from "../lib/router";
 import { shortages, type OrdersPlaced, type Product } from "../lib/types";
 
@@ -34,6 +35,7 @@ export function CartPage() {
   const { api, session, restoring } = useAuth();
   const cart = useCart();
   const notify = useToast();
+  const paymentRequired = usePaymentRequired();
   const [placing, setPlacing] = useState(false);
   const [problem, setProblem] = useState<ApiError | null>(null);
   const [idempotencyKey, setIdempotencyKey] = useState(randomId);
@@ -67,7 +69,8 @@ export function CartPage() {
   const missing = products.data ? priced.filter((row) => !row.product) : [];
   const currency = priced.find((row) => row.product)?.product?.currency ?? "USD";
   const total = sumMoney(priced.map((row) => (row.product ? row.product.price * row.line.quantity : 0)));
-  const overLimit = limit.data !== undefined && products.data !== undefined && !fitsLimit(limit.data, total);
+  // Only a checkout that is charged can go over the limit.
+  const overLimit = paymentRequired !== false && limit.data !== undefined && products.data !== undefined && !fitsLimit(limit.data, total);
 
   const checkout = async () => {
     setPlacing(true);
@@ -78,7 +81,8 @@ export function CartPage() {
       cart.store.clear();
       setIdempotencyKey(randomId());
       const what = placed.order_count === 1 ? "Order placed" : `${placed.order_count} orders placed`;
-      notify(`${what}: ${formatMoney(placed.total, currency)}. You can follow the payment and dispatch live here.`);
+      const follow = paymentRequired === false ? "its dispatch" : "the payment and dispatch";
+      notify(`${what}: ${formatMoney(placed.total, currency)}. You can follow ${follow} live here.`);
       navigate("/orders");
     } catch (caught) {
       const error = toApiError(caught);
@@ -171,7 +175,7 @@ export function CartPage() {
           <p className={overLimit ? "field-error small" : "muted small"} data-testid="cart-limit-note">
             {overLimit && limit.data
               ? `This is more than the ${formatMoney(limit.data.remaining)} left of your spending limit: the payment will be declined.`
-              : "Charged to your payments when you place the order."}
+              : chargeNote(paymentRequired)}
           </p>
           {problem && <ErrorMessage error={checkoutProblem(problem, names) ?? problem} testId="checkout-error" />}
           {session ? (

@@ -8,6 +8,7 @@ import { useToast } from "../hooks/toast";
 import { useAutoRetry } from "../hooks/useAutoRetry";
 import { useOnline } from "../hooks/useOnline";
 import { useOrderStream } from "../hooks/useOrderStream";
+import { usePaymentRequired } from "../hooks/usePaymentRequired";
 import { toApiError, useResource } from "../hooks/useResource";
 import { formatDateTime } from "../lib/format";
 import { humanMessage } from "../lib/messages";
@@ -54,8 +55,15 @@ function useTargetOrder(list: readonly Order[] | undefined): { id: number | null
   return { id, ref };
 }
 
-function OrderActions({ order, cancelling, onCancel }: { order: Order; cancelling: boolean; onCancel: () => void }) {
-  const note = statusNote(order);
+interface OrderActionsProps {
+  order: Order;
+  paymentRequired: boolean | undefined;
+  cancelling: boolean;
+  onCancel: () => void;
+}
+
+function OrderActions({ order, paymentRequired, cancelling, onCancel }: OrderActionsProps) {
+  const note = statusNote(order, paymentRequired);
   const cancellable = canCancel(order.status);
   if (note === null && !cancellable) {
     return null;
@@ -88,6 +96,7 @@ export function OrdersPage() {
   const { api, session } = useAuth();
   const notify = useToast();
   const online = useOnline();
+  const paymentRequired = usePaymentRequired();
   const [cancelling, setCancelling] = useState<number | null>(null);
   const orders = useResource(session ? `orders-${session.id}` : null, (signal) =>
     api.get<Order[]>("/api/orders", { signal, query: { limit: 100 } }),
@@ -185,7 +194,12 @@ export function OrdersPage() {
                   <span className="strong">{formatMoney(order.total_cost, order.currency)}</span>
                 </div>
               </div>
-              <OrderActions order={order} cancelling={cancelling === order.id} onCancel={() => void cancel(order)} />
+              <OrderActions
+                order={order}
+                paymentRequired={paymentRequired}
+                cancelling={cancelling === order.id}
+                onCancel={() => void cancel(order)}
+              />
             </li>
           ))}
         </ul>

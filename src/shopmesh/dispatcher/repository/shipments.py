@@ -67,17 +67,6 @@ class Shipments:
         statement = _new_shipment(self._connection, order, status=status, now=now, due_at=due_at)
         return rowcount(await self._connection.execute(statement)) == 1
 
-    async def add_dispatched_if_missing(
-        self, order: OrderSnapshot, *, now: datetime
-    ) -> Shipment | None:
-        """Record the order's shipment as dispatched ``now`` unless one exists (whatever its
-        status); the shipment when this call created it, else None."""
-        statement = _new_shipment(
-            self._connection, order, status=ShipmentStatus.DISPATCHED, now=now, due_at=now
-        ).returning(*_COLUMNS)
-        row = (await self._connection.execute(statement)).first()
-        return None if row is None else _to_shipment(row)
-
     async def cancel_pending(self, order_id: int, *, now: datetime) -> bool:
         """Cancel the order's shipment if it has not left yet; True when it was cancelled now."""
         statement = (
@@ -88,10 +77,10 @@ class Shipments:
         )
         return rowcount(await self._connection.execute(statement)) == 1
 
-    async def due_ids(self, *, now: datetime, limit: int) -> list[int]:
-        """Pending shipments whose time has come, oldest due first."""
+    async def due_order_ids(self, *, now: datetime, limit: int) -> list[int]:
+        """The orders of pending shipments whose time has come, oldest due first."""
         query = (
-            select(ShipmentRow.id)
+            select(ShipmentRow.order_id)
             .where(ShipmentRow.status == ShipmentStatus.PENDING, ShipmentRow.due_at <= now)
             .order_by(ShipmentRow.due_at, ShipmentRow.id)
             .limit(limit)
@@ -106,12 +95,12 @@ class Shipments:
         due: datetime | None = (await self._connection.execute(query)).scalar()
         return due
 
-    async def mark_dispatched(self, shipment_id: int, *, now: datetime) -> Shipment | None:
-        """Pending → dispatched: the shipment as it is now; None when another instance (or a
-        cancel) got there first."""
+    async def mark_dispatched(self, order_id: int, *, now: datetime) -> Shipment | None:
+        """The order's shipment pending → dispatched: the shipment as it is now; None when
+        another instance got there first (or there is none pending)."""
         statement = (
             update(ShipmentRow)
-            .where(ShipmentRow.id == shipment_id, ShipmentRow.status == ShipmentStatus.PENDING)
+            .where(ShipmentRow.order_id == order_id, ShipmentRow.status == ShipmentStatus.PENDING)
             .values(status=ShipmentStatus.DISPATCHED.value, dispatched_at=now)
             .returning(*_COLUMNS)
             .execution_options(synchronize_session=False)
