@@ -155,15 +155,17 @@ class Customers:
         statement = (
             insert_for(self._connection, CustomerRow)
             .values(id=user_id, user_id=user_id, created_at=now, updated_at=now, **_values(profile))
-            # Keyed by id (the user id): a concurrent insert of the same profile waits, then skips.
-            .on_conflict_do_nothing(index_elements=["id"])
+            # On every unique key: a concurrent insert of the same profile waits, then skips,
+            # whichever of its two keys (id and user_id, the same value) meets it first.
+            .on_conflict_do_nothing()
             .returning(*_COLUMNS)
         )
-        try:
-            row = (await self._connection.execute(statement)).first()
-        except IntegrityError as exc:
-            raise _unique_violation(exc) from None
-        return None if row is None else _customer(row)
+        row = (await self._connection.execute(statement)).first()
+        if row is not None:
+            return _customer(row)
+        if await self.of_user(user_id) is None:
+            raise EmailTaken()  # skipped, and not for the user's own profile: for the email
+        return None
 
     async def save(self, customer_id: int, profile: Profile, *, now: datetime) -> Customer:
         """Write ``profile`` over the customer's editable fields; raises :class:`EmailTaken`."""
