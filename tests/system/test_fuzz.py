@@ -27,7 +27,13 @@ from tests.platform_fixtures import Platform
 from tests.support import wait_for
 from tests.system.test_payments_flow import stats
 
-pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.kafka,
+    # All seven fuzzers run in the first test's set-up: the bound that held one service's
+    # fuzzing (300 s) holds the module's, with room for a busy machine.
+    pytest.mark.timeout(900),
+]
 
 SERVICES = ("auth", "payments", "analytics", "customers", "products", "orders", "dispatcher")
 # The gateway answers these itself (or does not route them); the order stream never ends.
