@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -58,13 +59,22 @@ async def postgres_admin() -> AsyncIterator[asyncpg.Connection]:
     await connection.close()
 
 
+@asynccontextmanager
+async def fresh_database(postgres_admin: asyncpg.Connection) -> AsyncIterator[str]:
+    """A new, empty PostgreSQL database (its URL), dropped afterwards."""
+    name = f"test_{uuid.uuid4().hex[:16]}"
+    await postgres_admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        await postgres_admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture
 async def postgres_url(postgres_admin: asyncpg.Connection) -> AsyncIterator[str]:
     """A new, empty PostgreSQL database for one test, dropped afterwards."""
-    name = f"test_{uuid.uuid4().hex[:16]}"
-    await postgres_admin.execute(f'CREATE DATABASE "{name}"')
-    yield make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    await postgres_admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    async with fresh_database(postgres_admin) as url:
+        yield url
 
 
 @pytest.fixture

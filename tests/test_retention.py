@@ -6,6 +6,9 @@ rule the service runs (the kit's for the outbox and the dedup records, the servi
 runs the real background task while rows arrive at a steady rate, as the service writes
 them. The table must level off near what the age implies while far more rows went in,
 and rows the rule must keep (never published, failed, not yet expired) must stay.
+
+The cases run side by side, each on a database of its own (a run is mostly waiting for the
+traffic's next tick): one run for the module, each test checks its case's result.
 """
 
 from __future__ import annotations
@@ -15,15 +18,18 @@ import importlib
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import pytest
 from sqlalchemy import Table, func, select
 
 from shopmesh.kit.db import Database
 from shopmesh.kit.retention import Retention, RetentionRule, kit_rules
+from tests.conftest import fresh_database
 from tests.support import migrated_database
 
 pytestmark = pytest.mark.postgres
@@ -45,6 +51,10 @@ class Case:
     settings: dict[str, Any]  # the service's retention setting, scaled down
     row: Row  # a row as the service writes it at a given time
     kept: Row  # a row the rule must never delete
+
+    @property
+    def table_id(self) -> str:
+        return f"{self.service}.{self.table}"
 
 
 def _id() -> str:
@@ -195,22 +205,52 @@ async def _steady_run(
     return inserted, samples
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda case: f"{case.service}.{case.table}")
-async def test_the_table_stops_growing_under_steady_traffic(postgres_url: str, case: Case) -> None:
-    async with migrated_database(postgres_url, f"shopmesh.{case.service}:migrations") as db:
-        rule = _rule(case)
-        table = rule.table
-        kept = await _prepare(db, case, table)
-        inserted, samples = await _steady_run(db, case, table)
-        settled = [count for at, count in samples if at > RUN / 3]
-        first, last = settled[: len(settled) // 2], settled[len(settled) // 2 :]
-        rate = inserted / samples[-1][0]
-        # A row lives its age, then waits at most a pass or two: what the settings imply.
-        bound = 5 + rate * (KEEP.total_seconds() + 3 * INTERVAL) + PER_TICK
-        assert max(settled) <= bound, (bound, samples)
-        assert max(last) <= max(first) * 1.25 + PER_TICK, samples  # level, not climbing
-        assert inserted >= 3 * max(last), (inserted, samples)
-        # The rows the rule must keep are all still there.
-        async with db.connection() as connection:
-            found = await connection.execute(select(*table.primary_key.columns))
-            assert kept <= {tuple(row) for row in found}
+@dataclass(frozen=True)
+class Outcome:
+    inserted: int
+    samples: list[tuple[float, int]]  # (seconds into the run, rows in the table)
+    kept: set[tuple[Any, ...]]  # keys of the rows the rule must keep
+    found: set[tuple[Any, ...]]  # keys of every row left at the end
+
+
+async def _found(db: Database, table: Table) -> set[tuple[Any, ...]]:
+    async with db.connection() as connection:
+        return {tuple(row) for row in await connection.execute(select(*table.primary_key.columns))}
+
+
+@pytest.fixture(scope="module")
+async def outcomes(postgres_admin: asyncpg.Connection) -> dict[str, Outcome]:
+    """Every case's steady run, all at once. The databases are made and migrated one by one
+    first: one admin connection runs one statement at a time, and Alembic's context is global.
+    """
+    async with AsyncExitStack() as stack:
+        prepared = []
+        for case in CASES:
+            url = await stack.enter_async_context(fresh_database(postgres_admin))
+            migrations = f"shopmesh.{case.service}:migrations"
+            db = await stack.enter_async_context(migrated_database(url, migrations))
+            table = _rule(case).table
+            prepared.append((db, case, table, await _prepare(db, case, table)))
+        runs = await asyncio.gather(*(_steady_run(*run[:3]) for run in prepared))
+        return {
+            case.table_id: Outcome(inserted, samples, kept, await _found(db, table))
+            for (db, case, table, kept), (inserted, samples) in zip(prepared, runs, strict=True)
+        }
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.table_id)
+def test_the_table_stops_growing_under_steady_traffic(
+    outcomes: dict[str, Outcome], case: Case
+) -> None:
+    outcome = outcomes[case.table_id]
+    inserted, samples = outcome.inserted, outcome.samples
+    settled = [count for at, count in samples if at > RUN / 3]
+    first, last = settled[: len(settled) // 2], settled[len(settled) // 2 :]
+    rate = inserted / samples[-1][0]
+    # A row lives its age, then waits at most a pass or two: what the settings imply.
+    bound = 5 + rate * (KEEP.total_seconds() + 3 * INTERVAL) + PER_TICK
+    assert max(settled) <= bound, (bound, samples)
+    assert max(last) <= max(first) * 1.25 + PER_TICK, samples  # level, not climbing
+    assert inserted >= 3 * max(last), (inserted, samples)
+    # The rows the rule must keep are all still there.
+    assert outcome.kept <= outcome.found

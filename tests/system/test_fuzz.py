@@ -5,8 +5,10 @@ an admin token (the widest access, so validation is reached behind every
 policy). Checks: no 5xx, and every documented response matches its schema.
 The examples per operation and the seed are fixed, so a run is repeatable.
 
-The fuzzer's requests carry their own X-Forwarded-For address: the login
-limit it trips is that address's, not the one the other tests log in from.
+The services are fuzzed side by side (each fuzzer mostly waits on the platform's answers):
+one run for the module, each test reads its service's report. Each fuzzer's requests carry
+an X-Forwarded-For address of its own: the login limit one trips is that address's, not
+another fuzzer's nor the one the other tests log in from.
 """
 
 from __future__ import annotations
@@ -25,12 +27,19 @@ from tests.platform_fixtures import Platform
 from tests.support import wait_for
 from tests.system.test_payments_flow import stats
 
-pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.kafka,
+    # All seven fuzzers run in the first test's set-up: the bound that held one service's
+    # fuzzing (300 s) holds the module's, with room for a busy machine.
+    pytest.mark.timeout(900),
+]
 
 SERVICES = ("auth", "payments", "analytics", "customers", "products", "orders", "dispatcher")
 # The gateway answers these itself (or does not route them); the order stream never ends.
 NOT_ROUTED = r"^/(health|ready|stats)$|/stream$"
 EXAMPLES_PER_OPERATION = 10
+FUZZERS_AT_ONCE = 3  # enough to keep two cores busy while each waits on answers
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 
 
@@ -46,8 +55,8 @@ async def _schema(platform: Platform, service: str, directory: Path) -> Path:
     return path
 
 
-async def _fuzz(platform: Platform, admin_token: str, service: str, directory: Path) -> None:
-    """Fuzz ``service`` through the gateway; fail with the fuzzer's report if a check broke."""
+async def _fuzz(platform: Platform, admin_token: str, service: str, directory: Path) -> Fuzzed:
+    """Fuzz ``service`` through the gateway: the fuzzer's exit code and report."""
     schema = await _schema(platform, service, directory)
     fuzzer = await asyncio.create_subprocess_exec(
         str(SCHEMATHESIS),
@@ -58,7 +67,7 @@ async def _fuzz(platform: Platform, admin_token: str, service: str, directory: P
         "--header",
         f"Authorization: Bearer {admin_token}",
         "--header",
-        "X-Forwarded-For: 192.0.2.77",
+        f"X-Forwarded-For: 192.0.2.{70 + SERVICES.index(service)}",
         "--checks",
         "not_a_server_error,response_schema_conformance",
         "--exclude-path-regex",
@@ -79,23 +88,43 @@ async def _fuzz(platform: Platform, admin_token: str, service: str, directory: P
         stderr=asyncio.subprocess.STDOUT,
     )
     output, _ = await fuzzer.communicate()
-    report = output.decode(errors="replace")
-    assert fuzzer.returncode == 0, report[-8000:]
+    return fuzzer.returncode, output.decode(errors="replace")
+
+
+Fuzzed = tuple[int | None, str]
+
+
+@pytest.fixture(scope="module")
+async def fuzzed(
+    platform: Platform, admin_token: str, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Fuzzed]:
+    """Every service fuzzed, a few at once; each one's exit code and report, by service."""
+    slots = asyncio.Semaphore(FUZZERS_AT_ONCE)
+
+    async def one(service: str) -> Fuzzed:
+        async with slots:
+            return await _fuzz(platform, admin_token, service, tmp_path_factory.mktemp(service))
+
+    reports = await asyncio.gather(*(one(service) for service in SERVICES))
+    return dict(zip(SERVICES, reports, strict=True))
+
+
+def _assert_clean(fuzzed: dict[str, Fuzzed], service: str) -> None:
+    """Fail with the fuzzer's report if a check broke."""
+    returncode, report = fuzzed[service]
+    assert returncode == 0, report[-8000:]
     assert "generated" in report  # it did send requests
 
 
 @pytest.mark.parametrize("service", [s for s in SERVICES if s != "payments"])
-async def test_fuzzing_through_the_gateway_finds_no_server_error_and_no_schema_break(
-    platform: Platform, admin_token: str, service: str, tmp_path: Path
+def test_fuzzing_through_the_gateway_finds_no_server_error_and_no_schema_break(
+    fuzzed: dict[str, Fuzzed], service: str
 ) -> None:
-    await _fuzz(platform, admin_token, service, tmp_path)
+    _assert_clean(fuzzed, service)
 
 
-async def test_fuzzing_payments_breaks_nothing_and_analytics_still_equals_its_ledger(
-    platform: Platform, admin_token: str, http: aiohttp.ClientSession, tmp_path: Path
-) -> None:
-    await _fuzz(platform, admin_token, "payments", tmp_path)
-    # Whatever the fuzzer created, the events all arrived once: the totals agree.
+async def _ledger(platform: Platform) -> asyncpg.Record:
+    """Payments' own count, paid count and total of the transactions that still count."""
     connection = await asyncpg.connect(platform.database_urls["payments"].replace("+asyncpg", ""))
     try:
         row = await connection.fetchrow(
@@ -106,11 +135,29 @@ async def test_fuzzing_payments_breaks_nothing_and_analytics_still_equals_its_le
     finally:
         await connection.close()
     assert row is not None
-    assert row["n"] > 0  # the fuzzer made charges: there is a ledger to agree with
-    expected = {"total_transactions": row["n"], "total_paid_transactions": row["paid"]}
-    final = await wait_for(
-        lambda: stats(http),
-        until=lambda s: {k: s[k] for k in expected} == expected,
-        what=f"analytics to reach the payments ledger {expected}",
+    return row
+
+
+async def test_fuzzing_payments_breaks_nothing_and_analytics_still_equals_its_ledger(
+    platform: Platform, fuzzed: dict[str, Fuzzed], http: aiohttp.ClientSession
+) -> None:
+    _assert_clean(fuzzed, "payments")
+    # Whatever the fuzzers created (orders' charges too), the events all arrived once: the
+    # totals agree. Both sides are read again until they do: an order charge the orders
+    # fuzzer caused may still be on its way through the saga.
+
+    async def ledger_and_stats() -> tuple[asyncpg.Record, dict]:
+        return await _ledger(platform), await stats(http)
+
+    def agree(pair: tuple[asyncpg.Record, dict]) -> bool:
+        row, counted = pair
+        return (counted["total_transactions"], counted["total_paid_transactions"]) == (
+            row["n"],
+            row["paid"],
+        )
+
+    row, final = await wait_for(
+        ledger_and_stats, until=agree, what="analytics to reach the payments ledger"
     )
+    assert row["n"] > 0  # the fuzzer made charges: there is a ledger to agree with
     assert Decimal(str(final["total_amount"])) == Decimal(row["total"])

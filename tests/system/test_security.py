@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import json
 import os
 import re
 import sys
@@ -420,12 +421,12 @@ PLACEHOLDER_CASES = {
 
 
 SPECS = [s for s in SERVICES if s.name != "web"]
+REPO = Path(__file__).resolve().parents[2]
 
 
-async def _start_in_production(spec: ServiceSpec, configured: dict[str, str], home: Path) -> Any:
-    """Start ``spec``'s process in production mode with ``configured``; its exit code and
-    output (a process still running after 60 s is killed: starting is the failure)."""
-    env = {
+def _production_env(spec: ServiceSpec, configured: dict[str, str], home: Path) -> dict[str, str]:
+    """The whole environment of ``spec``'s process in production mode with ``configured``."""
+    return {
         "PATH": os.environ["PATH"],
         "HOME": str(home),
         "SHOPMESH_ENV": "production",
@@ -433,35 +434,35 @@ async def _start_in_production(spec: ServiceSpec, configured: dict[str, str], ho
         f"{spec.env_prefix}_PORT": "0",
         **configured,
     }
-    process = await asyncio.create_subprocess_exec(
-        str(Path(sys.executable).with_name(spec.command)),
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    try:
-        async with asyncio.timeout(60):
-            output, _ = await process.communicate()
-    finally:
-        if process.returncode is None:  # it started: that is the failure
-            process.kill()
-            await process.wait()
-    return process.returncode, output.decode(errors="replace")
 
 
 @pytest.fixture(scope="module")
 async def production_starts(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> dict[tuple[str, str], Any]:
-    """Every service started in production mode with each placeholder case, side by side
-    (each start is mostly imports: one after the other they took a minute)."""
+    """Every service's console script started in production mode with each placeholder case;
+    each start's exit code and output. Each start is a process of its own, forked from one
+    interpreter that imported the services once (tests/system/production_start.py): 18 fresh
+    interpreters took a minute of imports, and longer than a start's time limit when busy."""
     cases = [(spec, case) for spec in SPECS for case in PLACEHOLDER_CASES]
-    outcomes = await asyncio.gather(
-        *(
-            _start_in_production(spec, PLACEHOLDER_CASES[case][0], tmp_path_factory.mktemp("prod"))
-            for spec, case in cases
-        )
+    starts = [
+        {
+            "command": spec.command,
+            "env": _production_env(spec, PLACEHOLDER_CASES[case][0], tmp_path_factory.mktemp("p")),
+        }
+        for spec, case in cases
+    ]
+    starter = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.system.production_start",
+        cwd=REPO,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
     )
+    output, _ = await starter.communicate(json.dumps(starts).encode())
+    assert starter.returncode == 0, output[-3000:]
+    outcomes = json.loads(output)
     return {
         (spec.name, case): outcome for (spec, case), outcome in zip(cases, outcomes, strict=True)
     }
