@@ -57,8 +57,8 @@ FOLD_ON_POSTGRESQL = text(
 def fold_params(
     stats_id: int, per_user: Mapping[int, StatsDelta], total: StatsDelta, *, events: int
 ) -> dict[str, Any]:
-    """The parameters of :data:`FOLD_ON_POSTGRESQL` (GREATEST skips a missing time, as the
-    row's first event time is kept)."""
+    """The parameters of :data:`FOLD_ON_POSTGRESQL` for the batch's deltas, folded ``per_user``
+    and in ``total`` (GREATEST ignores a row's NULL time: its first event's time is taken)."""
     users = [per_user[user_id] for user_id in sorted(per_user)]
     return {
         "user_ids": [d.user_id for d in users],
