@@ -42,7 +42,7 @@ HANDLERS: dict[str, Handler[ProductsUnitOfWork]] = {
 def order_events_consumer(
     settings: Settings, units: Callable[[], ProductsUnitOfWork]
 ) -> EventConsumer[ProductsUnitOfWork]:
-    """The consumer of the order events topic (fetched every ``order_events_fetch_wait`` s)."""
+    """The consumer of the order events topic (see ``order_events_fetch_wait``)."""
     return event_consumer(
         settings,
         units,
