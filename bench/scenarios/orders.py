@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from typing import Any
 
@@ -27,7 +28,9 @@ from bench.measure import latency_summary, spread
 from shopmesh.kit.aio import poll
 
 log = logging.getLogger("bench")
-RATE = 50.0
+# BENCH_ORDERS_RATE: another rate, e.g. one well below saturation to read the CPU an order
+# costs when every consumer's batch is one event (the figure does not count as the row's).
+RATE = float(os.environ.get("BENCH_ORDERS_RATE", "50"))
 USERS = 20
 PRODUCTS = 16
 
@@ -128,6 +131,9 @@ async def run(ctx: Context) -> dict[str, Any]:
         "title": f"Order placed → paid → Dispatched on the buyer's SSE stream, {RATE:.0f} "
         "orders/s, dispatch delay 0",
         "figures": {"order→dispatched": figures},
-        "targets": [{"name": "p99 ≤ 300 ms", "value": p99, "met": p99 <= 300}],
+        # The target is set at 50 orders/s; another rate has none.
+        "targets": [{"name": "p99 ≤ 300 ms", "value": p99, "met": p99 <= 300}]
+        if RATE == 50
+        else [],
         "runs": runs,
     }

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, event
 
 from shopmesh.analytics.consumers import HANDLERS, on_transactions
 from shopmesh.analytics.repository import AnalyticsUnitOfWork, stats
@@ -144,3 +144,24 @@ async def test_a_batch_recreates_a_lost_stats_row(db: Database) -> None:
     totals = await stats_of(db).totals()
     assert (totals.total_transactions, totals.total_amount) == (1, Decimal("3.50"))
     assert (totals.events_processed, totals.unique_users) == (1, 1)
+
+
+async def test_a_batch_is_one_statement_besides_its_processed_ids(db: Database) -> None:
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement.split()[0])
+
+    users = [new_user_id() for _ in range(3)]
+    await apply_batch(db, [envelope(created(user_id=users[0], amount=1))])
+    event.listen(db.engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        # Known and new users, created and paid events.
+        batch = [envelope(created(user_id=u, amount=2)) for u in users]
+        await apply_batch(db, [*batch, envelope(paid(user_id=users[1], transactions_paid=1))])
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", seen)
+
+    assert statements == ["INSERT", "WITH"]  # the batch's ids, then its effect
+    totals = await stats_of(db).totals()
+    assert (totals.total_transactions, totals.unique_users) == (4, 3)

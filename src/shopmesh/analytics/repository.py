@@ -3,7 +3,8 @@
 Every change is an atomic increment in SQL (``x = x + :n``), never a read
 then a write, so two consumer instances applying events at the same time
 cannot lose an update. Writers lock the stats row first, then user rows in
-id order, so concurrent ones queue instead of deadlocking.
+id order, so concurrent ones queue instead of deadlocking. On PostgreSQL a
+batch is one statement (:mod:`.folding`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shopmesh.analytics.domain import EMPTY_STATS, Stats, StatsDelta, UserStats
+from shopmesh.analytics.folding import FOLD_ON_POSTGRESQL, fold_params
 from shopmesh.kit.db import insert_for, new_metadata, rowcount
 from shopmesh.kit.uow import UnitOfWork
 
@@ -126,11 +128,11 @@ class StatsStore:
         self._connection = connection
 
     async def add(self, deltas: Sequence[StatsDelta]) -> None:
-        """Add the events' ``deltas``: a few statements however many events.
+        """Add the events' ``deltas``: one statement on PostgreSQL (see :mod:`.folding`), a
+        few on SQLite, however many events.
 
         The deltas are folded per user first; the stats row is locked first (its
-        update), then the user rows in id order, so concurrent writers queue
-        instead of deadlocking.
+        update), then the user rows in id order.
         """
         if not deltas:
             return
@@ -141,6 +143,10 @@ class StatsStore:
         for delta in per_user.values():
             total = fold(total, delta)
         assert total is not None
+        if self._connection.dialect.name == "postgresql":
+            params = fold_params(STATS_ROW_ID, per_user, total, events=len(deltas))
+            await self._connection.execute(FOLD_ON_POSTGRESQL, params)
+            return
         await self._add_to_totals(total, events=len(deltas))
         users = sorted(per_user)
         if new_users := await self._insert_missing_users(users):

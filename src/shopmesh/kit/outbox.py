@@ -35,6 +35,8 @@ from shopmesh.kit.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISH_LATENCY, OUTBOX_
 from shopmesh.kit.tables import outbox_message
 
 log = logging.getLogger(__name__)
+# Seconds a stopping relay waits to mark the rows it sent last.
+STOP_MARK_TIMEOUT = 2.0
 
 
 class Outbox:
@@ -152,6 +154,7 @@ class OutboxRelay:
         self._alarm = Alarm(poll_interval)
         self._statements = _RelayStatements(batch_size)
         self._lock_id = 0x5E0B0000 + zlib.crc32(service.encode()) % 0xFFFF
+        self._acked_at = utcnow()  # when Kafka acked the rows sent last
         self.published = 0
 
     def notify(self) -> None:
@@ -171,11 +174,19 @@ class OutboxRelay:
     async def _publish(self) -> None:
         async with self._producer() as producer, self._leadership():
             sent: list[int] = []
-            while True:
-                rows = await self._mark_and_fetch(sent)
-                sent = await self._send(producer, rows)
-                if not rows:
-                    await self._idle()
+            try:
+                while True:
+                    rows = await self._mark_and_fetch(sent)
+                    sent = await self._send(producer, rows)
+                    if len(rows) < self._batch_size:
+                        # Nothing more was waiting: rest until notified. The rows just sent
+                        # are marked by the next pass's statement, which also reads what
+                        # woke it (one round trip a pass, not a second one to mark them).
+                        await self._idle()
+            except asyncio.CancelledError:  # stopping (an error is left as a crash would)
+                if sent:
+                    await self._mark_before_stop(sent)
+                raise
 
     async def _send(self, producer: AIOKafkaProducer, rows: Sequence[Row[Any]]) -> list[int]:
         """Publish ``rows`` and wait for Kafka's acks; their ids (still to be marked sent)."""
@@ -193,28 +204,44 @@ class OutboxRelay:
                 )
             )
         await asyncio.gather(*pending)
+        self._acked_at = utcnow()
         self._observe(rows)
         if len(rows) == self._batch_size:
             await self._count_backlog()  # a full batch: more may wait behind it
         return [row.id for row in rows]
 
     async def _mark_and_fetch(self, sent: list[int]) -> Sequence[Row[Any]]:
-        """Mark the ``sent`` rows published, then read the next batch of unsent rows.
+        """Mark the ``sent`` rows published (as of Kafka's acks), then read the next batch of
+        unsent rows.
 
         On PostgreSQL one statement does both (its read leaves the rows it marks out:
-        it sees the table as it was before the statement), so a busy relay spends one
-        round trip per batch; on SQLite two statements. No transaction around them:
+        it sees the table as it was before the statement), so each pass of the relay
+        spends one round trip; on SQLite two statements. No transaction around them:
         BEGIN and COMMIT would be two more round trips, and a mark that is lost only
         means the rows are sent again (consumers drop the copies).
         """
         async with self._db.connection(autocommit=True) as connection:
             if not sent:
                 return (await connection.execute(self._statements.unsent)).all()
-            marked = {"ids": sent, "now": utcnow()}
+            marked = {"ids": sent, "now": self._acked_at}
             if self._db.is_sqlite:
                 await connection.execute(self._statements.mark, marked)
                 return (await connection.execute(self._statements.unsent)).all()
             return (await connection.execute(self._statements.mark_and_fetch, marked)).all()
+
+    async def _mark_before_stop(self, sent: list[int]) -> None:
+        """Stopping: mark the rows sent last, if the database answers soon (else they are
+        sent again at the next start, and consumers drop the copies)."""
+        try:
+            async with (
+                asyncio.timeout(STOP_MARK_TIMEOUT),
+                self._db.connection(autocommit=True) as connection,
+            ):
+                await connection.execute(
+                    self._statements.mark, {"ids": sent, "now": self._acked_at}
+                )
+        except Exception as exc:
+            log.info("outbox relay: last batch not marked at stop: %s", describe(exc))
 
     def _observe(self, rows: Sequence[Row[Any]]) -> None:
         now = utcnow()

@@ -177,9 +177,10 @@ class LiveListener:
         """Apply a fetched batch and tell the hub, in the messages' order; the change each
         message announced, if any.
 
-        The dispatches of the whole batch are applied and read back in one
-        transaction: one message at a time, this listener could not keep up with
-        the orders placed (and every customer's stream waited behind it).
+        The dispatches of the whole batch are applied and read back in two
+        statements, each committing by itself: one message at a time, this listener
+        could not keep up with the orders placed (and every customer's stream waited
+        behind it).
         """
         notices: list[StatusChange | int | None] = [self._notice_of(value) for value in values]
         dispatched = [notice for notice in notices if isinstance(notice, int)]
@@ -207,7 +208,8 @@ class LiveListener:
         the change of each order that is Dispatched now (unknown or cancelled ones: none)."""
         try:
             # The read after the change sees it (and what the durable consumer may have
-            # applied first).
+            # applied first). Each statement is right on its own, so neither needs a
+            # transaction around it (two round trips, not four).
             async with self._units() as uow:
                 await service.mark_all_dispatched(uow, order_ids)
                 orders = await uow.orders.by_ids(None, order_ids)

@@ -177,11 +177,13 @@ class Orders:
 
     async def by_ids(self, customer_id: int | None, ids: Sequence[int]) -> list[Order]:
         """The customer's (or, given ``None``, anyone's) orders among ``ids``, in the order of
-        ``ids``."""
+        ``ids``. The first statement of a unit runs alone (no BEGIN and COMMIT round trips):
+        a read is right on its own."""
         query = select(*_COLUMNS).where(OrderRow.id.in_(ids))
         if customer_id is not None:
             query = query.where(OrderRow.customer_id == customer_id)
-        found = {row.id: _to_order(row) for row in (await self._connection.execute(query)).all()}
+        rows = (await execute_alone(self._connection, query)).all()
+        found = {row.id: _to_order(row) for row in rows}
         return [found[i] for i in ids if i in found]
 
     async def _move(
@@ -243,7 +245,9 @@ class Orders:
 
     async def mark_all_dispatched(self, order_ids: Sequence[int], *, now: datetime) -> None:
         """Mark the orders among ``order_ids`` that may be shipped (Paid, or Created when no
-        payment was required) Dispatched, in one statement (a cancelled order stays so)."""
+        payment was required) Dispatched, in one statement (a cancelled order stays so). It is
+        right on its own, so as the first statement of a unit (the live listener's) it commits
+        by itself: no BEGIN and COMMIT round trips."""
         statement = (
             update(ORDER_TABLE)
             .where(
@@ -256,7 +260,7 @@ class Orders:
                 updated_at=now,
             )
         )
-        await self._connection.execute(statement)
+        await execute_alone(self._connection, statement)
 
 
 class Intents:

@@ -42,11 +42,12 @@ HANDLERS: dict[str, Handler[ProductsUnitOfWork]] = {
 def order_events_consumer(
     settings: Settings, units: Callable[[], ProductsUnitOfWork]
 ) -> EventConsumer[ProductsUnitOfWork]:
-    """The consumer of the order events topic."""
+    """The consumer of the order events topic (see ``order_events_fetch_wait``)."""
     return event_consumer(
         settings,
         units,
         group_id=settings.group_id,
         topics=[settings.order_events_topic],
         handlers=HANDLERS,
+        fetch_wait=settings.order_events_fetch_wait,
     )

@@ -28,9 +28,11 @@ def event_consumer(
     topics: Sequence[str],
     handlers: Mapping[str, Handler[U]],
     batch_handler: BatchHandler[U] | None = None,
+    fetch_wait: float = 0.0,
 ) -> EventConsumer[U]:
     """A consumer of ``topics`` as ``group_id``, set up from the platform's ``settings``
-    (broker, attempts before the dead-letter topic, retry backoff, topic replication)."""
+    (broker, attempts before the dead-letter topic, retry backoff, topic replication);
+    ``fetch_wait``: see :class:`EventConsumer`."""
     return EventConsumer(
         units,
         service=settings.service_name,
@@ -42,4 +44,5 @@ def event_consumer(
         retry_backoff=settings.consumer_retry_backoff,
         replication=settings.kafka_replication,
         batch_handler=batch_handler,
+        fetch_wait=fetch_wait,
     )

@@ -27,7 +27,7 @@ from shopmesh.kit.consumer.applier import BatchApplier, BatchHandler, Handler
 from shopmesh.kit.consumer.deadletters import dead_letter_headers, envelope_of, failure_reason
 from shopmesh.kit.db import is_transient_db_error
 from shopmesh.kit.events import EventEnvelope, MalformedEvent
-from shopmesh.kit.kafka import ensure_topics, idempotent_producer
+from shopmesh.kit.kafka import ensure_topics, fetch_options, idempotent_producer
 from shopmesh.kit.metrics import CONSUMER_LAG, EVENTS_CONSUMED
 from shopmesh.kit.uow import UnitOfWork
 
@@ -51,6 +51,8 @@ class EventConsumer(Generic[U]):
     one batch are applied by one call of it instead of one handler call each; a
     failing batch is still retried one event at a time through it, so a poison
     message is found the same way.
+
+    ``fetch_wait``: see :func:`~shopmesh.kit.kafka.fetch_options` (0: each message at once).
     """
 
     def __init__(
@@ -69,6 +71,7 @@ class EventConsumer(Generic[U]):
         batch_handler: BatchHandler[U] | None = None,
         replication: int = 1,
         commit_interval: float = COMMIT_INTERVAL,
+        fetch_wait: float = 0.0,
     ) -> None:
         self._applier = BatchApplier(
             units,
@@ -87,6 +90,7 @@ class EventConsumer(Generic[U]):
         self._retry_backoff = retry_backoff
         self._batch_size = batch_size
         self._replication = replication
+        self._fetch_wait = fetch_wait
         # Each partition's lag at the last commit: (topic, partition) -> messages behind.
         self.lag: dict[tuple[str, int], int] = {}
 
@@ -141,6 +145,7 @@ class EventConsumer(Generic[U]):
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             isolation_level="read_committed",
+            **fetch_options(self._fetch_wait),
         )
         dlq = idempotent_producer(self._bootstrap, client_id=f"{self._service}-dlq")
         applied: dict[TopicPartition, int] = {}  # next offsets, not committed yet
