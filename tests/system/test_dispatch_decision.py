@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,9 +17,8 @@ import asyncpg
 import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
-from sqlalchemy.engine import make_url
 
-from tests.conftest import ADMIN_URL
+from tests.conftest import fresh_database
 from tests.dispatcher.support import Dispatcher, asking
 from tests.orders.fakes import closed_port_url
 from tests.orders.support import Orders, fakes_running, served
@@ -30,17 +28,6 @@ pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
 CUSTOMER = 4242
 HOOKS = [f"{closed_port_url()}/hook-a", f"{closed_port_url()}/hook-b"]
-
-
-@asynccontextmanager
-async def _database(postgres_admin: asyncpg.Connection) -> AsyncIterator[str]:
-    """A second fresh database (the dispatcher's own, beside orders')."""
-    name = f"test_{uuid.uuid4().hex[:16]}"
-    await postgres_admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        await postgres_admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def _authorize(bootstrap: str, orders: list[dict[str, Any]]) -> None:
@@ -93,7 +80,7 @@ async def test_a_cancel_and_a_dispatch_of_one_order_never_both_happen(
     async with (
         fakes_running() as fakes,
         served(postgres_url, fakes.urls(), group_id=unique("orders-"), **kafka, **fast) as orders,
-        _database(postgres_admin) as dispatcher_db,
+        fresh_database(postgres_admin) as dispatcher_db,  # the dispatcher's own, beside orders'
         # Due in a minute: the loop leaves them be, the test decides when the dispatcher acts.
         asking(
             dispatcher_db,
