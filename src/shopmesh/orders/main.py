@@ -15,7 +15,8 @@ from shopmesh.orders.domain import TOPIC
 from shopmesh.orders.live import LiveListener, StatusHub
 from shopmesh.orders.reaper import IntentReaper
 from shopmesh.orders.remote import CustomersClient, PendingReleases, ProductsClient
-from shopmesh.orders.repository import OrdersUnitOfWork, idempotency_record
+from shopmesh.orders.repository import OrdersUnitOfWork
+from shopmesh.orders.repository.tables import idempotency_record
 from shopmesh.orders.service import OrderService
 from shopmesh.orders.settings import Settings
 
