@@ -17,7 +17,8 @@ from shopmesh.kit.consumer import EventConsumer
 from shopmesh.kit.db import Database
 from shopmesh.kit.events import Event
 from shopmesh.kit.migrations import migrate
-from shopmesh.kit.outbox import OutboxRelay, outbox_backlog
+from shopmesh.kit.outbox import outbox_backlog
+from shopmesh.kit.relay import OutboxRelay
 from tests.kit.sample import MIGRATIONS, NotesUnitOfWork, NoteWritten, record_note
 from tests.support import migrated_database, wait_for
 

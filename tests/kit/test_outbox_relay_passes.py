@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import event
 
 from shopmesh.kit.db import Database
-from shopmesh.kit.outbox import OutboxRelay, outbox_backlog
+from shopmesh.kit.outbox import outbox_backlog
+from shopmesh.kit.relay import OutboxRelay
 from tests.kit.sample import MIGRATIONS
 from tests.kit.test_outbox_and_consumer import background, copies_in_topic, write_notes
 from tests.support import migrated_database, wait_for

@@ -10,10 +10,10 @@ import pytest
 from shopmesh.analytics.consumers import transactions_consumer
 from shopmesh.analytics.repository import AnalyticsUnitOfWork
 from shopmesh.analytics.settings import Settings as AnalyticsSettings
-from shopmesh.kit import outbox as outbox_module
+from shopmesh.kit import relay as relay_module
 from shopmesh.kit.consumer import consumer as consumer_module
 from shopmesh.kit.db import Database
-from shopmesh.kit.outbox import OutboxRelay
+from shopmesh.kit.relay import OutboxRelay
 
 
 class Created(Exception):
@@ -49,7 +49,7 @@ async def test_a_consumer_creates_its_topics_with_the_replication_setting(
 async def test_the_outbox_relay_creates_its_topics_with_the_replication_setting(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    calls = record_topics(monkeypatch, outbox_module)
+    calls = record_topics(monkeypatch, relay_module)
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'o.db'}")
     relay = OutboxRelay(db, service="s", bootstrap="x:1", topics=["t"], replication=3)
     with pytest.raises(Created):

@@ -15,8 +15,8 @@ from shopmesh.kit.client import Resolver, ServiceClient, StaticResolver
 from shopmesh.kit.db import Database
 from shopmesh.kit.jwt import CACHED_TOKENS, TokenVerifier
 from shopmesh.kit.migrations import migrate
-from shopmesh.kit.outbox import OutboxRelay
 from shopmesh.kit.registry import RegistryAgent
+from shopmesh.kit.relay import OutboxRelay
 from shopmesh.kit.retention import RetentionRule, service_retention
 from shopmesh.kit.settings import ServiceSettings
 from shopmesh.kit.uow import UnitOfWork
