@@ -5,7 +5,10 @@ The kit's consumer records each event id in the same unit of work, so a
 redelivered event changes nothing; the UPDATEs themselves are conditional
 too (only a Paid order is dispatched, only a Created one is paid or
 declined), so a cancelled order stays cancelled and a replay under another
-event id is a no-op as well.
+event id is a no-op as well. Orders itself decides each dispatch (the
+dispatcher asks it before it ships, ``POST /api/orders/dispatches``), so the
+dispatcher's ``order.dispatched`` finds its order Dispatched already: its
+UPDATE changes no row (redundant work, left in place for now).
 """
 
 from __future__ import annotations
@@ -23,8 +26,8 @@ DISPATCHED = "order.dispatched"
 
 
 async def on_order_dispatched(uow: OrdersUnitOfWork, envelope: EventEnvelope) -> None:
-    """``order.dispatched``: a Paid order becomes Dispatched (by the dispatcher); a
-    cancelled one stays cancelled."""
+    """``order.dispatched``: the order is Dispatched (orders confirmed it before the
+    dispatcher shipped, so this changes no row); a cancelled one stays cancelled."""
     await on_events(uow, [envelope])
 
 

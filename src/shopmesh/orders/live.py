@@ -204,8 +204,9 @@ class LiveListener:
         return None
 
     async def _dispatched(self, order_ids: list[int]) -> dict[int, StatusChange]:
-        """Apply the dispatches (unless the durable consumer already did), then read them back:
-        the change of each order that is Dispatched now (unknown or cancelled ones: none)."""
+        """Apply the dispatches (orders confirmed them to the dispatcher already, so this
+        changes no row), then read them back: the change of each order that is Dispatched
+        now (unknown or cancelled ones: none)."""
         try:
             # The read after the change sees it (and what the durable consumer may have
             # applied first). Each statement is right on its own, so neither needs a
