@@ -27,7 +27,6 @@ from shopmesh.customers.domain import (
     NAME_MAX,
     SEX_MAX,
     Customer,
-    CustomerExists,
     EmailTaken,
     Page,
     Profile,
@@ -112,13 +111,9 @@ def _customer(row: Any) -> Customer:
 
 
 def _unique_violation(exc: IntegrityError) -> Exception:
-    """The domain error behind a unique violation (both dialects name the column)."""
-    text = str(exc.orig)
-    if "email_key" in text:
-        return EmailTaken()
-    if "user_id" in text:
-        return CustomerExists()
-    return exc
+    """The domain error behind a unique violation of a saved profile (both dialects name
+    the column; a save changes no id, so the email is the only key it can meet)."""
+    return EmailTaken() if "email_key" in str(exc.orig) else exc
 
 
 class Customers:
