@@ -86,9 +86,6 @@ async def kafka_reachable(bootstrap: str, timeout: float = 1.0) -> bool:
     return False
 
 
-__all__ = ["KafkaError", "ensure_topics", "idempotent_producer", "kafka_reachable"]
-
-
 # With a fetch wait, the broker answers a fetch once it holds this much or the wait is over:
 # in practice the wait decides, and the fetch brings all that came meanwhile.
 PATIENT_FETCH_MIN_BYTES = 1024 * 1024
@@ -105,3 +102,12 @@ def fetch_options(wait: float) -> dict[str, int]:
     if wait <= 0:
         return {}
     return {"fetch_min_bytes": PATIENT_FETCH_MIN_BYTES, "fetch_max_wait_ms": round(wait * 1000)}
+
+
+__all__ = [
+    "KafkaError",
+    "ensure_topics",
+    "fetch_options",
+    "idempotent_producer",
+    "kafka_reachable",
+]
