@@ -70,11 +70,11 @@ class Auth(ServiceUnderTest):
 
     async def counts(self) -> tuple[int, int, int]:  # type: ignore[override]
         """How many users, refresh tokens and outbox rows exist."""
-        return (
-            await self.scalar(select(func.count()).select_from(UserAccount)),
-            await self.scalar(select(func.count()).select_from(RefreshTokenRow)),
-            await self.scalar(select(func.count()).select_from(outbox_message)),
+        tables = (UserAccount, RefreshTokenRow, outbox_message)
+        [row] = await self.rows(
+            select(*(select(func.count()).select_from(t).scalar_subquery() for t in tables))
         )
+        return (row[0], row[1], row[2])
 
     async def user_events(self) -> list[tuple[Any, dict[str, Any]]]:
         """The outbox rows of ``user.registered`` events, with their decoded payloads."""

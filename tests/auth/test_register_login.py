@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -10,8 +11,9 @@ import jwt
 import pytest
 
 from shopmesh.auth import passwords
+from tests.support import shared_sqlite_url
 
-from .support import JWT_SECRET, PASSWORD, Auth
+from .support import JWT_SECRET, PASSWORD, Auth, running
 
 BAD_BODIES: list[tuple[str, Any]] = [
     ("missing username", {"password": PASSWORD}),
@@ -102,19 +104,28 @@ async def test_registering_a_taken_username_in_any_case_is_409_and_writes_nothin
     assert (await auth.login(username)).status_code == 200  # the first account is untouched
 
 
+@pytest.fixture(scope="module")
+async def refusing(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Auth]:
+    """One app for the module's bodies that are refused: each test proves with the counts
+    before and after that its request wrote nothing."""
+    url, mail = shared_sqlite_url(tmp_path_factory, "auth"), tmp_path_factory.mktemp("mail")
+    async with running(url, data_dir=mail) as service:
+        yield service
+
+
 @pytest.mark.parametrize(("case", "body"), BAD_BODIES, ids=[case for case, _ in BAD_BODIES])
 @pytest.mark.parametrize("path", ["/api/auth/register", "/api/auth/login"])
 async def test_bad_input_is_a_422_validation_error_and_writes_nothing(
-    auth: Auth, path: str, case: str, body: Any
+    refusing: Auth, path: str, case: str, body: Any
 ) -> None:
-    before = await auth.counts()
+    before = await refusing.counts()
 
-    response = await auth.client.post(path, json=body)
+    response = await refusing.client.post(path, json=body)
 
     assert response.status_code == 422, (case, response.text)
     assert response.json()["code"] == "validation_error"
     assert response.json()["details"]
-    assert await auth.counts() == before
+    assert await refusing.counts() == before
 
 
 @pytest.mark.parametrize("path", ["/api/auth/register", "/api/auth/login"])
@@ -133,16 +144,18 @@ async def test_bad_input_is_a_422_validation_error_and_writes_nothing(
     ],
 )
 async def test_a_body_that_is_not_json_is_a_4xx_json_error_and_writes_nothing(
-    auth: Auth, path: str, content: bytes, content_type: str, status: int, code: str
+    refusing: Auth, path: str, content: bytes, content_type: str, status: int, code: str
 ) -> None:
-    before = await auth.counts()
+    before = await refusing.counts()
 
-    response = await auth.client.post(path, content=content, headers={"content-type": content_type})
+    response = await refusing.client.post(
+        path, content=content, headers={"content-type": content_type}
+    )
 
     assert (response.status_code, response.json()["code"]) == (status, code)
     assert response.headers["content-type"] == "application/json"
     assert {"error", "code", "request_id"} <= set(response.json())
-    assert await auth.counts() == before
+    assert await refusing.counts() == before
 
 
 async def test_boundary_lengths_are_accepted(auth: Auth) -> None:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 
-from .support import ADMIN_HEADERS, ALICE, BASE, BOB, ME, Customers, auth, profile
+from tests.support import shared_sqlite_url
+
+from .support import ADMIN_HEADERS, ALICE, BASE, BOB, ME, Customers, auth, profile, running
 
 ENDPOINTS = [
     ("GET", ME),
@@ -19,6 +23,15 @@ ENDPOINTS = [
 ]
 
 
+@pytest.fixture(scope="module")
+async def with_bob(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Customers]:
+    """One app, holding Bob's profile (customer 1), for the requests without a valid token:
+    each is refused, and each test proves with snapshots that it changed nothing."""
+    async with running(shared_sqlite_url(tmp_path_factory, "customers-access")) as service:
+        await service.make(BOB)
+        yield service
+
+
 @pytest.mark.parametrize(("method", "path"), ENDPOINTS)
 @pytest.mark.parametrize(
     ("authorization", "code"),
@@ -30,9 +43,9 @@ ENDPOINTS = [
     ],
 )
 async def test_every_endpoint_needs_a_valid_token(
-    customers: Customers, method: str, path: str, authorization: str | None, code: str
+    with_bob: Customers, method: str, path: str, authorization: str | None, code: str
 ) -> None:
-    await customers.make(BOB)
+    customers = with_bob
     before = await customers.snapshot()
     headers = {} if authorization is None else {"Authorization": authorization}
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 
-from .support import ADMIN_HEADERS, ALICE, BASE, ME, Customers, auth, profile
+from tests.support import shared_sqlite_url
+
+from .support import ADMIN_HEADERS, ALICE, BASE, ME, Customers, auth, profile, running
 
 MISSING = object()
 
@@ -107,7 +110,15 @@ def _assert_refused(response: Any, status: int = 422) -> None:
     assert "Traceback" not in response.text
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
+async def customers(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Customers]:
+    """One app for the module: every request here is refused, and each test proves with
+    snapshots that it changed nothing (a test of its own would build an app each time)."""
+    async with running(shared_sqlite_url(tmp_path_factory, "customers")) as service:
+        yield service
+
+
+@pytest.fixture(scope="module")
 async def alice_id(customers: Customers) -> int:
     """Alice's existing profile: a refused change must leave it as it is."""
     response = await customers.put_me(ALICE, profile())

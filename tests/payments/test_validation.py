@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from shopmesh.kit.jwt import Principal, issue_token
-from tests.support import SECRET
+from tests.support import SECRET, shared_sqlite_url
 
 from .support import ALICE, BOB, Payments, running
 
@@ -55,6 +56,14 @@ def _foreign_token() -> str:
     )
 
 
+@pytest.fixture(scope="module")
+async def refusing(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Payments]:
+    """One app for the module's refusals: every request sent to it is refused (or only
+    reads), so its tables stay empty and each test still finds exactly NOTHING in them."""
+    async with running(shared_sqlite_url(tmp_path_factory, "payments")) as service:
+        yield service
+
+
 @pytest.mark.parametrize(("method", "path"), ENDPOINTS)
 @pytest.mark.parametrize(
     ("authorization", "code"),
@@ -69,21 +78,21 @@ def _foreign_token() -> str:
     ],
 )
 async def test_missing_or_bad_token_is_401(
-    payments: Payments, method: str, path: str, authorization: str | None, code: str
+    refusing: Payments, method: str, path: str, authorization: str | None, code: str
 ) -> None:
     tokens = {"expired": _expired_token(), "foreign": f"Bearer {_foreign_token()}"}
     headers = {}
     if authorization is not None:
         headers["Authorization"] = tokens.get(authorization, authorization)
-    response = await payments.client.request(method, path, headers=headers, json={"amount": 5})
+    response = await refusing.client.request(method, path, headers=headers, json={"amount": 5})
     assert response.status_code == 401, response.text
     assert response.json()["code"] == code
-    assert await payments.counts() == NOTHING
+    assert await refusing.counts() == NOTHING
 
 
-async def test_bare_token_without_bearer_is_accepted(payments: Payments) -> None:
-    bare = payments.headers(ALICE)["Authorization"].removeprefix("Bearer ")
-    response = await payments.client.get(LIST, headers={"Authorization": bare})
+async def test_bare_token_without_bearer_is_accepted(refusing: Payments) -> None:
+    bare = refusing.headers(ALICE)["Authorization"].removeprefix("Bearer ")
+    response = await refusing.client.get(LIST, headers={"Authorization": bare})
     assert response.status_code == 200
 
 
@@ -150,30 +159,30 @@ async def test_other_user_id_in_query_is_forbidden(
         None,
     ],
 )
-async def test_invalid_create_body_is_422_and_writes_nothing(payments: Payments, body: Any) -> None:
-    response = await payments.client.post(CREATE, json=body, headers=payments.headers(ALICE))
+async def test_invalid_create_body_is_422_and_writes_nothing(refusing: Payments, body: Any) -> None:
+    response = await refusing.client.post(CREATE, json=body, headers=refusing.headers(ALICE))
     _assert_error(response, 422, "validation_error")
     assert response.json()["details"]
-    assert await payments.counts() == NOTHING
+    assert await refusing.counts() == NOTHING
 
 
 @pytest.mark.parametrize(
     "raw",
     [b'{"amount": NaN}', b'{"amount": Infinity}', b'{"amount": -Infinity}', b'{"amount": 0.1e-2}'],
 )
-async def test_non_finite_or_tiny_json_numbers_are_422(payments: Payments, raw: bytes) -> None:
-    headers = payments.headers(ALICE, **{"Content-Type": "application/json"})
-    response = await payments.client.post(CREATE, content=raw, headers=headers)
+async def test_non_finite_or_tiny_json_numbers_are_422(refusing: Payments, raw: bytes) -> None:
+    headers = refusing.headers(ALICE, **{"Content-Type": "application/json"})
+    response = await refusing.client.post(CREATE, content=raw, headers=headers)
     _assert_error(response, 422, "validation_error")
-    assert await payments.counts() == NOTHING
+    assert await refusing.counts() == NOTHING
 
 
 @pytest.mark.parametrize("raw", [b'{"amount": 5', b"amount=5", b'{"amount": 5,}', b"\xff\xfe"])
-async def test_invalid_json_is_400(payments: Payments, raw: bytes) -> None:
-    headers = payments.headers(ALICE, **{"Content-Type": "application/json"})
-    response = await payments.client.post(CREATE, content=raw, headers=headers)
+async def test_invalid_json_is_400(refusing: Payments, raw: bytes) -> None:
+    headers = refusing.headers(ALICE, **{"Content-Type": "application/json"})
+    response = await refusing.client.post(CREATE, content=raw, headers=headers)
     _assert_error(response, 400, "invalid_json")
-    assert await payments.counts() == NOTHING
+    assert await refusing.counts() == NOTHING
 
 
 async def test_description_of_500_characters_is_accepted(payments: Payments) -> None:
@@ -183,11 +192,11 @@ async def test_description_of_500_characters_is_accepted(payments: Payments) -> 
 
 
 @pytest.mark.parametrize("path", [CREATE, PAY])
-async def test_oversized_body_is_413_and_writes_nothing(payments: Payments, path: str) -> None:
+async def test_oversized_body_is_413_and_writes_nothing(refusing: Payments, path: str) -> None:
     body = {"amount": 5, "description": "x" * (2 * 1024 * 1024)}
-    response = await payments.client.post(path, json=body, headers=payments.headers(ALICE))
+    response = await refusing.client.post(path, json=body, headers=refusing.headers(ALICE))
     _assert_error(response, 413, "payload_too_large")
-    assert await payments.counts() == NOTHING
+    assert await refusing.counts() == NOTHING
 
 
 @pytest.mark.parametrize(
@@ -202,8 +211,8 @@ async def test_oversized_body_is_413_and_writes_nothing(payments: Payments, path
         (SUMMARY, {"user_id": "abc"}),
     ],
 )
-async def test_invalid_query_is_422(payments: Payments, path: str, params: dict[str, Any]) -> None:
-    response = await payments.client.get(path, params=params, headers=payments.headers(ALICE))
+async def test_invalid_query_is_422(refusing: Payments, path: str, params: dict[str, Any]) -> None:
+    response = await refusing.client.get(path, params=params, headers=refusing.headers(ALICE))
     _assert_error(response, 422, "validation_error")
 
 
@@ -221,27 +230,27 @@ async def test_invalid_query_on_pay_is_422_and_pays_nothing(payments: Payments) 
 @pytest.mark.parametrize("key", ["", "k" * 201])
 @pytest.mark.parametrize("path", [CREATE, PAY])
 async def test_idempotency_key_outside_1_to_200_chars_is_422(
-    payments: Payments, key: str, path: str
+    refusing: Payments, key: str, path: str
 ) -> None:
-    headers = payments.headers(ALICE, **{"Idempotency-Key": key})
-    response = await payments.client.post(path, json={"amount": 5}, headers=headers)
+    headers = refusing.headers(ALICE, **{"Idempotency-Key": key})
+    response = await refusing.client.post(path, json={"amount": 5}, headers=headers)
     _assert_error(response, 422, "validation_error")
-    assert await payments.counts() == NOTHING
+    assert await refusing.counts() == NOTHING
 
 
-async def test_refused_over_limit_request_writes_nothing(payments: Payments) -> None:
-    response = await payments.create(ALICE, 1000.01, key="too-big")
+async def test_refused_over_limit_request_writes_nothing(refusing: Payments) -> None:
+    response = await refusing.create(ALICE, 1000.01, key="too-big")
     _assert_error(response, 422, "limit_exceeded")
-    assert await payments.counts() == NOTHING
+    assert await refusing.counts() == NOTHING
 
 
-async def test_unknown_route_is_json_404(payments: Payments) -> None:
-    response = await payments.client.get("/api/payments/nope", headers=payments.headers(ALICE))
+async def test_unknown_route_is_json_404(refusing: Payments) -> None:
+    response = await refusing.client.get("/api/payments/nope", headers=refusing.headers(ALICE))
     _assert_error(response, 404, "not_found")
 
 
-async def test_wrong_method_is_json_405(payments: Payments) -> None:
-    response = await payments.client.delete(CREATE, headers=payments.headers(ALICE))
+async def test_wrong_method_is_json_405(refusing: Payments) -> None:
+    response = await refusing.client.delete(CREATE, headers=refusing.headers(ALICE))
     _assert_error(response, 405, "method_not_allowed")
 
 

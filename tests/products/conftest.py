@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from tests.support import shared_sqlite_url
+
 from .support import Products, running
 
 
@@ -19,6 +21,5 @@ async def products(sqlite_url: str) -> AsyncIterator[Products]:
 @pytest.fixture(scope="module")
 async def shared_products(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Products]:
     """One app for a module's long tables of refusals; those tests compare before and after."""
-    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('products') / 'service.db'}"
-    async with running(url) as service:
+    async with running(shared_sqlite_url(tmp_path_factory, "products")) as service:
         yield service
