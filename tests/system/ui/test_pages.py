@@ -178,14 +178,24 @@ async def test_a_shopper(
 
 
 async def _long_words(api: aiohttp.ClientSession, admin_token: str) -> str:
-    """A product and a customer whose name is one long word, as pasted text can be."""
+    """A product and a customer whose name is one long word, as pasted text can be. The
+    customer has a transaction analytics has counted, so the administrator's "Top users"
+    chart has a user to show whatever other tests ran before."""
     word = f"Extraordinarilylongunbrokenname{uuid.uuid4().hex}"
     await add_product(api, admin_token, name=word, stock=1)
     username = await _shopper(api)
-    token = (await login(api, username, PASSWORD))["token"]
+    user = await login(api, username, PASSWORD)
     profile = {"name": word, "email": f"{word.lower()}@example.org", "city": word}
-    status, body = await call(api, "PUT", "/api/customers/me", token, json=profile)
+    status, body = await call(api, "PUT", "/api/customers/me", user["token"], json=profile)
     assert status == 200, body
+    charge = {"amount": 12.5, "description": word}
+    status, body = await call(api, "POST", "/payment/transactions", user["token"], json=charge)
+    assert status == 201, body
+    await wait_for(
+        lambda: call(api, "GET", "/api/analytics/users?limit=500", admin_token),
+        until=lambda answer: answer[0] == 200 and user["id"] in [u["user_id"] for u in answer[1]],
+        what="analytics counting the long-named customer's transaction",
+    )
     return word
 
 
