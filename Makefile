@@ -47,7 +47,7 @@ test: install ## run every test (starts the test PostgreSQL and Kafka on their o
 	@scripts/k8s-tools.sh
 	@scripts/web.sh build && scripts/web.sh browser && scripts/web.sh check && scripts/web.sh unit
 	@exports="$$(scripts/test-infra.sh up)" && eval "$$exports" && \
-		$(RUN) pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+		$(RUN) pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 test-containers: install ## build the images with podman and run docker-compose.yml for real (see tests/containers/README.md)
 	@scripts/containers.sh install

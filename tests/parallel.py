@@ -1,13 +1,14 @@
 """How the suite shares the test broker, alone and in parallel (a pytest plugin loaded by
 tests/conftest.py).
 
-`make test` runs pytest-xdist's workers with ``--dist loadgroup``: each test module goes
-whole to one worker (its module-scoped fixtures, e.g. a gateway process, start once), and
-every test on the test broker goes to one group that one worker runs in collection order.
-The platform's consumers (tests/contracts, tests/system) read the topics the per-service
-Kafka tests write to: started before those tests, or beside them, they would count their
-events and answer their orders. So the broker's tests run one at a time, the platform's
-after all the others, and the platform starts once.
+`make test` runs pytest on pytest-xdist's workers (``-n``), which pyproject's
+``--dist loadgroup`` makes share the tests this way: each test module goes whole to one
+worker (its module-scoped fixtures, e.g. a gateway process, start once), and every test on
+the test broker goes to one group that one worker runs in collection order. The platform's
+consumers (tests/contracts, tests/system) read the topics the per-service Kafka tests write
+to: started before those tests, or beside them, they would count their events and answer
+their orders. So the broker's tests run one at a time, the platform's after all the others,
+and the platform starts once.
 """
 
 from __future__ import annotations
