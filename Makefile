@@ -5,6 +5,9 @@ SHELL := /bin/bash
 UV := scripts/uv.sh
 STATE_DIR := .data/up
 RUN := $(UV) run --frozen
+# pytest-xdist workers for `make test`'s pytest (0: no workers, one process); the suite
+# waits on PostgreSQL, Kafka and its services' processes, so more workers than cores pay.
+PYTEST_WORKERS ?= 3
 
 .PHONY: help install web up down reset status test test-containers check format kafka-up kafka-down test-infra-down bench chaos
 
@@ -44,7 +47,7 @@ test: install ## run every test (starts the test PostgreSQL and Kafka on their o
 	@scripts/k8s-tools.sh
 	@scripts/web.sh build && scripts/web.sh browser && scripts/web.sh check && scripts/web.sh unit
 	@exports="$$(scripts/test-infra.sh up)" && eval "$$exports" && \
-		$(RUN) pytest $(PYTEST_ARGS)
+		$(RUN) pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 test-containers: install ## build the images with podman and run docker-compose.yml for real (see tests/containers/README.md)
 	@scripts/containers.sh install

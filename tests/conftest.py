@@ -19,8 +19,9 @@ from sqlalchemy.engine import make_url
 from shopmesh.kit.kafka import kafka_reachable
 
 # The platform fixtures (`platform`, `http`, `admin_token`...), shared by tests/system and
-# tests/contracts so a session starts the platform once.
-pytest_plugins = ["tests.platform_fixtures"]
+# tests/contracts so a session starts the platform once; and the order and grouping that
+# keep the broker's tests apart, alone and under pytest-xdist.
+pytest_plugins = ["tests.platform_fixtures", "tests.parallel"]
 
 ADMIN_URL = os.environ.get(
     "SHOPMESH_TEST_DATABASE_ADMIN_URL", "postgresql+asyncpg://shopmesh@127.0.0.1:15432/postgres"
@@ -30,15 +31,6 @@ KAFKA_BOOTSTRAP = os.environ.get("SHOPMESH_TEST_KAFKA_BOOTSTRAP", "127.0.0.1:190
 
 def _dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests on the whole platform (tests/contracts, tests/system) run after all the others.
-
-    The platform's consumers read the topics the per-service Kafka tests write to: started
-    before those tests, it would count their events and answer their orders.
-    """
-    items.sort(key=lambda item: "platform" in getattr(item, "fixturenames", ()))
 
 
 @pytest.fixture(scope="session")

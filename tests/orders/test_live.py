@@ -187,6 +187,18 @@ async def test_a_fetched_batch_is_applied_at_once_and_told_in_the_messages_order
         message("order.created", id=1),
         message("payment.made", id=1),
     ],
+    # Named, not shown: a message carries a random id and the time (pytest-xdist's workers
+    # must collect the same test names).
+    ids=[
+        "none",
+        "empty",
+        "not json",
+        "not an object",
+        "dispatched without id",
+        "dispatched with a text id",
+        "created",
+        "payment made",
+    ],
 )
 async def test_unusable_messages_are_skipped(service: Orders, value: bytes | None) -> None:
     assert await listener_of(service, StatusHub()).handle(value) is None

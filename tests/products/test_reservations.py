@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -16,6 +17,14 @@ from .support import (
     line,
     new_reservation_id,
 )
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _named(value: Any) -> str:
+    """A parameter's test id without its random reservation ids: the same in every process
+    (pytest-xdist's workers must collect the same tests)."""
+    return _UUID.sub("<id>", repr(value))
 
 
 def _assert_refused(response: Any, status: int, code: str) -> None:
@@ -228,7 +237,9 @@ async def test_users_are_refused_the_internal_api(products: Products) -> None:
     assert await products.stock(product["id"]) == 4
 
 
-@pytest.mark.parametrize("path", [RESERVATIONS, f"{RESERVATIONS}/{new_reservation_id()}/release"])
+@pytest.mark.parametrize(
+    "path", [RESERVATIONS, f"{RESERVATIONS}/{new_reservation_id()}/release"], ids=_named
+)
 @pytest.mark.parametrize("authorization", [None, "Bearer nope"])
 async def test_anonymous_calls_to_the_internal_api_are_401(
     products: Products, path: str, authorization: str | None
@@ -267,7 +278,7 @@ BAD_BODIES: list[Any] = [
 ]
 
 
-@pytest.mark.parametrize("body", BAD_BODIES, ids=repr)
+@pytest.mark.parametrize("body", BAD_BODIES, ids=_named)
 async def test_bad_reservation_body_is_422_and_reserves_nothing(
     shared_products: Products, body: Any
 ) -> None:
