@@ -1,9 +1,10 @@
-"""The live listener's database work for a batch of dispatches, on each database: applied
-and read back; on PostgreSQL without a transaction (no BEGIN and COMMIT round trips)."""
+"""Orders' dispatch decision and the live listener's read-back of a batch of dispatches, on
+each database; on PostgreSQL without a transaction (no BEGIN and COMMIT round trips)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -22,19 +23,10 @@ async def service(database_url: str, fakes: Fakes) -> AsyncIterator[Orders]:
         yield orders
 
 
-async def test_a_batch_of_dispatches_is_applied_and_read_back_without_a_transaction_on_postgresql(
-    service: Orders, fakes: Fakes
-) -> None:
-    first, second, cancelled, _unknown = await orders_to_dispatch(service, fakes)
-    listener = LiveListener(
-        service.runtime.units(OrdersUnitOfWork),
-        StatusHub(),
-        bootstrap="unused:1",
-        group_id="test",
-        topic="order-events",
-    )
-    engine = service.runtime.db.engine.sync_engine
-    # The driver's simple queries while the listener works: BEGIN and COMMIT are such.
+@contextmanager
+def simple_queries(orders: Orders) -> Iterator[list[str]]:
+    """The driver's simple queries meanwhile (BEGIN and COMMIT are such); on PostgreSQL."""
+    engine = orders.runtime.db.engine.sync_engine
     simple: list[str] = []
     drivers: list[Any] = []
 
@@ -48,15 +40,32 @@ async def test_a_batch_of_dispatches_is_applied_and_read_back_without_a_transact
 
     event.listen(engine.pool, "checkout", on_checkout)
     try:
-        told = await listener.handle_many(
-            [dispatched_message(o) for o in (first, second, cancelled)]
-        )
+        yield simple
     finally:
         event.remove(engine.pool, "checkout", on_checkout)
         for driver in drivers:
             driver.remove_query_logger(log)
+
+
+async def test_a_batch_of_dispatches_is_decided_and_read_back_without_a_transaction(
+    service: Orders, fakes: Fakes
+) -> None:
+    first, second, cancelled, unknown = await orders_to_dispatch(service, fakes)
+    listener = LiveListener(
+        service.runtime.units(OrdersUnitOfWork),
+        StatusHub(),
+        bootstrap="unused:1",
+        group_id="test",
+        topic="order-events",
+    )
+    with simple_queries(service) as simple:
+        confirmed = await service.confirm_dispatch(first, second, cancelled, unknown)
+        told = await listener.handle_many(
+            [dispatched_message(o) for o in (first, second, cancelled)]
+        )
     assert simple == []
 
+    assert confirmed == [first["id"], second["id"]]
     assert [(c.order_id, c.status) if c else None for c in told] == [
         (first["id"], OrderStatus.DISPATCHED),
         (second["id"], OrderStatus.DISPATCHED),
