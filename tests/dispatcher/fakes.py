@@ -118,12 +118,9 @@ class FakeShipments:
         )
         return True
 
-    async def due_order_ids(self, *, now: datetime, limit: int) -> list[int]:
-        due = [s for s in self._pending() if s.due_at <= now]
-        return [s.order_id for s in sorted(due, key=lambda s: (s.due_at, s.id))[:limit]]
-
-    async def next_due_at(self) -> datetime | None:
-        return min((s.due_at for s in self._pending()), default=None)
+    async def earliest_pending(self, *, limit: int) -> list[tuple[int, datetime]]:
+        first = sorted(self._pending(), key=lambda s: (s.due_at, s.id))[:limit]
+        return [(s.order_id, s.due_at) for s in first]
 
     async def mark_dispatched(self, order_id: int, *, now: datetime) -> Shipment | None:
         found = [s for s in self._pending() if s.order_id == order_id]

@@ -17,7 +17,7 @@ from shopmesh.dispatcher.repository import DispatcherUnitOfWork
 from shopmesh.dispatcher.service import DispatchService
 from shopmesh.kit.db import Database
 from shopmesh.kit.events import EventEnvelope
-from tests.support import migrated_database
+from tests.support import migrated_database, round_trips
 
 from .fakes import FakeOrders
 from .support import cancelled, make_order, make_settings
@@ -75,6 +75,22 @@ async def test_only_a_pending_shipment_is_cancelled_or_dispatched(db: Database) 
         ShipmentStatus.CANCELLED,
     ]
     assert await d.service.dispatch_due(now=LATER) == 0
+
+
+async def test_a_round_with_nothing_due_is_one_read_of_the_pending_shipments(
+    db: Database,
+) -> None:
+    d = Dispatcher(db, handling_delay=60)
+    order = make_order()
+    await d.apply(order)
+    due_at = (await d.shipment(order)).due_at
+    with round_trips(db.engine) as sent:
+        assert await d.service.dispatch_due() == 0
+    # On PostgreSQL it commits by itself: no BEGIN and COMMIT round trips.
+    assert sent.simple == []
+    assert len([s for s in sent.statements if s.lstrip().startswith("SELECT")]) == 1
+    async with d.units() as uow:
+        assert await uow.shipments.earliest_pending(limit=5) == [(order["id"], due_at)]
 
 
 async def test_a_delivery_attempt_is_claimed_once_and_recorded_only_while_claimed(

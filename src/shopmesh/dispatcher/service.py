@@ -101,29 +101,34 @@ class DispatchService:
 
     async def _round(self) -> None:
         """Dispatch what is due, then sleep until the next pending shipment is due (at most
-        ``poll_interval``: another instance's shipments, or ones left by a crash)."""
-        await self.dispatch_due()
-        async with self._units() as uow:
-            next_due = await uow.shipments.next_due_at()
+        ``poll_interval``: another instance's shipments, or ones left by a crash; one this
+        instance records meanwhile wakes it, see :class:`~shopmesh.kit.aio.Alarm`)."""
+        _, next_due = await self._dispatch_due(None)
         await self._alarm.sleep(next_due)
 
     async def dispatch_due(self, *, now: datetime | None = None) -> int:
         """Dispatch every shipment due at ``now`` (default: the present) that orders confirms;
         returns how many left."""
+        return (await self._dispatch_due(now))[0]
+
+    async def _dispatch_due(self, now: datetime | None) -> tuple[int, datetime | None]:
+        """Dispatch what is due: how many left, and when the earliest pending shipment not
+        due yet is due (None: none was seen). One read a batch tells both."""
         total = 0
         while True:
             async with self._units() as uow:
-                due = await uow.shipments.due_order_ids(
-                    now=now or utcnow(), limit=self._settings.batch_size
-                )
+                pending = await uow.shipments.earliest_pending(limit=self._settings.batch_size)
+            at = now or utcnow()
+            due = [order_id for order_id, due_at in pending if due_at <= at]
+            later = next((due_at for _, due_at in pending if due_at > at), None)
             if not due:
-                return total
+                return total, later
             settled, dispatched = await self._settle(due)
             total += dispatched
-            # A full batch may have more behind it; one orders answered nothing for would
+            # A batch all due may have more behind it; one orders answered nothing for would
             # come back at once (it waits for the next round instead).
-            if len(due) < self._settings.batch_size or not settled:
-                return total
+            if later is not None or len(pending) < self._settings.batch_size or not settled:
+                return total, later
 
     async def dispatch(self, order_ids: Sequence[int]) -> int:
         """Dispatch the pending shipments of ``order_ids`` that orders confirms (refused ones

@@ -10,12 +10,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shopmesh.dispatcher.domain import OrderSnapshot, Shipment, ShipmentStatus
 from shopmesh.dispatcher.repository.tables import ShipmentRow
-from shopmesh.kit.db import insert_for, rowcount
+from shopmesh.kit.db import execute_alone, insert_for, rowcount
 
 # Core statements RETURNING the whole row: read back in the statement that changes it.
 _COLUMNS = tuple(cast(Table, ShipmentRow.__table__).c)
@@ -77,23 +77,18 @@ class Shipments:
         )
         return rowcount(await self._connection.execute(statement)) == 1
 
-    async def due_order_ids(self, *, now: datetime, limit: int) -> list[int]:
-        """The orders of pending shipments whose time has come, oldest due first."""
+    async def earliest_pending(self, *, limit: int) -> list[tuple[int, datetime]]:
+        """The order ids and due times of the ``limit`` pending shipments due first, in that
+        order. A read that is right on its own: as its unit's first statement it commits by
+        itself (no BEGIN and COMMIT round trips)."""
         query = (
-            select(ShipmentRow.order_id)
-            .where(ShipmentRow.status == ShipmentStatus.PENDING, ShipmentRow.due_at <= now)
+            select(ShipmentRow.order_id, ShipmentRow.due_at)
+            .where(ShipmentRow.status == ShipmentStatus.PENDING)
             .order_by(ShipmentRow.due_at, ShipmentRow.id)
             .limit(limit)
         )
-        return [int(i) for i in (await self._connection.execute(query)).scalars()]
-
-    async def next_due_at(self) -> datetime | None:
-        """When the earliest pending shipment is due; None when none is pending."""
-        query = select(func.min(ShipmentRow.due_at)).where(
-            ShipmentRow.status == ShipmentStatus.PENDING
-        )
-        due: datetime | None = (await self._connection.execute(query)).scalar()
-        return due
+        rows = (await execute_alone(self._connection, query)).all()
+        return [(int(row.order_id), row.due_at) for row in rows]
 
     async def mark_dispatched(self, order_id: int, *, now: datetime) -> Shipment | None:
         """The order's shipment pending → dispatched: the shipment as it is now; None when
