@@ -8,9 +8,9 @@ import atexit
 import shutil
 import socket
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,8 +19,9 @@ import httpx
 import orjson
 import pytest
 import uvicorn
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from harness.resources import free_port
 from shopmesh.kit.aio import poll
@@ -227,3 +228,41 @@ async def serve(
             raise RuntimeError("server stopped during start-up")
         await asyncio.sleep(0.005)  # polling a condition, not waiting out a guess
     return Running(server, task, f"http://127.0.0.1:{port}", port)
+
+
+@dataclass
+class RoundTrips:
+    """What a piece of code sent the database: its statements, and (on PostgreSQL) the
+    driver's simple queries, such as BEGIN and COMMIT."""
+
+    statements: list[str] = field(default_factory=list)
+    simple: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def round_trips(engine: AsyncEngine) -> Iterator[RoundTrips]:
+    """Record what ``engine``'s connections send meanwhile (see :class:`RoundTrips`)."""
+    sync_engine = engine.sync_engine
+    seen = RoundTrips()
+    drivers: list[Any] = []
+
+    def log(query: Any) -> None:
+        seen.simple.append(query.query)
+
+    def on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        if sync_engine.dialect.name == "postgresql":
+            drivers.append(dbapi_connection.driver_connection)
+            drivers[-1].add_query_logger(log)
+
+    def on_execute(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.statements.append(statement)
+
+    event.listen(sync_engine.pool, "checkout", on_checkout)
+    event.listen(sync_engine, "before_cursor_execute", on_execute)
+    try:
+        yield seen
+    finally:
+        event.remove(sync_engine, "before_cursor_execute", on_execute)
+        event.remove(sync_engine.pool, "checkout", on_checkout)
+        for driver in drivers:
+            driver.remove_query_logger(log)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from fastapi import FastAPI, Request
 
@@ -13,6 +14,7 @@ from shopmesh.dispatcher.domain import (
     Delivery,
     DeliveryStatus,
     DispatchDecision,
+    OrderDispatched,
     OrderSnapshot,
     Shipment,
     ShipmentStatus,
@@ -118,12 +120,11 @@ class FakeShipments:
         )
         return True
 
-    async def due_order_ids(self, *, now: datetime, limit: int) -> list[int]:
-        due = [s for s in self._pending() if s.due_at <= now]
-        return [s.order_id for s in sorted(due, key=lambda s: (s.due_at, s.id))[:limit]]
+    async def earliest_pending(self, *, limit: int) -> list[Shipment]:
+        return sorted(self._pending(), key=lambda s: (s.due_at, s.id))[:limit]
 
-    async def next_due_at(self) -> datetime | None:
-        return min((s.due_at for s in self._pending()), default=None)
+    async def pending_of(self, order_ids: Sequence[int]) -> list[Shipment]:
+        return [s for s in self._pending() if s.order_id in order_ids]
 
     async def mark_dispatched(self, order_id: int, *, now: datetime) -> Shipment | None:
         found = [s for s in self._pending() if s.order_id == order_id]
@@ -132,6 +133,11 @@ class FakeShipments:
         shipment = replace(found[0], status=ShipmentStatus.DISPATCHED, dispatched_at=now)
         self._store.shipments[shipment.order_id] = shipment
         return shipment
+
+    async def ship_announced(
+        self, shipment: Shipment, *, announced: dict[str, Any], urls: Sequence[str], body: str
+    ) -> bool:
+        raise AssertionError("PostgreSQL's statement: the fake unit of work ships in ship()")
 
     async def of_order(self, order_id: int) -> Shipment | None:
         return self._store.shipments.get(order_id)
@@ -241,3 +247,21 @@ class FakeDispatcherUnitOfWork(FakeUnitOfWork):
     def open_repositories(self) -> None:
         self.shipments = FakeShipments(self.store)
         self.deliveries = FakeDeliveries(self.store)
+
+    async def ship(self, shipment: Shipment, *, urls: Sequence[str]) -> bool:
+        assert shipment.dispatched_at is not None
+        shipped = await self.shipments.mark_dispatched(
+            shipment.order_id, now=shipment.dispatched_at
+        )
+        if shipped is None:
+            return False
+        event = OrderDispatched.of(shipped)
+        self.outbox.add(event)
+        await self.deliveries.add(
+            shipment_id=shipped.id,
+            order_id=shipped.order_id,
+            urls=urls,
+            payload=event.webhook_body().decode(),
+            now=shipment.dispatched_at,
+        )
+        return True

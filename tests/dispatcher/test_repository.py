@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 import pytest
+from sqlalchemy import text
 
 from shopmesh.dispatcher.consumers import order_handlers
 from shopmesh.dispatcher.domain import DeliveryStatus, ShipmentStatus
@@ -17,7 +18,7 @@ from shopmesh.dispatcher.repository import DispatcherUnitOfWork
 from shopmesh.dispatcher.service import DispatchService
 from shopmesh.kit.db import Database
 from shopmesh.kit.events import EventEnvelope
-from tests.support import migrated_database
+from tests.support import migrated_database, round_trips
 
 from .fakes import FakeOrders
 from .support import cancelled, make_order, make_settings
@@ -75,6 +76,50 @@ async def test_only_a_pending_shipment_is_cancelled_or_dispatched(db: Database) 
         ShipmentStatus.CANCELLED,
     ]
     assert await d.service.dispatch_due(now=LATER) == 0
+
+
+async def test_a_round_with_nothing_due_is_one_read_of_the_pending_shipments(
+    db: Database,
+) -> None:
+    d = Dispatcher(db, handling_delay=60)
+    order = make_order()
+    await d.apply(order)
+    due_at = (await d.shipment(order)).due_at
+    with round_trips(db.engine) as sent:
+        assert await d.service.dispatch_due() == 0
+    # On PostgreSQL it commits by itself: no BEGIN and COMMIT round trips.
+    assert sent.simple == []
+    assert len([s for s in sent.statements if s.lstrip().startswith("SELECT")]) == 1
+    async with d.units() as uow:
+        [pending] = await uow.shipments.earliest_pending(limit=5)
+    assert (pending.order_id, pending.due_at) == (order["id"], due_at)
+
+
+@pytest.mark.postgres
+async def test_on_postgresql_a_due_shipment_leaves_announced_in_one_statement(
+    postgres_url: str,
+) -> None:
+    urls = ["http://127.0.0.1:1/a", "http://127.0.0.1:1/b"]
+    async with migrated_database(postgres_url, "shopmesh.dispatcher:migrations") as db:
+        d = Dispatcher(db, handling_delay=0, webhook_urls=urls)
+        order = make_order()
+        await d.apply(order)
+        with round_trips(db.engine) as sent:
+            assert await d.service.dispatch_due() == 1
+        async with d.units() as uow:
+            deliveries = await uow.deliveries.newest_first(status=None, limit=10, offset=0)
+            events = (
+                await uow.connection.execute(text("SELECT payload FROM outbox_message"))
+            ).all()
+    # The round's read, then the shipment, its event and its deliveries: no BEGIN, no COMMIT.
+    assert (len(sent.statements), sent.simple) == (2, [])
+    assert (await d.shipment(order)).status is ShipmentStatus.DISPATCHED
+    [event] = [orjson.loads(row.payload) for row in events]
+    assert (event["event_type"], event["id"]) == ("order.dispatched", order["id"])
+    assert sorted(delivery.url for delivery in deliveries) == urls
+    assert {orjson.loads(delivery.payload)["event_id"] for delivery in deliveries} == {
+        event["event_id"]
+    }
 
 
 async def test_a_delivery_attempt_is_claimed_once_and_recorded_only_while_claimed(

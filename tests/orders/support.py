@@ -119,6 +119,13 @@ class Orders(ServiceUnderTest):
         headers = bearer(0, role=role)
         return await self.client.post("/api/orders/dispatches", json=body, headers=headers)
 
+    async def confirm_dispatch(self, *orders: dict[str, Any]) -> list[int]:
+        """Orders' dispatch decision for ``orders``, asked as the dispatcher asks it; the ids
+        of those that may leave (now Dispatched)."""
+        answer = await self.ask_to_dispatch(*(order["id"] for order in orders))
+        assert answer.status_code == 200, answer.text
+        return list(answer.json()["dispatched"])
+
     async def execute(self, sql: str, **params: Any) -> None:
         async with self.runtime.db.engine.begin() as connection:
             await connection.execute(text(sql), params)

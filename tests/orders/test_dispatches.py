@@ -3,34 +3,43 @@ to pages (`GET /api/orders/settings`: whether orders are paid before they ship).
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 
 from shopmesh.kit.jwt import SERVICE_ROLE
 from tests.support import bearer
 
-from .support import ALICE, Fakes, Orders, auth, running
+from .support import ALICE, Fakes, Orders, at, auth, running
+
+
+@pytest.fixture
+async def service(database_url: str, fakes: Fakes) -> AsyncIterator[Orders]:
+    async with running(database_url, fakes.urls()) as orders:
+        yield orders
 
 
 async def test_the_dispatcher_is_told_which_orders_may_leave_and_asking_again_says_the_same(
-    orders: Orders, fakes: Fakes
+    service: Orders, fakes: Fakes
 ) -> None:
     tea = fakes.products.add("Tea", "1.00")
-    kept, withdrawn = await orders.place_one(ALICE, tea), await orders.place_one(ALICE, tea)
-    await orders.set_status(kept["id"], "Paid")
-    await orders.cancel(ALICE, withdrawn["id"])
+    kept, withdrawn = await service.place_one(ALICE, tea), await service.place_one(ALICE, tea)
+    await service.set_status(kept["id"], "Paid")
+    await service.cancel(ALICE, withdrawn["id"])
     unknown = withdrawn["id"] + 1000
 
-    first = await orders.ask_to_dispatch(kept["id"], withdrawn["id"], unknown, kept["id"])
-    again = await orders.ask_to_dispatch(kept["id"], withdrawn["id"], unknown)
+    first = await service.ask_to_dispatch(kept["id"], withdrawn["id"], unknown, kept["id"])
+    again = await service.ask_to_dispatch(kept["id"], withdrawn["id"], unknown)
 
     expected = {"dispatched": [kept["id"]], "refused": [withdrawn["id"], unknown]}
     assert (first.status_code, first.json()) == (200, expected)
     assert (again.status_code, again.json()) == (200, expected)
-    read = (await orders.get(ALICE, kept["id"])).json()
+    read = (await service.get(ALICE, kept["id"])).json()
     assert (read["status"], read["updated_by"]) == ("Dispatched", "dispatcher")
-    refused = await orders.cancel(ALICE, kept["id"])
+    assert at(read["updated_at"]) > at(kept["updated_at"])
+    refused = await service.cancel(ALICE, kept["id"])
     assert (refused.status_code, refused.json()["code"]) == (409, "already_dispatched")
-    assert (await orders.get(ALICE, withdrawn["id"])).json()["status"] == "Cancelled"
+    assert (await service.get(ALICE, withdrawn["id"])).json()["status"] == "Cancelled"
 
 
 async def test_only_a_platform_service_may_ask_to_dispatch(orders: Orders, fakes: Fakes) -> None:

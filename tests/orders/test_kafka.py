@@ -1,7 +1,8 @@
 """On real Kafka and PostgreSQL: two orders instances on one database each hear every event.
 
-A dispatch produced to `order-events` reaches a customer streaming from
-either instance, and by then the order already reads Dispatched everywhere.
+A dispatch orders decided, once produced to `order-events` (as the dispatcher
+announces it), reaches a customer streaming from either instance, and the order
+reads Dispatched everywhere as the stream says.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ async def test_a_dispatch_on_kafka_reaches_streams_on_every_instance(
             await wait_for(lambda i=instance: _listening(i), timeout=60, what="live listener")
         order = (await two.place(customer, {"product_id": tea, "quantity": 1})).json()
         async with status_stream(one, customer) as on_one, status_stream(two, customer) as on_two:
+            assert await one.confirm_dispatch(order) == [order["id"]]
             await _produce(kafka_bootstrap, str(order["id"]), dispatched_message(order))
 
             seen_on_one = await _until_status(on_one, order["id"], "Dispatched")

@@ -86,10 +86,11 @@ def listener_of(orders: Orders, hub: StatusHub) -> LiveListener:
     )
 
 
-async def test_a_dispatch_is_applied_before_the_customer_is_told(
+async def test_a_dispatch_is_told_to_the_customer_as_orders_reads_it(
     service: Orders, fakes: Fakes
 ) -> None:
     placed = await service.place_one(ALICE, fakes.products.add("Tea", "1.00"))
+    assert await service.confirm_dispatch(placed) == [placed["id"]]  # before the dispatcher ships
     hub = StatusHub()
     with hub.subscribe(ALICE) as subscription:
         told = await listener_of(service, hub).handle(dispatched_message(placed))
@@ -102,16 +103,15 @@ async def test_a_dispatch_is_applied_before_the_customer_is_told(
     assert datetime.fromisoformat(order["updated_at"]) == told.updated_at
 
 
-async def test_a_dispatch_already_applied_is_still_told_once_read_back(
+async def test_a_dispatch_orders_did_not_decide_is_not_told_and_changes_nothing(
     service: Orders, fakes: Fakes
 ) -> None:
     placed = await service.place_one(ALICE, fakes.products.add("Tea", "1.00"))
-    await service.set_status(placed["id"], "Dispatched")
-
-    told = await listener_of(service, StatusHub()).handle(dispatched_message(placed))
-
-    assert told is not None
-    assert told.status is OrderStatus.DISPATCHED
+    hub = StatusHub()
+    with hub.subscribe(ALICE) as subscription:
+        assert await listener_of(service, hub).handle(dispatched_message(placed)) is None
+        assert await subscription.next(timeout=0.01) is None
+    assert (await service.get(ALICE, placed["id"])).json()["status"] == "Created"
 
 
 async def test_a_dispatch_of_a_cancelled_order_is_not_told(service: Orders, fakes: Fakes) -> None:
@@ -143,6 +143,7 @@ async def test_a_fetched_batch_is_applied_at_once_and_told_in_the_messages_order
     service: Orders, fakes: Fakes
 ) -> None:
     first, second, cancelled, unknown = await orders_to_dispatch(service, fakes)
+    await service.confirm_dispatch(first, second, cancelled)
     hub = StatusHub()
     created = message(
         "order.created", status="Created", id=7, customer_id=ALICE, created_at=NOW.isoformat()
@@ -211,6 +212,7 @@ async def test_a_stream_sees_dispatched_when_the_listener_hears_it(
         placed = await orders.place_one(ALICE, fakes.products.add("Tea", "1.00"))
         listener = listener_of(orders, orders.hub)
         async with status_stream(orders, ALICE) as stream:
+            await orders.confirm_dispatch(placed)
             await listener.handle(dispatched_message(placed))
 
             kind, data = await stream.next_event()

@@ -1,17 +1,16 @@
-"""The live listener's database work for a batch of dispatches, on each database: applied
-and read back; on PostgreSQL without a transaction (no BEGIN and COMMIT round trips)."""
+"""Orders' dispatch decision and the live listener's read-back of a batch of dispatches, on
+each database; on PostgreSQL without a transaction (no BEGIN and COMMIT round trips)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
-from sqlalchemy import event
 
 from shopmesh.orders.domain import OrderStatus
 from shopmesh.orders.live import LiveListener, StatusHub
 from shopmesh.orders.repository import OrdersUnitOfWork
+from tests.support import round_trips
 
 from .support import ALICE, Fakes, Orders, dispatched_message, orders_to_dispatch, running
 
@@ -22,10 +21,10 @@ async def service(database_url: str, fakes: Fakes) -> AsyncIterator[Orders]:
         yield orders
 
 
-async def test_a_batch_of_dispatches_is_applied_and_read_back_without_a_transaction_on_postgresql(
+async def test_a_batch_of_dispatches_is_decided_and_read_back_without_a_transaction(
     service: Orders, fakes: Fakes
 ) -> None:
-    first, second, cancelled, _unknown = await orders_to_dispatch(service, fakes)
+    first, second, cancelled, unknown = await orders_to_dispatch(service, fakes)
     listener = LiveListener(
         service.runtime.units(OrdersUnitOfWork),
         StatusHub(),
@@ -33,30 +32,14 @@ async def test_a_batch_of_dispatches_is_applied_and_read_back_without_a_transact
         group_id="test",
         topic="order-events",
     )
-    engine = service.runtime.db.engine.sync_engine
-    # The driver's simple queries while the listener works: BEGIN and COMMIT are such.
-    simple: list[str] = []
-    drivers: list[Any] = []
-
-    def log(query: Any) -> None:
-        simple.append(query.query)
-
-    def on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-        if engine.dialect.name == "postgresql":
-            drivers.append(dbapi_connection.driver_connection)
-            drivers[-1].add_query_logger(log)
-
-    event.listen(engine.pool, "checkout", on_checkout)
-    try:
+    with round_trips(service.runtime.db.engine) as sent:
+        confirmed = await service.confirm_dispatch(first, second, cancelled, unknown)
         told = await listener.handle_many(
             [dispatched_message(o) for o in (first, second, cancelled)]
         )
-    finally:
-        event.remove(engine.pool, "checkout", on_checkout)
-        for driver in drivers:
-            driver.remove_query_logger(log)
-    assert simple == []
+    assert sent.simple == []
 
+    assert confirmed == [first["id"], second["id"]]
     assert [(c.order_id, c.status) if c else None for c in told] == [
         (first["id"], OrderStatus.DISPATCHED),
         (second["id"], OrderStatus.DISPATCHED),

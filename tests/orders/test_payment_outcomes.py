@@ -16,7 +16,7 @@ from shopmesh.kit.events import EventEnvelope
 from shopmesh.orders.consumers import HANDLERS
 from shopmesh.orders.repository import OrdersUnitOfWork
 
-from .support import ALICE, Fakes, Orders, dispatched_message, running
+from .support import ALICE, Fakes, Orders, running
 
 
 @pytest.fixture
@@ -103,22 +103,21 @@ async def test_a_cancel_racing_the_dispatch_ends_in_exactly_one_outcome(
         for order in placed:
             await apply(service, payment("authorized", order, transaction_id=order["id"]))
 
-        async def dispatch(order: dict[str, Any]) -> None:
-            message = dispatched_message(order)
-            await apply(service, EventEnvelope.parse(message, topic="order-events"))
-
         outcomes = await asyncio.gather(
             *(
-                asyncio.gather(service.cancel(ALICE, o["id"]), dispatch(o), return_exceptions=True)
+                asyncio.gather(service.cancel(ALICE, o["id"]), service.confirm_dispatch(o))
                 for o in placed
             )
         )
-        answers = [cancel.status_code for cancel, _ in outcomes]  # type: ignore[union-attr]
-        assert set(answers) <= {200, 409}, outcomes
-        for order, answer in zip(placed, answers, strict=True):
+        assert {cancel.status_code for cancel, _ in outcomes} <= {200, 409}, outcomes
+        for order, (cancel, dispatched) in zip(placed, outcomes, strict=True):
             read = (await service.get(ALICE, order["id"])).json()
             events = await status_events(service, order["id"])
-            if answer == 200:  # the cancel won: never dispatched, the void announced once
+            if (
+                cancel.status_code == 200
+            ):  # the cancel won: never dispatched, the void announced once
                 assert (read["status"], events.count("order.cancelled")) == ("Cancelled", 1)
+                assert dispatched == []  # the dispatcher was refused: nothing leaves
             else:  # the dispatch won: nothing to void, the order stays dispatched
                 assert (read["status"], events.count("order.cancelled")) == ("Dispatched", 0)
+                assert dispatched == [order["id"]]

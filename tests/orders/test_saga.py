@@ -8,12 +8,7 @@ from typing import Any
 import pytest
 
 from shopmesh.orders.domain import AlreadyDispatched, OrderStatus, PaymentNotice
-from shopmesh.orders.service import (
-    PAYMENT_AUTHORIZED,
-    PAYMENT_DECLINED,
-    apply_payment,
-    mark_all_dispatched,
-)
+from shopmesh.orders.service import PAYMENT_AUTHORIZED, PAYMENT_DECLINED, apply_payment
 
 from .test_service import ALICE, World
 
@@ -35,8 +30,8 @@ async def _outcome(world: World, kind: str, order_id: int, **fields: Any) -> Non
 
 
 async def _dispatched(world: World, order_id: int) -> None:
-    async with world.units() as uow:
-        await mark_all_dispatched(uow, [order_id])
+    """The dispatcher asks orders to ship ``order_id`` (orders decides)."""
+    await world.orders.confirm_dispatches([order_id])
 
 
 def _after_placing(world: World) -> list[tuple[str, Any]]:

@@ -21,7 +21,7 @@ from shopmesh.orders.domain import (
 )
 from shopmesh.orders.reaper import IntentReaper
 from shopmesh.orders.repository import Intents, Orders
-from shopmesh.orders.service import OrderService, mark_all_dispatched
+from shopmesh.orders.service import OrderService
 from tests.fakes import assert_same_interface, units_of
 
 from .memory import (
@@ -270,8 +270,7 @@ async def test_cancelling_announces_once_and_a_dispatched_order_stays(world: Wor
     again = await world.orders.cancel_order(ALICE, first.id)
     assert (cancelled.status, cancelled.updated_by) == (OrderStatus.CANCELLED, "customer")
     assert again == cancelled
-    async with world.units() as uow:
-        await mark_all_dispatched(uow, [first.id, second.id, second.id, 9999])
+    await world.orders.confirm_dispatches([first.id, second.id, second.id, 9999])
     with pytest.raises(AlreadyDispatched):
         await world.orders.cancel_order(ALICE, second.id)
     events = world.store.published

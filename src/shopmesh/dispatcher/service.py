@@ -7,22 +7,22 @@ racing the dispatch ends in exactly one outcome. Asking is idempotent and
 happens after the shipment is durably pending, so a crash anywhere is finished
 by the next round of the dispatch loop.
 
-Dispatching is then one transaction: the conditional status change, the
-``order.dispatched`` outbox row and the webhook deliveries commit together or
-not at all, and only the instance whose UPDATE changed the row writes them, so
-each order is dispatched (and announced) exactly once.
+Dispatching an order is then atomic (on PostgreSQL one statement): the conditional
+status change, the ``order.dispatched`` outbox row and the webhook deliveries commit
+together or not at all, and only the instance whose UPDATE changed the row writes
+them, so each order is dispatched (and announced) exactly once.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from shopmesh.dispatcher.domain import (
     DispatchDecision,
-    OrderDispatched,
     OrderSnapshot,
     Shipment,
     ShipmentNotFound,
@@ -101,48 +101,59 @@ class DispatchService:
 
     async def _round(self) -> None:
         """Dispatch what is due, then sleep until the next pending shipment is due (at most
-        ``poll_interval``: another instance's shipments, or ones left by a crash)."""
-        await self.dispatch_due()
-        async with self._units() as uow:
-            next_due = await uow.shipments.next_due_at()
+        ``poll_interval``: another instance's shipments, or ones left by a crash; one this
+        instance records meanwhile wakes it, see :class:`~shopmesh.kit.aio.Alarm`)."""
+        _, next_due = await self._dispatch_due(None)
         await self._alarm.sleep(next_due)
 
     async def dispatch_due(self, *, now: datetime | None = None) -> int:
         """Dispatch every shipment due at ``now`` (default: the present) that orders confirms;
         returns how many left."""
+        return (await self._dispatch_due(now))[0]
+
+    async def _dispatch_due(self, now: datetime | None) -> tuple[int, datetime | None]:
+        """Dispatch what is due: how many left, and when the earliest pending shipment not
+        due yet is due (None: none was seen). One read a batch tells both."""
         total = 0
         while True:
             async with self._units() as uow:
-                due = await uow.shipments.due_order_ids(
-                    now=now or utcnow(), limit=self._settings.batch_size
-                )
+                pending = await uow.shipments.earliest_pending(limit=self._settings.batch_size)
+            at = now or utcnow()
+            due = [shipment for shipment in pending if shipment.due_at <= at]
+            later = next((s.due_at for s in pending if s.due_at > at), None)
             if not due:
-                return total
+                return total, later
             settled, dispatched = await self._settle(due)
             total += dispatched
-            # A full batch may have more behind it; one orders answered nothing for would
+            # A batch all due may have more behind it; one orders answered nothing for would
             # come back at once (it waits for the next round instead).
-            if len(due) < self._settings.batch_size or not settled:
-                return total
+            if later is not None or len(pending) < self._settings.batch_size or not settled:
+                return total, later
 
     async def dispatch(self, order_ids: Sequence[int]) -> int:
         """Dispatch the pending shipments of ``order_ids`` that orders confirms (refused ones
         are cancelled); returns how many left now."""
-        return (await self._settle(order_ids))[1]
+        async with self._units() as uow:
+            pending = await uow.shipments.pending_of(order_ids)
+        return (await self._settle(pending))[1] if pending else 0
 
-    async def _settle(self, order_ids: Sequence[int]) -> tuple[int, int]:
-        """Ask orders about ``order_ids`` (no transaction held open meanwhile), then ship the
-        confirmed and cancel the refused in one transaction: (settled, dispatched)."""
-        decision = await self._orders.decide(order_ids)
+    async def _settle(self, shipments: Sequence[Shipment]) -> tuple[int, int]:
+        """Ask orders about ``shipments`` (no transaction held open meanwhile), then ship the
+        confirmed (each atomically with its announcements) and cancel the refused:
+        (settled, dispatched)."""
+        decision = await self._orders.decide([s.order_id for s in shipments])
+        confirmed = set(decision.dispatched)
         now = utcnow()
         dispatched = 0
         async with self._units() as uow:
-            for order_id in decision.dispatched:
-                shipment = await uow.shipments.mark_dispatched(order_id, now=now)
-                if shipment is not None:  # else another instance shipped it first
-                    await self._announce(uow, shipment)
+            for shipment in shipments:
+                if shipment.order_id not in confirmed:
+                    continue
+                shipped = replace(shipment, status=ShipmentStatus.DISPATCHED, dispatched_at=now)
+                if await uow.ship(shipped, urls=self._settings.webhook_urls):
                     uow.after_commit(self._dispatched_one)
                     dispatched += 1
+                # else another instance shipped it first (and announced it)
             for order_id in decision.refused:
                 await uow.shipments.cancel_pending(order_id, now=now)
         return len(decision.dispatched) + len(decision.refused), dispatched
@@ -152,18 +163,6 @@ class DispatchService:
         self.dispatched += 1
         if self._settings.webhook_urls:
             self._on_dispatched()
-
-    async def _announce(self, uow: DispatcherUnitOfWork, shipment: Shipment) -> None:
-        """``order.dispatched`` and the webhook deliveries of a shipment that just left."""
-        dispatched = OrderDispatched.of(shipment)
-        uow.outbox.add(dispatched)
-        await uow.deliveries.add(
-            shipment_id=shipment.id,
-            order_id=shipment.order_id,
-            urls=self._settings.webhook_urls,
-            payload=dispatched.webhook_body().decode(),
-            now=shipment.dispatched_at or utcnow(),
-        )
 
     async def list_shipments(
         self, *, status: ShipmentStatus | None, limit: int, offset: int

@@ -2,10 +2,13 @@
 
 Every orders instance runs its own :class:`LiveListener` in a consumer group
 of its own, so each instance hears every ``order-events`` message and tells
-the customers streaming from it. The durable consumer (group ``orders``)
-remains what keeps the database right; the listener only applies the same
-idempotent dispatch UPDATE before notifying, so a customer who sees
-``Dispatched`` on the stream reads it back from any instance.
+the customers streaming from it. It changes nothing: the database is right
+before any event says so. Orders marks an order Dispatched when the dispatcher
+asks (``POST /api/orders/dispatches``), before the dispatcher ships it and
+announces ``order.dispatched``; the listener reads those orders back and tells
+only the ones that are Dispatched, so a customer who sees ``Dispatched`` on the
+stream reads it back from any instance, and a cancelled order is never shown
+dispatched.
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ from pydantic import ValidationError
 from shopmesh.kit.aio import retrying
 from shopmesh.kit.events import EventEnvelope, MalformedEvent
 from shopmesh.kit.kafka import ensure_topics
-from shopmesh.orders import service
 from shopmesh.orders.domain import (
     STATUS_EVENTS,
     DispatchedNotice,
@@ -169,18 +171,17 @@ class LiveListener:
         self.ready.set()
 
     async def handle(self, value: bytes | None) -> StatusChange | None:
-        """Apply one message and tell the hub; returns the change announced, if any."""
+        """Tell the hub one message's change; returns the change announced, if any."""
         [change] = await self.handle_many([value])
         return change
 
     async def handle_many(self, values: Sequence[bytes | None]) -> list[StatusChange | None]:
-        """Apply a fetched batch and tell the hub, in the messages' order; the change each
+        """Tell the hub a fetched batch's changes, in the messages' order; the change each
         message announced, if any.
 
-        The dispatches of the whole batch are applied and read back in two
-        statements, each committing by itself: one message at a time, this listener
-        could not keep up with the orders placed (and every customer's stream waited
-        behind it).
+        The dispatched orders of the whole batch are read back in one statement: one
+        message at a time, this listener could not keep up with the orders placed (and
+        every customer's stream waited behind it).
         """
         notices: list[StatusChange | int | None] = [self._notice_of(value) for value in values]
         dispatched = [notice for notice in notices if isinstance(notice, int)]
@@ -204,19 +205,14 @@ class LiveListener:
         return None
 
     async def _dispatched(self, order_ids: list[int]) -> dict[int, StatusChange]:
-        """Apply the dispatches (orders confirmed them to the dispatcher already, so this
-        changes no row), then read them back: the change of each order that is Dispatched
-        now (unknown or cancelled ones: none)."""
+        """Read the dispatched orders back (orders marked them when the dispatcher asked): the
+        change of each order that is Dispatched (unknown or cancelled ones: none)."""
         try:
-            # The read after the change sees it (and what the durable consumer may have
-            # applied first). Each statement is right on its own, so neither needs a
-            # transaction around it (two round trips, not four).
             async with self._units() as uow:
-                await service.mark_all_dispatched(uow, order_ids)
                 orders = await uow.orders.by_ids(None, order_ids)
         except Exception as exc:
             # The database is away: nobody is told what GET could not confirm yet.
-            log.warning("live listener could not apply a message: %s", type(exc).__name__)
+            log.warning("live listener could not read orders back: %s", type(exc).__name__)
             return {}
         return {
             order.id: order.status_change()

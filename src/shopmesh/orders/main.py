@@ -10,7 +10,7 @@ from shopmesh.kit.retention import RetentionRule
 from shopmesh.kit.runner import serve
 from shopmesh.kit.runtime import ServiceRuntime, Work
 from shopmesh.orders.api import HubDependency, OrdersDependency, SettingsDependency, router
-from shopmesh.orders.consumers import order_events_consumer
+from shopmesh.orders.consumers import payment_events_consumer
 from shopmesh.orders.domain import TOPIC
 from shopmesh.orders.live import LiveListener, StatusHub
 from shopmesh.orders.reaper import IntentReaper
@@ -26,8 +26,9 @@ ListenerDependency = Dependency[LiveListener]("live listener")
 DESCRIPTION = (
     "Place, list and cancel orders (stock reserved at products first), the events "
     "`order.created` / `order.paid` / `order.payment_declined` / `order.cancelled` on "
-    "`order-events`, `payment.authorized` / `payment.declined` and `order.dispatched` applied, "
-    "and a live status stream (Server-Sent Events) fed by every instance's own listener."
+    "`order-events`, `payment.authorized` / `payment.declined` applied, each dispatch decided "
+    "when the dispatcher asks, and a live status stream (Server-Sent Events) fed by every "
+    "instance's own listener."
 )
 
 
@@ -81,7 +82,7 @@ def create_app(settings: Settings | None = None) -> ServiceApp:
         description=DESCRIPTION,
         routers=[router],
         dependencies=dependencies,
-        consumers=[order_events_consumer(settings, units)],
+        consumers=[payment_events_consumer(settings, units)],
         background=background,
     )
 

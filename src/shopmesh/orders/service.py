@@ -228,10 +228,13 @@ class OrderService:
         needed no payment) becomes Dispatched; one cancelled first stays Cancelled; a cancel
         after it finds it Dispatched (409). Asking again answers the same (idempotent).
         """
+        # Two statements, each committing by itself: the read after the UPDATE also sees an
+        # order another instance moved just before (in one statement's snapshot it would
+        # still look Paid, and be refused although it ships).
         async with self._units() as uow:
-            await mark_all_dispatched(uow, order_ids)
+            await uow.orders.mark_all_dispatched(order_ids, now=utcnow())
             orders = await uow.orders.by_ids(None, order_ids)
-        # The live streams hear it from the dispatcher's order.dispatched, as ever.
+        # The live streams hear it from the dispatcher's order.dispatched, once it shipped.
         return [o for o in orders if o.status is OrderStatus.DISPATCHED]
 
     def _announce(self, orders: list[Order]) -> None:
@@ -263,10 +266,3 @@ async def apply_payment(uow: OrdersUnitOfWork, event_type: str, notice: PaymentN
         order = await uow.orders.mark_declined(notice.order_id, reason=notice.reason, now=now)
     if order is not None:
         uow.outbox.add(order_event(order, producer=PRODUCER))
-
-
-async def mark_all_dispatched(uow: OrdersUnitOfWork, order_ids: Sequence[int]) -> None:
-    """Apply ``order.dispatched`` for ``order_ids`` in the caller's unit of work, in one
-    statement (idempotent): Created orders become Dispatched; cancelled, already
-    dispatched or unknown ones are left as they are."""
-    await uow.orders.mark_all_dispatched(order_ids, now=utcnow())

@@ -7,15 +7,19 @@ shipment twice.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import Table, Text, bindparam, func, literal, select, true, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shopmesh.dispatcher.domain import OrderSnapshot, Shipment, ShipmentStatus
-from shopmesh.dispatcher.repository.tables import ShipmentRow
-from shopmesh.kit.db import insert_for, rowcount
+from shopmesh.dispatcher.domain import DeliveryStatus, OrderSnapshot, Shipment, ShipmentStatus
+from shopmesh.dispatcher.repository.tables import ShipmentRow, WebhookDeliveryRow
+from shopmesh.kit.db import execute_alone, insert_for, rowcount
+from shopmesh.kit.tables import outbox_message
 
 # Core statements RETURNING the whole row: read back in the statement that changes it.
 _COLUMNS = tuple(cast(Table, ShipmentRow.__table__).c)
@@ -77,23 +81,43 @@ class Shipments:
         )
         return rowcount(await self._connection.execute(statement)) == 1
 
-    async def due_order_ids(self, *, now: datetime, limit: int) -> list[int]:
-        """The orders of pending shipments whose time has come, oldest due first."""
+    async def earliest_pending(self, *, limit: int) -> list[Shipment]:
+        """The ``limit`` pending shipments due first, in that order. A read that is right on
+        its own: as its unit's first statement it commits by itself (no BEGIN and COMMIT
+        round trips)."""
         query = (
-            select(ShipmentRow.order_id)
-            .where(ShipmentRow.status == ShipmentStatus.PENDING, ShipmentRow.due_at <= now)
+            select(*_COLUMNS)
+            .where(ShipmentRow.status == ShipmentStatus.PENDING)
             .order_by(ShipmentRow.due_at, ShipmentRow.id)
             .limit(limit)
         )
-        return [int(i) for i in (await self._connection.execute(query)).scalars()]
+        return [_to_shipment(row) for row in (await execute_alone(self._connection, query)).all()]
 
-    async def next_due_at(self) -> datetime | None:
-        """When the earliest pending shipment is due; None when none is pending."""
-        query = select(func.min(ShipmentRow.due_at)).where(
-            ShipmentRow.status == ShipmentStatus.PENDING
+    async def pending_of(self, order_ids: Sequence[int]) -> list[Shipment]:
+        """The pending shipments of ``order_ids`` (read alone, as :meth:`earliest_pending`)."""
+        query = select(*_COLUMNS).where(
+            ShipmentRow.order_id.in_(list(order_ids)),
+            ShipmentRow.status == ShipmentStatus.PENDING,
         )
-        due: datetime | None = (await self._connection.execute(query)).scalar()
-        return due
+        return [_to_shipment(row) for row in (await execute_alone(self._connection, query)).all()]
+
+    async def ship_announced(
+        self, shipment: Shipment, *, announced: dict[str, Any], urls: Sequence[str], body: str
+    ) -> bool:
+        """PostgreSQL: ``shipment`` (as it is once dispatched) pending → dispatched, its
+        ``order.dispatched`` outbox row (``announced``) and one webhook delivery of ``body``
+        per URL, in one statement: all or nothing, and nothing when it is no longer pending
+        (another instance shipped it). As its unit's first statement it commits by itself.
+        True when this call shipped it."""
+        params = {
+            "shipped": shipment.order_id,
+            "now": shipment.dispatched_at,
+            "urls": list(urls),
+            "body": body,
+            **{f"outbox_{column}": value for column, value in announced.items()},
+        }
+        result = await execute_alone(self._connection, _ship_announced(), params)
+        return result.first() is not None
 
     async def mark_dispatched(self, order_id: int, *, now: datetime) -> Shipment | None:
         """The order's shipment pending → dispatched: the shipment as it is now; None when
@@ -139,3 +163,58 @@ def _to_shipment(row: Any) -> Shipment:
         dispatched_at=row.dispatched_at,
         cancelled_at=row.cancelled_at,
     )
+
+
+@cache
+def _ship_announced() -> Any:
+    """The statement of :meth:`Shipments.ship_announced`, built once."""
+    shipments = cast(Table, ShipmentRow.__table__)
+    now = bindparam("now", type_=shipments.c.dispatched_at.type)
+    moved = (
+        update(shipments)
+        .where(
+            shipments.c.order_id == bindparam("shipped", type_=shipments.c.order_id.type),
+            shipments.c.status == ShipmentStatus.PENDING.value,
+        )
+        .values(status=ShipmentStatus.DISPATCHED.value, dispatched_at=now)
+        .returning(shipments.c.id, shipments.c.order_id)
+        .cte("moved")
+    )
+    columns = ["event_id", "topic", "key", "event_type", "payload", "traceparent", "created_at"]
+    outbox = select(
+        *(bindparam(f"outbox_{c}", type_=outbox_message.c[c].type) for c in columns)
+    ).select_from(moved)
+    announced = (
+        outbox_message.insert().from_select(columns, outbox).returning(outbox_message.c.id)
+    ).cte("announced")
+    deliveries = cast(Table, WebhookDeliveryRow.__table__)
+    urls = func.unnest(bindparam("urls", type_=ARRAY(Text))).table_valued("url")
+    urls = urls.render_derived(name="urls")
+    hooks = select(
+        moved.c.id,
+        moved.c.order_id,
+        urls.c.url,
+        bindparam("body", type_=Text),
+        literal(0),
+        literal(DeliveryStatus.PENDING.value),
+        now,
+        now,
+    ).select_from(moved.join(urls, true()))
+    delivered = (
+        deliveries.insert()
+        .from_select(
+            [
+                "shipment_id",
+                "order_id",
+                "url",
+                "payload",
+                "attempts",
+                "status",
+                "next_attempt_at",
+                "created_at",
+            ],
+            hooks,
+        )
+        .returning(deliveries.c.id)
+    ).cte("delivered")
+    return select(moved.c.id).add_cte(announced).add_cte(delivered)

@@ -185,10 +185,11 @@ class Orders:
         )
 
     async def mark_all_dispatched(self, order_ids: Sequence[int], *, now: datetime) -> None:
-        """Mark the orders among ``order_ids`` that may be shipped (Paid, or Created when no
-        payment was required) Dispatched, in one statement (a cancelled order stays so). It is
-        right on its own, so as the first statement of a unit (the live listener's) it commits
-        by itself: no BEGIN and COMMIT round trips."""
+        """Orders' dispatch decision: mark the orders among ``order_ids`` that may be shipped
+        (Paid, or Created when no payment was required) Dispatched, in one statement (a
+        cancelled one stays so; a dispatched or unknown one is left as it is). It is right on
+        its own, so as the first statement of a unit it commits by itself: no BEGIN and COMMIT
+        round trips."""
         statement = (
             update(ORDER_TABLE)
             .where(
