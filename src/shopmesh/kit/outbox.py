@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import CTE, ColumnElement, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shopmesh.kit.db import Database
@@ -43,11 +43,12 @@ class Outbox:
         return len(self._rows)
 
     def hand_over(self, event: Event) -> dict[str, Any]:
-        """``event``'s ``outbox_message`` row, for a repository statement that writes it itself
-        (a change and its event in one round trip); once the unit commits, the relay is woken
-        as for the events written here."""
+        """``event``'s ``outbox_message`` row as the parameters of :func:`announced_by`, for a
+        repository statement that writes it itself (a change and its event in one round
+        trip); once the unit commits, the relay is woken as for the events written here."""
         self.handed_over += 1
-        return _row(event, traceparent_var.get())
+        row = _row(event, traceparent_var.get())
+        return {_PARAM + column: value for column, value in row.items()}
 
     async def write(self, connection: AsyncConnection) -> bool:
         """Insert the pending events (one statement) on ``connection``, in its transaction;
@@ -57,6 +58,28 @@ class Outbox:
         rows, self._rows = self._rows, []
         await connection.execute(outbox_message.insert(), rows)
         return True
+
+
+_PARAM = "outbox_"  # the prefix of the parameters announced_by binds
+_COLUMNS = ("event_id", "topic", "key", "event_type", "payload", "traceparent", "created_at")
+
+
+def announced_by(change: CTE, *, payload: ColumnElement[Any] | None = None) -> CTE:
+    """PostgreSQL: a CTE writing the outbox row :meth:`Outbox.hand_over` gave (bound by its
+    parameters) once for each row ``change`` returns, so none when the change matched no
+    row. ``payload``, an expression over ``change``, replaces the bound payload."""
+    values: dict[str, ColumnElement[Any]] = {
+        c: bindparam(_PARAM + c, type_=outbox_message.c[c].type) for c in _COLUMNS
+    }
+    if payload is not None:
+        values["payload"] = payload
+    rows = select(*(value.label(column) for column, value in values.items()))
+    return (
+        outbox_message.insert()
+        .from_select(list(values), rows.select_from(change))
+        .returning(outbox_message.c.id)
+        .cte("announced")
+    )
 
 
 def _row(event: Event, traceparent: str | None) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from shopmesh.dispatcher.domain import DeliveryStatus, OrderSnapshot, Shipment, ShipmentStatus
 from shopmesh.dispatcher.repository.tables import ShipmentRow, WebhookDeliveryRow
 from shopmesh.kit.db import execute_alone, insert_for, rowcount
-from shopmesh.kit.tables import outbox_message
+from shopmesh.kit.outbox import announced_by
 
 # Core statements RETURNING the whole row: read back in the statement that changes it.
 _COLUMNS = tuple(cast(Table, ShipmentRow.__table__).c)
@@ -114,7 +114,7 @@ class Shipments:
             "now": shipment.dispatched_at,
             "urls": list(urls),
             "body": body,
-            **{f"outbox_{column}": value for column, value in announced.items()},
+            **announced,
         }
         result = await execute_alone(self._connection, _ship_announced(), params)
         return result.first() is not None
@@ -180,13 +180,6 @@ def _ship_announced() -> Any:
         .returning(shipments.c.id, shipments.c.order_id)
         .cte("moved")
     )
-    columns = ["event_id", "topic", "key", "event_type", "payload", "traceparent", "created_at"]
-    outbox = select(
-        *(bindparam(f"outbox_{c}", type_=outbox_message.c[c].type) for c in columns)
-    ).select_from(moved)
-    announced = (
-        outbox_message.insert().from_select(columns, outbox).returning(outbox_message.c.id)
-    ).cte("announced")
     deliveries = cast(Table, WebhookDeliveryRow.__table__)
     urls = func.unnest(bindparam("urls", type_=ARRAY(Text))).table_valued("url")
     urls = urls.render_derived(name="urls")
@@ -217,4 +210,4 @@ def _ship_announced() -> Any:
         )
         .returning(deliveries.c.id)
     ).cte("delivered")
-    return select(moved.c.id).add_cte(announced).add_cte(delivered)
+    return select(moved.c.id).add_cte(announced_by(moved)).add_cte(delivered)

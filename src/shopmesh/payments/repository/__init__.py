@@ -111,10 +111,9 @@ class Transactions:
     async def _charge_and_announce(
         self, pending: Transaction, params: dict[str, Any], scope: LimitScope
     ) -> int | None:
-        row = self._outbox.hand_over(TransactionCreated.of(pending))
-        head, tail = cut_payload(row.pop("payload"))
-        params |= {f"outbox_{column}": value for column, value in row.items()}
-        params |= {"payload_head": head, "payload_tail": tail}
+        announced = self._outbox.hand_over(TransactionCreated.of(pending))
+        head, tail = cut_payload(announced.pop("outbox_payload"))
+        params |= announced | {"payload_head": head, "payload_tail": tail}
         result = await execute_alone(self._connection, announced_charge(scope), params)
         new_id = result.scalar_one_or_none()
         return None if new_id is None else int(new_id)

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import LargeBinary, String, bindparam, false, func, select
 
 from shopmesh.kit.db import insert_for
-from shopmesh.kit.tables import outbox_message
+from shopmesh.kit.outbox import announced_by
 from shopmesh.payments.domain import LimitScope
 from shopmesh.payments.repository.tables import account, transaction_table
 
@@ -91,18 +91,7 @@ def announced_charge(scope: LimitScope) -> Any:
         .op("||")(func.convert_to(func.cast(charged_tx.c.id, String), "UTF8"))
         .op("||")(bindparam("payload_tail", type_=LargeBinary))
     )
-    columns = ["event_id", "topic", "key", "event_type", "traceparent", "created_at"]
-    rows = select(
-        *(bindparam(f"outbox_{c}", type_=outbox_message.c[c].type) for c in columns),
-        payload.label("payload"),
-    ).select_from(charged_tx)
-    announced = (
-        outbox_message.insert()
-        .from_select([*columns, "payload"], rows)
-        .returning(outbox_message.c.id)
-        .cte("announced")
-    )
-    return select(charged_tx.c.id).add_cte(announced)
+    return select(charged_tx.c.id).add_cte(announced_by(charged_tx, payload=payload))
 
 
 def cut_payload(payload: bytes) -> tuple[bytes, bytes]:
