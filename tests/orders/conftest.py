@@ -1,4 +1,5 @@
-"""Fixtures for orders tests: fake products and customers on loopback, orders on SQLite."""
+"""Fixtures for orders tests: fake products and customers on loopback, orders on SQLite
+(`orders`) or on each database in turn (`service`)."""
 
 from __future__ import annotations
 
@@ -21,3 +22,10 @@ async def orders(sqlite_url: str, fakes: Fakes) -> AsyncIterator[Orders]:
     """Orders on a fresh SQLite database, calling the fakes (no Kafka)."""
     async with running(sqlite_url, fakes.urls()) as service:
         yield service
+
+
+@pytest.fixture
+async def service(database_url: str, fakes: Fakes) -> AsyncIterator[Orders]:
+    """Orders on each database in turn (SQLite, then the test PostgreSQL), calling the fakes."""
+    async with running(database_url, fakes.urls()) as started:
+        yield started

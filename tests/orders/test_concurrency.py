@@ -4,17 +4,8 @@ key, one order set."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
-import pytest
-
-from .support import ALICE, Fakes, Orders, auth, running
-
-
-@pytest.fixture
-async def service(database_url: str, fakes: Fakes) -> AsyncIterator[Orders]:
-    async with running(database_url, fakes.urls()) as orders:
-        yield orders
+from .support import ALICE, Fakes, Orders, auth
 
 
 async def test_a_cancel_racing_the_dispatchers_question_has_one_winner_and_its_answer_says_so(

@@ -3,20 +3,12 @@ to pages (`GET /api/orders/settings`: whether orders are paid before they ship).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from shopmesh.kit.jwt import SERVICE_ROLE
 from tests.support import bearer
 
 from .support import ALICE, Fakes, Orders, at, auth, running
-
-
-@pytest.fixture
-async def service(database_url: str, fakes: Fakes) -> AsyncIterator[Orders]:
-    async with running(database_url, fakes.urls()) as orders:
-        yield orders
 
 
 async def test_the_dispatcher_is_told_which_orders_may_leave_and_asking_again_says_the_same(

@@ -3,22 +3,12 @@ each database; on PostgreSQL without a transaction (no BEGIN and COMMIT round tr
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-
 from shopmesh.orders.domain import OrderStatus
 from shopmesh.orders.live import LiveListener, StatusHub
 from shopmesh.orders.repository import OrdersUnitOfWork
 from tests.support import round_trips
 
-from .support import ALICE, Fakes, Orders, dispatched_message, orders_to_dispatch, running
-
-
-@pytest.fixture
-async def service(database_url: str, fakes: Fakes) -> AsyncIterator[Orders]:
-    async with running(database_url, fakes.urls()) as orders:
-        yield orders
+from .support import ALICE, Fakes, Orders, dispatched_message, orders_to_dispatch
 
 
 async def test_a_batch_of_dispatches_is_decided_and_read_back_without_a_transaction(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
@@ -17,12 +16,6 @@ from shopmesh.orders.consumers import HANDLERS
 from shopmesh.orders.repository import OrdersUnitOfWork
 
 from .support import ALICE, Fakes, Orders, running
-
-
-@pytest.fixture
-async def service(database_url: str, fakes: Fakes) -> AsyncIterator[Orders]:
-    async with running(database_url, fakes.urls()) as orders:
-        yield orders
 
 
 def payment(kind: str, order: dict[str, Any], **fields: Any) -> EventEnvelope:
