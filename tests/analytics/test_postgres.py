@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import delete, event
+from sqlalchemy import delete
 
 from shopmesh.analytics.consumers import HANDLERS, on_transactions
 from shopmesh.analytics.repository import AnalyticsUnitOfWork, stats
@@ -17,6 +17,7 @@ from shopmesh.kit.db import Database
 from shopmesh.kit.events import EventEnvelope
 from shopmesh.kit.migrations import migrate
 from tests.analytics.factories import created, envelope, later, new_user_id, paid, stats_of
+from tests.support import round_trips
 
 CONSUMER = "analytics-test"
 
@@ -147,21 +148,14 @@ async def test_a_batch_recreates_a_lost_stats_row(db: Database) -> None:
 
 
 async def test_a_batch_is_one_statement_besides_its_processed_ids(db: Database) -> None:
-    statements: list[str] = []
-
-    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
-        statements.append(statement.split()[0])
-
     users = [new_user_id() for _ in range(3)]
     await apply_batch(db, [envelope(created(user_id=users[0], amount=1))])
-    event.listen(db.engine.sync_engine, "before_cursor_execute", seen)
-    try:
+    with round_trips(db.engine) as seen:
         # Known and new users, created and paid events.
         batch = [envelope(created(user_id=u, amount=2)) for u in users]
         await apply_batch(db, [*batch, envelope(paid(user_id=users[1], transactions_paid=1))])
-    finally:
-        event.remove(db.engine.sync_engine, "before_cursor_execute", seen)
 
-    assert statements == ["INSERT", "WITH"]  # the batch's ids, then its effect
+    # The batch's ids, then its effect.
+    assert [statement.split()[0] for statement in seen.statements] == ["INSERT", "WITH"]
     totals = await stats_of(db).totals()
     assert (totals.total_transactions, totals.unique_users) == (4, 3)
