@@ -83,7 +83,6 @@ class Context:
             return self.platform
         await asyncio.to_thread(infra.start_postgres, self.cleanup)
         await asyncio.to_thread(infra.start_kafka, self.cleanup)
-        await reset_topics(infra.KAFKA_BOOTSTRAP)
         platform = LocalPlatform.prepare(
             state_dir=infra.STATE / "platform",
             admin_url=infra.ADMIN_URL,
@@ -96,6 +95,13 @@ class Context:
             platform.env.pop(name, None)
         platform.env.update(BENCH_ENV)
         await platform.create_databases()
+        # A namespace of its own (fresh, so empty): its topics go with the run.
+        self.cleanup.push(
+            "topics",
+            lambda: asyncio.run(
+                reset_topics(infra.KAFKA_BOOTSTRAP, platform.namespace, wait=False)
+            ),
+        )
         self.cleanup.push("databases", lambda: asyncio.run(platform.drop_databases()))
         self.cleanup.push("platform", platform.stop)
         started = time.monotonic()

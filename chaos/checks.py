@@ -84,7 +84,7 @@ async def check_payments(
     produced = await outbox_events(platform, "payments", topic=TOPIC)
     applied = await applied_ids(platform, "analytics", ANALYTICS_GROUP)
     lost = [e for e in produced if e not in applied]
-    copies = await topic_copies(bootstrap, TOPIC)
+    copies = await topic_copies(bootstrap, platform.namespace.topic(TOPIC))
     ours = {e: copies.get(e, 0) for e in produced}
     db_totals = await payments_totals(platform)
     stats = await analytics_totals(platform)

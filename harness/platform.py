@@ -3,13 +3,16 @@
 Used by the system tests, the benchmark and the fault scenarios, so all of
 them start the services exactly as `make up` does (the
 :class:`~shopmesh.launcher.Launcher`), but with one fresh PostgreSQL database
-per service and the platform's topics emptied first, so a run never sees an
-earlier run's data or events. A local webhook receiver can stand in for the
+per service and topics and consumer groups of its own (its Kafka namespace, named as its
+databases' prefix: several platforms share one broker), emptied first, so a run never
+sees an earlier run's data or events. A local webhook receiver can stand in for the
 external systems the dispatcher notifies.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import re
 import uuid
@@ -29,6 +32,7 @@ from harness.resources import (
     postgres_dsn,
     reset_topics,
 )
+from shopmesh.kit.kafka import KafkaError, KafkaNamespace
 from shopmesh.launcher import SERVICES, Launcher, RunningService, ServiceSpec
 
 
@@ -139,7 +143,19 @@ class LocalPlatform:
         )
         # Files the services write (development mail) stay with this platform's state.
         env["SHOPMESH_DATA_DIR"] = str(state_dir / "data")
+        # Its own topics and groups: another platform on the broker never sees its events.
+        env["SHOPMESH_KAFKA_NAMESPACE"] = prefix
         return cls(admin_url, prefix, Launcher(state_dir), urls, env, chosen, credentials)
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return self.env["SHOPMESH_KAFKA_BOOTSTRAP"]
+
+    @property
+    def namespace(self) -> KafkaNamespace:
+        """Where the services' topics and consumer groups are on the broker (as ``env`` says):
+        a test or scenario that talks to Kafka itself names topics through it."""
+        return KafkaNamespace(self.env.get("SHOPMESH_KAFKA_NAMESPACE", ""))
 
     @property
     def gateway(self) -> str:
@@ -257,9 +273,9 @@ async def running_platform(
     credentials: Credentials = DISPOSABLE,
     ready_timeout: float = 120.0,
 ) -> AsyncIterator[LocalPlatform]:
-    """Start ``services`` on fresh databases and emptied topics; stop them all and drop
-    the databases afterwards. Raises :class:`PlatformNotReady` with the log tails."""
-    await reset_topics(kafka_bootstrap)
+    """Start ``services`` on fresh databases and emptied topics (of the platform's own
+    namespace); stop them all and drop the databases and topics afterwards. Raises
+    :class:`PlatformNotReady` with the log tails."""
     platform = LocalPlatform.prepare(
         state_dir=state_dir,
         admin_url=admin_url,
@@ -275,6 +291,7 @@ async def running_platform(
         platform.env["DISPATCHER_WEBHOOK_SECRET"] = WEBHOOK_SECRET
         platform.env["DISPATCHER_WEBHOOK_BACKOFF"] = "0.2"
     platform.env.update(extra_env or {})
+    await reset_topics(kafka_bootstrap, platform.namespace)
     await platform.create_databases()
     try:
         ready = await platform.start(timeout=ready_timeout)
@@ -285,3 +302,12 @@ async def running_platform(
     finally:
         platform.stop()
         await platform.drop_databases()
+        await _forget_topics(kafka_bootstrap, platform.namespace)
+
+
+async def _forget_topics(bootstrap: str, namespace: KafkaNamespace) -> None:
+    """Delete the platform's topics (without waiting for Kafka to finish): a random
+    namespace's are never used again. A broker that is away keeps them."""
+    with contextlib.suppress(KafkaError, OSError, TimeoutError):
+        async with asyncio.timeout(15):
+            await reset_topics(bootstrap, namespace, wait=False)

@@ -1,5 +1,6 @@
-"""Local resources a disposable platform uses: free ports, its PostgreSQL databases, emptied
-Kafka topics, and a webhook receiver standing in for the systems the dispatcher notifies."""
+"""Local resources a disposable platform uses: free ports, its PostgreSQL databases, its
+emptied Kafka topics, and a webhook receiver standing in for the systems the dispatcher
+notifies."""
 
 from __future__ import annotations
 
@@ -13,9 +14,12 @@ from aiohttp import web
 from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy.engine import make_url
 
+from shopmesh.catalog import TOPIC_KEYS
 from shopmesh.kit.aio import poll
+from shopmesh.kit.kafka import KafkaNamespace, dead_letter_topic
 
-PLATFORM_TOPICS = ("transactions", "user-events", "order-events")
+# Every topic of the platform (plain names).
+PLATFORM_TOPICS = tuple(TOPIC_KEYS)
 
 
 def free_port() -> int:
@@ -35,20 +39,30 @@ def database_url(admin_url: str, database: str) -> str:
     return make_url(admin_url).set(database=database).render_as_string(hide_password=False)
 
 
-async def reset_topics(bootstrap: str, topics: Iterable[str] = PLATFORM_TOPICS) -> None:
-    """Delete ``topics`` and their dead-letter topics (the services recreate them).
+async def reset_topics(
+    bootstrap: str,
+    namespace: KafkaNamespace = KafkaNamespace(),
+    topics: Iterable[str] = PLATFORM_TOPICS,
+    *,
+    wait: bool = True,
+) -> None:
+    """Delete ``topics`` of ``namespace`` and their dead-letter topics (the services recreate
+    them); other namespaces' topics stay as they are.
 
-    Kafka deletes topics in the background: this returns only once they are
-    gone, so a service started next cannot subscribe to (or create) a topic
-    that is still being deleted and then read the new one from stale offsets.
+    Kafka deletes topics in the background: with ``wait`` this returns only once they are
+    gone, so a service started next cannot subscribe to (or create) a topic that is still
+    being deleted and then read the new one from stale offsets.
     """
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        doomed = {t for base in topics for t in (base, f"{base}.dlq") if t in existing}
+        names = (namespace.topic(t) for base in topics for t in (base, dead_letter_topic(base)))
+        doomed = {t for t in names if t in existing}
         if doomed:
             await admin.delete_topics(sorted(doomed))
+            if not wait:
+                return
 
             async def gone() -> bool:
                 return not doomed & set(await admin.list_topics())

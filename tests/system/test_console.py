@@ -100,8 +100,9 @@ async def test_an_orders_story_shows_every_event_and_who_applied_it(
     assert "MISSING" not in printed
 
 
-async def poison_transaction(bootstrap: str) -> str:
-    """A ``transaction.created`` without an amount, sent as any Kafka client could."""
+async def poison_transaction(platform: Platform) -> str:
+    """A ``transaction.created`` without an amount, sent to the platform's ``transactions``
+    as any Kafka client could."""
     event_id = str(uuid.uuid4())
     event = {
         "event_id": event_id,
@@ -113,19 +114,20 @@ async def poison_transaction(bootstrap: str) -> str:
         "description": "no amount",
         "timestamp": datetime.now(UTC).isoformat(),
     }
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    producer = AIOKafkaProducer(bootstrap_servers=platform.kafka_bootstrap)
     await producer.start()
     try:
-        await producer.send_and_wait("transactions", orjson.dumps(event), key=b"424242")
+        topic = platform.namespace.topic("transactions")
+        await producer.send_and_wait(topic, orjson.dumps(event), key=b"424242")
     finally:
         await producer.stop()
     return event_id
 
 
 async def test_a_dead_letter_is_listed_refused_replay_and_discarded_through_the_gateway(
-    platform: Platform, http: aiohttp.ClientSession, admin_token: str, kafka_bootstrap: str
+    platform: Platform, http: aiohttp.ClientSession, admin_token: str
 ) -> None:
-    event_id = await poison_transaction(kafka_bootstrap)
+    event_id = await poison_transaction(platform)
 
     async def analytics_letters() -> list[dict]:
         status, body = await call(http, "GET", "/api/ops/analytics/dead-letters", admin_token)

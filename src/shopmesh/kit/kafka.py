@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -21,6 +22,48 @@ DAY_MS = 86_400_000
 EVENT_TOPIC_CONFIG = {"retention.ms": str(5 * DAY_MS), "segment.ms": str(DAY_MS)}
 # Dead letters wait a month for someone to look at them.
 DEAD_LETTER_TOPIC_CONFIG = {"retention.ms": str(30 * DAY_MS)}
+
+
+# What a namespace may be called: its topics' names start with it (and a dot), and Kafka
+# allows letters, digits, ".", "_" and "-" in a topic's 249 characters.
+NAMESPACE_PATTERN = r"^[A-Za-z0-9_-]{0,64}$"
+
+
+@dataclass(frozen=True, slots=True)
+class KafkaNamespace:
+    """Where one deployment's topics and consumer groups are on a Kafka cluster it may
+    share with others (``SHOPMESH_KAFKA_NAMESPACE``).
+
+    The services, what they store (outbox rows, processed events, dead letters' headers) and
+    the operations API name topics and groups plainly (``order-events``, ``payments``); only
+    the names handed to Kafka go through here. In namespace ``staging`` topic
+    ``order-events`` is ``staging.order-events`` on the broker, its dead letters
+    ``staging.order-events.dlq`` and group ``payments`` is ``staging.payments``. The empty
+    namespace (the default) keeps the plain names.
+    """
+
+    name: str = ""
+
+    def topic(self, plain: str) -> str:
+        """The broker's name of topic ``plain`` (``<topic>.dlq`` included)."""
+        return f"{self.name}.{plain}" if self.name else plain
+
+    def dead_letters(self, plain: str) -> str:
+        """The broker's name of the dead-letter topic of topic ``plain``."""
+        return self.topic(dead_letter_topic(plain))
+
+    def group(self, plain: str) -> str:
+        """The broker's name of consumer group ``plain``."""
+        return self.topic(plain)
+
+    def plain(self, topic: str) -> str:
+        """The plain name of ``topic`` as read from the broker (its inverse of :meth:`topic`)."""
+        return topic.removeprefix(f"{self.name}.") if self.name else topic
+
+
+def dead_letter_topic(topic: str) -> str:
+    """Where a consumer of ``topic`` puts the messages it gives up on."""
+    return f"{topic}.dlq"
 
 
 def topic_config(topic: str) -> dict[str, str]:
@@ -106,6 +149,8 @@ def fetch_options(wait: float) -> dict[str, int]:
 
 __all__ = [
     "KafkaError",
+    "KafkaNamespace",
+    "dead_letter_topic",
     "ensure_topics",
     "fetch_options",
     "idempotent_producer",

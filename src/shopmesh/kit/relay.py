@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from shopmesh.kit.aio import Alarm, describe, retrying
 from shopmesh.kit.clock import utcnow
 from shopmesh.kit.db import Database
-from shopmesh.kit.kafka import ensure_topics, idempotent_producer
+from shopmesh.kit.kafka import KafkaNamespace, ensure_topics, idempotent_producer
 from shopmesh.kit.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISH_LATENCY, OUTBOX_PUBLISHED
 from shopmesh.kit.outbox import outbox_backlog
 from shopmesh.kit.tables import outbox_message
@@ -81,6 +81,7 @@ class OutboxRelay:
         retry_backoff: float = 1.0,
         topics: Sequence[str] = (),
         replication: int = 1,
+        namespace: KafkaNamespace = KafkaNamespace(),
     ) -> None:
         self._db = db
         self._service = service
@@ -90,6 +91,7 @@ class OutboxRelay:
         self._retry_backoff = retry_backoff
         self._topics = tuple(topics)
         self._replication = replication
+        self._namespace = namespace
         self._alarm = Alarm(poll_interval)
         self._statements = _RelayStatements(batch_size)
         self._lock_id = 0x5E0B0000 + zlib.crc32(service.encode()) % 0xFFFF
@@ -139,7 +141,10 @@ class OutboxRelay:
                 headers.append(("traceparent", row.traceparent.encode()))
             pending.append(
                 await producer.send(
-                    row.topic, value=row.payload, key=row.key.encode(), headers=headers
+                    self._namespace.topic(row.topic),
+                    value=row.payload,
+                    key=row.key.encode(),
+                    headers=headers,
                 )
             )
         await asyncio.gather(*pending)
@@ -212,7 +217,8 @@ class OutboxRelay:
     @asynccontextmanager
     async def _producer(self) -> AsyncIterator[AIOKafkaProducer]:
         if self._topics:
-            await ensure_topics(self._bootstrap, self._topics, replication=self._replication)
+            topics = [self._namespace.topic(t) for t in self._topics]
+            await ensure_topics(self._bootstrap, topics, replication=self._replication)
         producer = idempotent_producer(self._bootstrap, client_id=f"{self._service}-outbox")
         try:
             # Started inside the try: a task cancelled while starting still closes it.

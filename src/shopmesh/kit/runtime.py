@@ -120,4 +120,5 @@ def _relay(
         poll_interval=settings.outbox_poll_interval,
         topics=produces,
         replication=settings.kafka_replication,
+        namespace=settings.namespace,
     )

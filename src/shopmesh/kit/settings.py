@@ -12,8 +12,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Self
 
-from pydantic import AliasChoices, BeforeValidator, Field, model_validator
+from pydantic import AliasChoices, BeforeValidator, Field, StringConstraints, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shopmesh.kit.kafka import NAMESPACE_PATTERN, KafkaNamespace
 
 # Development-only default; production mode refuses it (see _refuse_placeholder_secrets).
 DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-in-production"  # noqa: S105
@@ -85,6 +87,10 @@ class ServiceSettings(BaseSettings):
     database_start_timeout: float = shared(60.0, "DATABASE_START_TIMEOUT")
     kafka_bootstrap: str = shared("127.0.0.1:9092", "KAFKA_BOOTSTRAP")
     kafka_enabled: bool = shared(True, "KAFKA_ENABLED")
+    # Several deployments on one Kafka cluster: each its own namespace (kit.kafka.KafkaNamespace).
+    kafka_namespace: Annotated[str, StringConstraints(pattern=NAMESPACE_PATTERN)] = shared(
+        "", "KAFKA_NAMESPACE"
+    )
     # Replication factor of the topics a service creates: 1 for one local broker,
     # 3 on a cluster (with the brokers' min.insync.replicas=2, acks=all survives a lost node).
     kafka_replication: int = shared(1, "KAFKA_REPLICATION")
@@ -121,6 +127,11 @@ class ServiceSettings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment is Environment.PRODUCTION
+
+    @property
+    def namespace(self) -> KafkaNamespace:
+        """Where this deployment's topics and consumer groups are on the broker."""
+        return KafkaNamespace(self.kafka_namespace)
 
     @property
     def db_url(self) -> str:

@@ -24,7 +24,7 @@ from pydantic import ValidationError
 
 from shopmesh.kit.aio import retrying
 from shopmesh.kit.events import EventEnvelope, MalformedEvent
-from shopmesh.kit.kafka import ensure_topics
+from shopmesh.kit.kafka import KafkaNamespace, ensure_topics
 from shopmesh.orders.domain import (
     STATUS_EVENTS,
     DispatchedNotice,
@@ -110,7 +110,8 @@ class LiveListener:
     """Reads ``topic`` from its end as a group of its own and feeds the hub.
 
     ``ready`` is set once partitions are assigned and their positions known:
-    from then on no message is missed.
+    from then on no message is missed. ``topic`` and ``group_id`` are plain names: on the
+    broker they are in ``namespace``.
     """
 
     def __init__(
@@ -123,6 +124,7 @@ class LiveListener:
         topic: str,
         retry_backoff: float = 1.0,
         replication: int = 1,
+        namespace: KafkaNamespace = KafkaNamespace(),
     ) -> None:
         self._units = units
         self._hub = hub
@@ -130,6 +132,7 @@ class LiveListener:
         self._group_id = group_id
         self._topic = topic
         self._replication = replication
+        self._namespace = namespace
         self._retry_backoff = retry_backoff
         self.ready = asyncio.Event()
 
@@ -140,11 +143,12 @@ class LiveListener:
         )
 
     async def _listen(self) -> None:
-        await ensure_topics(self._bootstrap, [self._topic], replication=self._replication)
+        topic = self._namespace.topic(self._topic)
+        await ensure_topics(self._bootstrap, [topic], replication=self._replication)
         consumer = AIOKafkaConsumer(
-            self._topic,
+            topic,
             bootstrap_servers=self._bootstrap,
-            group_id=self._group_id,
+            group_id=self._namespace.group(self._group_id),
             client_id=self._group_id,
             enable_auto_commit=False,  # a new process starts from the end anyway
             auto_offset_reset="latest",

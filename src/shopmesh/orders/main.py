@@ -73,6 +73,7 @@ def create_app(settings: Settings | None = None) -> ServiceApp:
             group_id=f"{settings.live_group_prefix}-{uuid.uuid4().hex[:12]}",
             topic=TOPIC,
             replication=settings.kafka_replication,
+            namespace=settings.namespace,
         )
         background.append(listener.run)
         dependencies.append(ListenerDependency.given(listener))

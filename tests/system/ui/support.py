@@ -74,6 +74,9 @@ async def new_context(browser: Browser, device: Device = DESKTOP) -> BrowserCont
         viewport={"width": device.width, "height": device.height},
         is_mobile=device.mobile,
         has_touch=device.mobile,
+        # The UI honours it (styles.css): no endless pulse or spinner for the software
+        # compositor to paint at 60 frames a second while a test waits.
+        reduced_motion="reduce",
     )
     context.set_default_timeout(WAIT_MS)
     address = f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"

@@ -23,9 +23,10 @@ from tests.system.ui.support import DESKTOP, UI, Audit, Watch, expect, sign_in
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
 
-async def dead_letter_from_the_past(bootstrap: str) -> tuple[str, str]:
+async def dead_letter_from_the_past(platform: Platform) -> tuple[str, str]:
     """A valid ``transaction.created`` that analytics once gave up on (its cause since fixed):
-    the dead letter as the consumer writes it. Its id and its description."""
+    the dead letter as the consumer writes it, in the platform's namespace. Its id (by the
+    topic's plain name, as the console shows it) and its description."""
     description = f"replayed {uuid.uuid4().hex[:8]}"
     event = {
         "event_id": str(uuid.uuid4()),
@@ -45,11 +46,12 @@ async def dead_letter_from_the_past(bootstrap: str) -> tuple[str, str]:
         ("dlq_consumer", AnalyticsSettings().group_id.encode()),
         ("dlq_attempts", b"3"),
     ]
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    producer = AIOKafkaProducer(bootstrap_servers=platform.kafka_bootstrap)
     await producer.start()
     try:
+        topic = platform.namespace.topic("transactions.dlq")
         sent = await producer.send_and_wait(
-            "transactions.dlq", orjson.dumps(event), key=b"515151", headers=headers
+            topic, orjson.dumps(event), key=b"515151", headers=headers
         )
     finally:
         await producer.stop()
@@ -68,11 +70,10 @@ async def test_the_console_shows_a_dead_letter_and_replays_it(
     page: Page,
     api: aiohttp.ClientSession,
     admin_token: str,
-    kafka_bootstrap: str,
 ) -> None:
     audit = Audit(DESKTOP, Watch().attach(page))
-    letter_id, _ = await dead_letter_from_the_past(kafka_bootstrap)
-    poison_id = await poison_transaction(kafka_bootstrap)
+    letter_id, _ = await dead_letter_from_the_past(platform)
+    poison_id = await poison_transaction(platform)
     before = await stats(api)
     user = await register(api)
     product = await add_product(api, admin_token, price=3, stock=2)

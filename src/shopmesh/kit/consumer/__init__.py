@@ -31,7 +31,8 @@ def event_consumer(
     fetch_wait: float = 0.0,
 ) -> EventConsumer[U]:
     """A consumer of ``topics`` as ``group_id``, set up from the platform's ``settings``
-    (broker, attempts before the dead-letter topic, retry backoff, topic replication);
+    (broker and namespace, attempts before the dead-letter topic, retry backoff, topic
+    replication);
     ``fetch_wait``: see :class:`EventConsumer`."""
     return EventConsumer(
         units,
@@ -45,4 +46,5 @@ def event_consumer(
         replication=settings.kafka_replication,
         batch_handler=batch_handler,
         fetch_wait=fetch_wait,
+        namespace=settings.namespace,
     )

@@ -27,7 +27,7 @@ from shopmesh.kit.consumer.applier import BatchApplier, BatchHandler, Handler
 from shopmesh.kit.consumer.deadletters import dead_letter_headers, envelope_of, failure_reason
 from shopmesh.kit.db import is_transient_db_error
 from shopmesh.kit.events import EventEnvelope, MalformedEvent
-from shopmesh.kit.kafka import ensure_topics, fetch_options, idempotent_producer
+from shopmesh.kit.kafka import KafkaNamespace, ensure_topics, fetch_options, idempotent_producer
 from shopmesh.kit.metrics import CONSUMER_LAG, EVENTS_CONSUMED
 from shopmesh.kit.uow import UnitOfWork
 
@@ -53,6 +53,7 @@ class EventConsumer(Generic[U]):
     message is found the same way.
 
     ``fetch_wait``: see :func:`~shopmesh.kit.kafka.fetch_options` (0: each message at once).
+    ``topics``, ``group_id``: plain names (as stored and shown); the broker's are in ``namespace``.
     """
 
     def __init__(
@@ -72,6 +73,7 @@ class EventConsumer(Generic[U]):
         replication: int = 1,
         commit_interval: float = COMMIT_INTERVAL,
         fetch_wait: float = 0.0,
+        namespace: KafkaNamespace = KafkaNamespace(),
     ) -> None:
         self._applier = BatchApplier(
             units,
@@ -91,6 +93,7 @@ class EventConsumer(Generic[U]):
         self._batch_size = batch_size
         self._replication = replication
         self._fetch_wait = fetch_wait
+        self._namespace = namespace
         # Each partition's lag at the last commit: (topic, partition) -> messages behind.
         self.lag: dict[tuple[str, int], int] = {}
 
@@ -132,15 +135,15 @@ class EventConsumer(Generic[U]):
         )
 
     async def _consume(self) -> None:
+        topics = [self._namespace.topic(t) for t in self._topics]
+        dead_letters = [self._namespace.dead_letters(t) for t in self._topics]
         await ensure_topics(
-            self._bootstrap,
-            [*self._topics, *(f"{t}.dlq" for t in self._topics)],
-            replication=self._replication,
+            self._bootstrap, [*topics, *dead_letters], replication=self._replication
         )
         consumer = AIOKafkaConsumer(
-            *self._topics,
+            *topics,
             bootstrap_servers=self._bootstrap,
-            group_id=self._group_id,
+            group_id=self._namespace.group(self._group_id),
             client_id=f"{self._service}-{self._group_id}",
             enable_auto_commit=False,
             auto_offset_reset="earliest",
@@ -223,12 +226,9 @@ class EventConsumer(Generic[U]):
         for partition, next_offset in offsets.items():
             highwater = consumer.highwater(partition)
             if highwater is not None:
-                lag = self.lag[(partition.topic, partition.partition)] = max(
-                    highwater - next_offset, 0
-                )
-                CONSUMER_LAG.labels(self._service, partition.topic, str(partition.partition)).set(
-                    lag
-                )
+                topic = self._namespace.plain(partition.topic)
+                lag = self.lag[(topic, partition.partition)] = max(highwater - next_offset, 0)
+                CONSUMER_LAG.labels(self._service, topic, str(partition.partition)).set(lag)
 
     async def _apply_records(
         self, dlq: AIOKafkaProducer, records: list[ConsumerRecord[bytes, bytes]]
@@ -236,7 +236,7 @@ class EventConsumer(Generic[U]):
         envelopes: list[EventEnvelope] = []
         for record in records:
             try:
-                envelopes.append(envelope_of(record))
+                envelopes.append(envelope_of(record, topic=self._namespace.plain(record.topic)))
             except MalformedEvent as exc:
                 await self._dead_letter(dlq, record, f"malformed: {exc}", attempts=1)
         envelopes = self._applier.handled(envelopes)
@@ -283,14 +283,14 @@ class EventConsumer(Generic[U]):
         *,
         attempts: int,
     ) -> None:
+        topic = self._namespace.plain(record.topic)
         headers = dead_letter_headers(
-            record, reason=reason, consumer=self._group_id, attempts=attempts
+            record, topic=topic, reason=reason, consumer=self._group_id, attempts=attempts
         )
-        await dlq.send_and_wait(
-            f"{record.topic}.dlq", value=record.value, key=record.key, headers=headers
-        )
-        EVENTS_CONSUMED.labels(self._service, record.topic, "dead_lettered").inc()
-        log.error("event dead-lettered", extra={"source": record.topic, "reason": reason})
+        dead_letters = self._namespace.dead_letters(topic)
+        await dlq.send_and_wait(dead_letters, value=record.value, key=record.key, headers=headers)
+        EVENTS_CONSUMED.labels(self._service, topic, "dead_lettered").inc()
+        log.error("event dead-lettered", extra={"source": topic, "reason": reason})
 
 
 def _records_for(

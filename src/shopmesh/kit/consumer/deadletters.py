@@ -31,13 +31,14 @@ def failure_reason(exc: BaseException) -> str:
 
 
 def dead_letter_headers(
-    record: ConsumerRecord[bytes, bytes], *, reason: str, consumer: str, attempts: int
+    record: ConsumerRecord[bytes, bytes], *, topic: str, reason: str, consumer: str, attempts: int
 ) -> list[tuple[str, bytes]]:
-    """The headers of ``record``'s dead letter: its own, plus why, where from, whose."""
+    """The headers of ``record``'s dead letter: its own, plus why, where from (``topic``:
+    its plain name), whose."""
     return [
         *((k, v) for k, v in (record.headers or ()) if k not in DLQ_HEADERS),
         (REASON, reason.encode()),
-        (SOURCE, f"{record.topic}/{record.partition}/{record.offset}".encode()),
+        (SOURCE, f"{topic}/{record.partition}/{record.offset}".encode()),
         (CONSUMER, consumer.encode()),
         (ATTEMPTS, str(attempts).encode()),
     ]

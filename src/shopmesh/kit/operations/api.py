@@ -81,7 +81,11 @@ def operations_router(
     service, database = runtime.settings.service_name, runtime.db
     office = None
     if runtime.settings.kafka_enabled:
-        office = DeadLetterOffice(consumers, bootstrap=runtime.settings.kafka_bootstrap)
+        office = DeadLetterOffice(
+            consumers,
+            bootstrap=runtime.settings.kafka_bootstrap,
+            namespace=runtime.settings.namespace,
+        )
     Admin = Annotated[Principal, Depends(admin)]  # noqa: N806 (a type alias)
 
     def desk() -> DeadLetterOffice:

@@ -26,7 +26,7 @@ from shopmesh.kit.consumer import deadletters as wire
 from shopmesh.kit.db import is_transient_db_error
 from shopmesh.kit.errors import BadRequest, Conflict, NotFound, ServiceUnavailable
 from shopmesh.kit.events import EventEnvelope, MalformedEvent
-from shopmesh.kit.kafka import idempotent_producer
+from shopmesh.kit.kafka import KafkaNamespace, dead_letter_topic, idempotent_producer
 from shopmesh.kit.operations.topics import read_topics
 
 _ID = re.compile(
@@ -77,16 +77,24 @@ class DeadLetter:
 
 
 class DeadLetterOffice:
-    """The dead letters of ``consumers`` (their groups' entries in ``<topic>.dlq``)."""
+    """The dead letters of ``consumers`` (their groups' entries in ``<topic>.dlq``), read
+    from and recorded to the broker in ``namespace``; ids and topics keep their plain names."""
 
-    def __init__(self, consumers: Sequence[EventConsumer[Any]], *, bootstrap: str) -> None:
+    def __init__(
+        self,
+        consumers: Sequence[EventConsumer[Any]],
+        *,
+        bootstrap: str,
+        namespace: KafkaNamespace = KafkaNamespace(),
+    ) -> None:
         self._consumers = {c.group_id: c for c in consumers}
         self._bootstrap = bootstrap
+        self._namespace = namespace
 
     @property
     def topics(self) -> list[str]:
-        """The dead-letter topics of this service's consumers."""
-        return sorted({f"{t}.dlq" for c in self._consumers.values() for t in c.topics})
+        """The dead-letter topics of this service's consumers (plain names)."""
+        return sorted({dead_letter_topic(t) for c in self._consumers.values() for t in c.topics})
 
     async def letters(
         self, *, topic: str | None = None, event_type: str | None = None, status: str | None = None
@@ -184,7 +192,7 @@ class DeadLetterOffice:
         try:
             await producer.start()
             await producer.send_and_wait(
-                letter.id.split(":", 1)[0],
+                self._namespace.topic(letter.id.split(":", 1)[0]),
                 value=_describe(letter, action),
                 key=letter.id.encode(),
                 headers=headers,
@@ -195,7 +203,7 @@ class DeadLetterOffice:
 
     async def _read(self) -> list[DeadLetter]:
         """This service's dead letters with their actions, oldest first."""
-        records = await read_topics(self._bootstrap, self.topics)
+        records = await read_topics(self._bootstrap, map(self._namespace.topic, self.topics))
         letters: dict[str, DeadLetter] = {}
         actions = []  # a letter's actions share its key, so one partition: in order
         for record in records:
@@ -205,7 +213,7 @@ class DeadLetterOffice:
             if wire.ACTION in headers:
                 actions.append((headers.get(wire.TARGET, ""), _action_of(record, headers)))
             else:
-                letter = _letter_of(record, headers)
+                letter = _letter_of(record, self._namespace.plain(record.topic), headers)
                 letters[letter.id] = letter
         for target, action in actions:
             if target in letters:
@@ -213,10 +221,13 @@ class DeadLetterOffice:
         return sorted(letters.values(), key=lambda letter: letter.dead_lettered_at)
 
 
-def _letter_of(record: ConsumerRecord[bytes, bytes], headers: dict[str, str]) -> DeadLetter:
+def _letter_of(
+    record: ConsumerRecord[bytes, bytes], dead_letters: str, headers: dict[str, str]
+) -> DeadLetter:
+    """The dead letter in ``record``, read from topic ``dead_letters`` (its plain name)."""
     source = headers.get(wire.SOURCE, "").rsplit("/", 2)
     known = len(source) == 3 and source[1].isdigit() and source[2].isdigit()
-    topic = source[0] if known else record.topic.removesuffix(".dlq")
+    topic = source[0] if known else dead_letters.removesuffix(".dlq")
     partition, offset = (int(source[1]), int(source[2])) if known else (None, None)
     attempts = headers.get(wire.ATTEMPTS, "")
     try:  # the event as first published: its processed-event record says so
@@ -224,7 +235,7 @@ def _letter_of(record: ConsumerRecord[bytes, bytes], headers: dict[str, str]) ->
     except MalformedEvent:
         envelope = None
     return DeadLetter(
-        id=f"{record.topic}:{record.partition}:{record.offset}",
+        id=f"{dead_letters}:{record.partition}:{record.offset}",
         consumer=headers[wire.CONSUMER],
         topic=topic,
         partition=partition,
