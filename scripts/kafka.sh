@@ -28,6 +28,12 @@ KAFKA_VERSION="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$POM
 CACHE="${SHOPMESH_KAFKA_CACHE:-$REPO/.cache/kafka-$KAFKA_VERSION}"
 LIB="$CACHE/lib"
 START_TIMEOUT="${SHOPMESH_KAFKA_START_TIMEOUT:-90}"
+# The broker's JVM. TieredStopAtLevel=1 compiles with the quick compiler (C1) only: at
+# the few hundred requests a second a platform on a small machine makes, the optimizing
+# compiler (C2) spent a third of the broker's CPU compiling for minutes after each start
+# and saved less than that (bench/README.md, "Kafka's compiler"). A broker that carries
+# real traffic wants C2 back: SHOPMESH_KAFKA_JVM_OPTS replaces the whole list.
+JVM_OPTS="${SHOPMESH_KAFKA_JVM_OPTS:--Xms256m -Xmx512m -XX:+UseG1GC -XX:TieredStopAtLevel=1}"
 
 log() { echo "kafka.sh: $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -267,7 +273,8 @@ cmd_start() {
         # caller's process group (a Ctrl-C in `make` must not kill it). With no
         # job control the child is not a group leader, so setsid/nohup exec in
         # place and $! is the java pid itself.
-        setsid nohup "$java" -Xms256m -Xmx512m -XX:+UseG1GC -Djava.awt.headless=true \
+        # shellcheck disable=SC2086  # JVM_OPTS is a list of options, split on purpose
+        setsid nohup "$java" $JVM_OPTS -Djava.awt.headless=true \
             "-Dlog4j.configuration=file:$DEPLOY/log4j.properties" \
             "-Dkafka.logs.dir=$state/logs" \
             -cp "$LIB/*" kafka.Kafka "$state/server.properties" \

@@ -26,6 +26,8 @@ log = logging.getLogger("shopmesh.kit.consumer")
 U = TypeVar("U", bound=UnitOfWork)
 # One event's effect, in the consumer's unit of work.
 Handler = Callable[[U, EventEnvelope], Awaitable[None]]
+# True for an event of a handled type that needs nothing done, known from the event alone.
+Skip = Callable[[EventEnvelope], bool]
 # The new events of one batch (of the handled types) at once: an effect that folds many
 # events into a few statements. The same effect as the handlers one by one.
 BatchHandler = Callable[[U, Sequence[EventEnvelope]], Awaitable[None]]
@@ -37,6 +39,7 @@ class BatchApplier(Generic[U]):
     Event types without a handler cost nothing: no unit of work, no
     processed-event row (a topic's other event types, often the service's own,
     would otherwise take one transaction per batch); they are counted as ignored.
+    So are the events ``skip`` says need nothing done, whatever their type.
     """
 
     def __init__(
@@ -48,8 +51,10 @@ class BatchApplier(Generic[U]):
         handlers: Mapping[str, Handler[U]],
         batch_handler: BatchHandler[U] | None = None,
         applied_log_level: int = logging.INFO,
+        skip: Skip | None = None,
     ) -> None:
         self._units = units
+        self._skip = skip
         self._service = service
         self._group_id = group_id
         self._handlers = dict(handlers)
@@ -59,13 +64,19 @@ class BatchApplier(Generic[U]):
         self.duplicates = 0
 
     def handled(self, envelopes: list[EventEnvelope]) -> list[EventEnvelope]:
-        """The envelopes with a handler; the others are only logged and counted as ignored."""
-        handled = [e for e in envelopes if e.event_type in self._handlers]
-        if len(handled) < len(envelopes):
-            for envelope in envelopes:
-                if envelope.event_type not in self._handlers:
-                    self._trace_applied(envelope)
+        """The envelopes to apply; the others are only logged and counted as ignored."""
+        handled = []
+        for envelope in envelopes:
+            if self._wants(envelope):
+                handled.append(envelope)
+            else:
+                self._trace_applied(envelope, "ignored")
         return handled
+
+    def _wants(self, envelope: EventEnvelope) -> bool:
+        if envelope.event_type not in self._handlers:
+            return False
+        return self._skip is None or not self._skip(envelope)
 
     @property
     def event_types(self) -> list[str]:
@@ -104,13 +115,13 @@ class BatchApplier(Generic[U]):
                 self.duplicates += 1
         return fresh
 
-    def _trace_applied(self, envelope: EventEnvelope) -> None:
+    def _trace_applied(self, envelope: EventEnvelope, outcome: str = "applied") -> None:
         """Span, log line and counts of an event applied (or ignored) as part of a batch."""
-        with self._applying(envelope):
+        with self._applying(envelope, outcome):
             pass
 
     @contextmanager
-    def _applying(self, envelope: EventEnvelope) -> Iterator[None]:
+    def _applying(self, envelope: EventEnvelope, outcome: str = "applied") -> Iterator[None]:
         """The event's trace context around its effect; then its log line and counts."""
         traceparent = envelope.headers.get("traceparent")
         span = None
@@ -119,7 +130,6 @@ class BatchApplier(Generic[U]):
                 f"apply {envelope.event_type}", traceparent, kind="consumer"
             )
         token = traceparent_var.set(traceparent)
-        outcome = "applied" if envelope.event_type in self._handlers else "ignored"
         try:
             yield
             self._log_applied(envelope, outcome)
@@ -131,8 +141,11 @@ class BatchApplier(Generic[U]):
         self.applied += 1
 
     def _log_applied(self, envelope: EventEnvelope, outcome: str) -> None:
-        # Logged in the event's trace context, so the line carries the flow's trace id.
-        if log.isEnabledFor(self._applied_log_level):
+        # Logged in the event's trace context, so the line carries the flow's trace id. An
+        # ignored event is a debug line: most of a busy topic's events are ignored by most of
+        # its consumers, and a line each cost more than skipping them.
+        level = self._applied_log_level if outcome == "applied" else logging.DEBUG
+        if log.isEnabledFor(level):
             fields = {
                 "event_type": envelope.event_type,
                 "event_id": envelope.event_id,
@@ -141,7 +154,7 @@ class BatchApplier(Generic[U]):
                 "offset": envelope.offset,
                 "consumer": self._group_id,
             }
-            log_fields(log, self._applied_log_level, f"event {outcome}", fields)
+            log_fields(log, level, f"event {outcome}", fields)
 
 
 def _span_attributes(envelope: EventEnvelope) -> dict[str, str | int]:
