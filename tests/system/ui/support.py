@@ -7,6 +7,7 @@ waits for what it expects to appear, never for a fixed time.
 from __future__ import annotations
 
 import json
+import os
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -23,6 +24,9 @@ from tests.system.test_payments_flow import call
 REPO = Path(__file__).resolve().parents[3]
 DIST = REPO / "web" / "dist"
 SHOTS = REPO / "web" / "screenshots"
+# Screenshots are for a person to look at, not checked: taken only when asked for (they
+# cost Chromium a full-page render and PNG each, about a tenth of the UI modules' CPU).
+TAKE_SHOTS = os.environ.get("SHOPMESH_UI_SCREENSHOTS", "") not in ("", "0")
 # axe-core comes from the UI's own npm dev dependencies (web/package.json).
 AXE = REPO / "web" / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM = "/usr/bin/chromium"
@@ -138,6 +142,9 @@ class Watch:
 
 
 async def shot(page: Page, name: str) -> None:
+    """A full-page screenshot to web/screenshots/<name>.png, if SHOPMESH_UI_SCREENSHOTS is set."""
+    if not TAKE_SHOTS:
+        return
     SHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
