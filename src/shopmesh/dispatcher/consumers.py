@@ -9,9 +9,7 @@ transaction as these handlers' effect, so a redelivered event changes
 nothing; a second ``order.created`` for one order (another event id) finds
 the shipment already there. A payload that fails validation raises: the
 consumer retries it, then dead-letters it. ``order.dispatched`` (our own
-event, on the same topic) has no handler and is skipped, and so is an
-``order.created`` whose order waits for its payment (:func:`awaits_payment`):
-no transaction for an event that changes nothing.
+event, on the same topic) has no handler and is skipped.
 """
 
 from __future__ import annotations
@@ -47,13 +45,6 @@ def order_handlers(dispatcher: DispatchService) -> dict[str, Handler[DispatcherU
     }
 
 
-def awaits_payment(envelope: EventEnvelope) -> bool:
-    """An ``order.created`` of an order that is shipped on its ``order.paid``, not now."""
-    return (
-        envelope.event_type == "order.created" and envelope.payload.get("payment_required") is True
-    )
-
-
 def order_consumer(
     settings: Settings,
     units: Callable[[], DispatcherUnitOfWork],
@@ -67,5 +58,4 @@ def order_consumer(
         group_id=settings.group_id,
         topics=[ORDER_EVENTS],
         handlers=order_handlers(dispatcher),
-        skip=awaits_payment,
     )

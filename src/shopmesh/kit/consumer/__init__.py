@@ -10,19 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TypeVar
 
-from shopmesh.kit.consumer.applier import BatchHandler, Handler, Skip
+from shopmesh.kit.consumer.applier import BatchHandler, Handler
 from shopmesh.kit.consumer.consumer import COMMIT_INTERVAL, EventConsumer
 from shopmesh.kit.settings import ServiceSettings
 from shopmesh.kit.uow import UnitOfWork
 
-__all__ = [
-    "COMMIT_INTERVAL",
-    "BatchHandler",
-    "EventConsumer",
-    "Handler",
-    "Skip",
-    "event_consumer",
-]
+__all__ = ["COMMIT_INTERVAL", "BatchHandler", "EventConsumer", "Handler", "event_consumer"]
 
 U = TypeVar("U", bound=UnitOfWork)
 
@@ -36,11 +29,10 @@ def event_consumer(
     handlers: Mapping[str, Handler[U]],
     batch_handler: BatchHandler[U] | None = None,
     fetch_wait: float = 0.0,
-    skip: Skip | None = None,
 ) -> EventConsumer[U]:
     """A consumer of ``topics`` as ``group_id``, set up from the platform's ``settings``
     (broker and namespace, attempts before the dead-letter topic, retry backoff, topic
-    replication); ``fetch_wait`` and ``skip``: see :class:`EventConsumer`."""
+    replication); ``fetch_wait``: see :class:`EventConsumer`."""
     return EventConsumer(
         units,
         service=settings.service_name,
@@ -54,5 +46,4 @@ def event_consumer(
         batch_handler=batch_handler,
         fetch_wait=fetch_wait,
         namespace=settings.namespace,
-        skip=skip,
     )

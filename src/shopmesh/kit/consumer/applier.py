@@ -26,8 +26,6 @@ log = logging.getLogger("shopmesh.kit.consumer")
 U = TypeVar("U", bound=UnitOfWork)
 # One event's effect, in the consumer's unit of work.
 Handler = Callable[[U, EventEnvelope], Awaitable[None]]
-# True for an event of a handled type that needs nothing done, known from the event alone.
-Skip = Callable[[EventEnvelope], bool]
 # The new events of one batch (of the handled types) at once: an effect that folds many
 # events into a few statements. The same effect as the handlers one by one.
 BatchHandler = Callable[[U, Sequence[EventEnvelope]], Awaitable[None]]
@@ -39,7 +37,6 @@ class BatchApplier(Generic[U]):
     Event types without a handler cost nothing: no unit of work, no
     processed-event row (a topic's other event types, often the service's own,
     would otherwise take one transaction per batch); they are counted as ignored.
-    So are the events ``skip`` says need nothing done, whatever their type.
     """
 
     def __init__(
@@ -51,10 +48,8 @@ class BatchApplier(Generic[U]):
         handlers: Mapping[str, Handler[U]],
         batch_handler: BatchHandler[U] | None = None,
         applied_log_level: int = logging.INFO,
-        skip: Skip | None = None,
     ) -> None:
         self._units = units
-        self._skip = skip
         self._service = service
         self._group_id = group_id
         self._handlers = dict(handlers)
@@ -64,19 +59,13 @@ class BatchApplier(Generic[U]):
         self.duplicates = 0
 
     def handled(self, envelopes: list[EventEnvelope]) -> list[EventEnvelope]:
-        """The envelopes to apply; the others are only logged and counted as ignored."""
-        handled = []
-        for envelope in envelopes:
-            if self._wants(envelope):
-                handled.append(envelope)
-            else:
-                self._trace_applied(envelope, "ignored")
+        """The envelopes with a handler; the others are only logged and counted as ignored."""
+        handled = [e for e in envelopes if e.event_type in self._handlers]
+        if len(handled) < len(envelopes):
+            for envelope in envelopes:
+                if envelope.event_type not in self._handlers:
+                    self._trace_applied(envelope)
         return handled
-
-    def _wants(self, envelope: EventEnvelope) -> bool:
-        if envelope.event_type not in self._handlers:
-            return False
-        return self._skip is None or not self._skip(envelope)
 
     @property
     def event_types(self) -> list[str]:
@@ -115,13 +104,13 @@ class BatchApplier(Generic[U]):
                 self.duplicates += 1
         return fresh
 
-    def _trace_applied(self, envelope: EventEnvelope, outcome: str = "applied") -> None:
+    def _trace_applied(self, envelope: EventEnvelope) -> None:
         """Span, log line and counts of an event applied (or ignored) as part of a batch."""
-        with self._applying(envelope, outcome):
+        with self._applying(envelope):
             pass
 
     @contextmanager
-    def _applying(self, envelope: EventEnvelope, outcome: str = "applied") -> Iterator[None]:
+    def _applying(self, envelope: EventEnvelope) -> Iterator[None]:
         """The event's trace context around its effect; then its log line and counts."""
         traceparent = envelope.headers.get("traceparent")
         span = None
@@ -130,6 +119,7 @@ class BatchApplier(Generic[U]):
                 f"apply {envelope.event_type}", traceparent, kind="consumer"
             )
         token = traceparent_var.set(traceparent)
+        outcome = "applied" if envelope.event_type in self._handlers else "ignored"
         try:
             yield
             self._log_applied(envelope, outcome)

@@ -23,7 +23,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.errors import CommitFailedError
 
 from shopmesh.kit.aio import describe, retrying
-from shopmesh.kit.consumer.applier import BatchApplier, BatchHandler, Handler, Skip
+from shopmesh.kit.consumer.applier import BatchApplier, BatchHandler, Handler
 from shopmesh.kit.consumer.deadletters import dead_letter_headers, envelope_of, failure_reason
 from shopmesh.kit.db import is_transient_db_error
 from shopmesh.kit.events import EventEnvelope, MalformedEvent
@@ -54,7 +54,6 @@ class EventConsumer(Generic[U]):
 
     ``fetch_wait``: see :func:`~shopmesh.kit.kafka.fetch_options` (0: each message at once).
     ``topics``, ``group_id``: plain names (as stored and shown); the broker's are in ``namespace``.
-    ``skip``: events of handled types that need nothing done, ignored like the others.
     """
 
     def __init__(
@@ -75,7 +74,6 @@ class EventConsumer(Generic[U]):
         commit_interval: float = COMMIT_INTERVAL,
         fetch_wait: float = 0.0,
         namespace: KafkaNamespace = KafkaNamespace(),
-        skip: Skip | None = None,
     ) -> None:
         self._applier = BatchApplier(
             units,
@@ -84,7 +82,6 @@ class EventConsumer(Generic[U]):
             handlers=handlers,
             batch_handler=batch_handler,
             applied_log_level=applied_log_level,
-            skip=skip,
         )
         self._commit_interval = commit_interval
         self._service = service
