@@ -30,9 +30,10 @@ LIB="$CACHE/lib"
 START_TIMEOUT="${SHOPMESH_KAFKA_START_TIMEOUT:-90}"
 # The broker's JVM. TieredStopAtLevel=1 compiles with the quick compiler (C1) only: at
 # the few hundred requests a second a platform on a small machine makes, the optimizing
-# compiler (C2) spent a third of the broker's CPU compiling for minutes after each start
-# and saved less than that (bench/README.md, "Kafka's compiler"). A broker that carries
-# real traffic wants C2 back: SHOPMESH_KAFKA_JVM_OPTS replaces the whole list.
+# compiler (C2) spent a third of the broker's CPU compiling for minutes after each start,
+# taken from the services beside it (bench/README.md, "the broker's compiler"). A broker
+# that carries real traffic for long wants C2 back: SHOPMESH_KAFKA_JVM_OPTS replaces the
+# whole list.
 JVM_OPTS="${SHOPMESH_KAFKA_JVM_OPTS:--Xms256m -Xmx512m -XX:+UseG1GC -XX:TieredStopAtLevel=1}"
 
 log() { echo "kafka.sh: $*" >&2; }
