@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shopmesh.kit.app import CurrentUser, Dependency, ServiceApp, create_service_app
+from shopmesh.kit.consumer import event_consumer
 from shopmesh.kit.errors import Conflict
 from shopmesh.kit.events import Event, EventEnvelope
 from shopmesh.kit.runtime import ServiceRuntime
@@ -85,12 +86,24 @@ async def write_note(
     return {"body": note.body, "user_id": user.user_id}
 
 
-def sample_app(database_url: str, **overrides: Any) -> ServiceApp:
+def sample_app(database_url: str, *, group: str | None = None, **overrides: Any) -> ServiceApp:
+    """The sample service with settings ``overrides``; with ``group``, it also consumes
+    ``notes`` as that group (recording each note it reads)."""
     settings = ServiceSettings(
         service_name="sample", database_url=database_url, jwt_secret=SECRET, **overrides
     )
     runtime = ServiceRuntime(settings, migrations=MIGRATIONS, produces=["notes"])
-    notes = NoteService(runtime.units(NotesUnitOfWork))
+    units = runtime.units(NotesUnitOfWork)
+    consumers = []
+    if group is not None:
+        handlers = {"note.written": record_note}
+        consumers.append(
+            event_consumer(settings, units, group_id=group, topics=["notes"], handlers=handlers)
+        )
     return create_service_app(
-        runtime, title="sample", routers=[router], dependencies=[NotesDependency.given(notes)]
+        runtime,
+        title="sample",
+        routers=[router],
+        dependencies=[NotesDependency.given(NoteService(units))],
+        consumers=consumers,
     )

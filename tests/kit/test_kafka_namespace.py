@@ -17,22 +17,12 @@ from aiokafka.admin import AIOKafkaAdminClient
 from pydantic import ValidationError
 from sqlalchemy import text
 
-from shopmesh.kit.app import create_service_app
-from shopmesh.kit.consumer import event_consumer
 from shopmesh.kit.kafka import KafkaNamespace
 from shopmesh.kit.operations.topics import read_topics
 from shopmesh.kit.runtime import ServiceRuntime
 from shopmesh.kit.settings import ServiceSettings
 from tests.conftest import fresh_database
-from tests.kit.sample import (
-    MIGRATIONS,
-    SECRET,
-    NotesDependency,
-    NoteService,
-    NotesUnitOfWork,
-    record_note,
-    router,
-)
+from tests.kit.sample import SECRET, sample_app
 from tests.support import serve_in_process, token_for, wait_for
 
 ADMIN = {"Authorization": f"Bearer {token_for(1, role='admin', secret=SECRET)}"}
@@ -87,30 +77,17 @@ class Deployment:
 
 @asynccontextmanager
 async def deployed(database_url: str, bootstrap: str, namespace: str) -> AsyncIterator[Deployment]:
-    settings = ServiceSettings(
-        service_name="sample",
-        database_url=database_url,
-        jwt_secret=SECRET,
+    app = sample_app(
+        database_url,
+        group="sample",
         kafka_bootstrap=bootstrap,
         kafka_namespace=namespace,
         outbox_poll_interval=0.05,
         consumer_retry_backoff=0.01,
         consumer_max_attempts=2,
     )
-    runtime = ServiceRuntime(settings, migrations=MIGRATIONS, produces=["notes"])
-    units = runtime.units(NotesUnitOfWork)
-    consumer = event_consumer(
-        settings, units, group_id="sample", topics=["notes"], handlers={"note.written": record_note}
-    )
-    app = create_service_app(
-        runtime,
-        title="sample",
-        routers=[router],
-        dependencies=[NotesDependency.given(NoteService(units))],
-        consumers=[consumer],
-    )
     async with serve_in_process(app) as client:
-        yield Deployment(client, runtime, settings.namespace)
+        yield Deployment(client, app.runtime, app.runtime.settings.namespace)
 
 
 @pytest.fixture
