@@ -14,6 +14,7 @@ from typing import Any
 
 from shopmesh.catalog import PRODUCERS, TOPIC_KEYS, event_type_of
 from shopmesh.kit.events import Event
+from shopmesh.kit.kafka import dead_letter_topic
 
 SCHEMA_FORMAT = "application/schema+json;version=draft-2020-12"
 _HEADERS = {
@@ -89,8 +90,8 @@ def asyncapi_document() -> dict[str, Any]:
             )
             operation["messages"].append({"$ref": f"#/channels/{event.topic}/messages/{name}"})
     for topic in sorted(channels):
-        channels[f"{topic}.dlq"] = {
-            "address": f"{topic}.dlq",
+        channels[dead_letter_topic(topic)] = {
+            "address": dead_letter_topic(topic),
             "description": f"Messages of {topic} a consumer gave up on (kept 30 days).",
             "messages": {"deadLetter": {"$ref": "#/components/messages/deadLetter"}},
         }
