@@ -26,14 +26,16 @@ async def db(postgres_url: str) -> AsyncIterator[Database]:
 
 
 def count_relay_passes(db: Database) -> list[str]:
-    """The relay's reads of unsent rows on ``db``, as they are executed (a list that grows)."""
+    """The relay's reads of unsent rows on ``db``, as each has been answered (a list that
+    grows). After, not before: a row committed once a pass is counted cannot be in its read,
+    so it is the next pass's to publish."""
     passes: list[str] = []
 
     def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         if "outbox_message.published_at IS NULL" in statement and "count(" not in statement:
             passes.append(statement)
 
-    event.listen(db.engine.sync_engine, "before_cursor_execute", seen)
+    event.listen(db.engine.sync_engine, "after_cursor_execute", seen)
     return passes
 
 
