@@ -47,7 +47,6 @@ BENCH_ENV = {
 }
 # The test-oriented values of platform_environment that the benchmark leaves at their defaults.
 _DEFAULTED = (
-    "SHOPMESH_OUTBOX_POLL_INTERVAL",
     "SHOPMESH_REGISTRY_HEARTBEAT_INTERVAL",
     "REGISTRY_TTL",
 )

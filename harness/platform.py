@@ -77,7 +77,6 @@ def platform_environment(
         "SHOPMESH_JWT_SECRET": credentials.jwt_secret,
         "SHOPMESH_ADMIN_USERNAME": credentials.admin[0],
         "SHOPMESH_ADMIN_PASSWORD": credentials.admin[1],
-        "SHOPMESH_OUTBOX_POLL_INTERVAL": "0.1",
         "SHOPMESH_SERVICE_URLS": json.dumps(backends),
         "SHOPMESH_REGISTRY_TOKEN": credentials.registry_token,
         "SHOPMESH_REGISTRY_HEARTBEAT_INTERVAL": "1",
