@@ -21,66 +21,31 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi import APIRouter, FastAPI, Header
+from fastapi.responses import Response
 from pydantic import BaseModel
 
 from shopmesh.kit.consumer import EventConsumer
+from shopmesh.kit.dependencies import (
+    AdminUser,
+    CurrentUser,
+    Dependency,
+    Provision,
+    ServiceCaller,
+    Verifier,
+    VerifierDependency,
+)
 from shopmesh.kit.error_handlers import install_error_handlers
-from shopmesh.kit.errors import Forbidden
 from shopmesh.kit.http import BodyLimitMiddleware, RequestContextMiddleware, Scope
 from shopmesh.kit.idempotency import MAX_KEY_LENGTH, Outcome
-from shopmesh.kit.jwt import Principal, TokenVerifier
-from shopmesh.kit.metrics import render
-from shopmesh.kit.operations.api import operations_router, readiness
+from shopmesh.kit.operations import api as operations
+from shopmesh.kit.operations.api import Operations, OperationsDependency, RuntimeDependency
 from shopmesh.kit.runtime import ServiceRuntime, Work
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-class Dependency(Generic[T]):
-    """Something routes use that ``main.py`` builds once per app (a use case service, a hub).
-
-    Declare it next to the routes, typed, and use it as a FastAPI dependency::
-
-        PaymentsDependency = Dependency[PaymentService]("payments")
-        Payments = Annotated[PaymentService, Depends(PaymentsDependency)]
-
-    ``main.py`` gives the app its value: ``PaymentsDependency.given(service)``. An app
-    whose routes use a dependency it was not given refuses to be built.
-    """
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def given(self, value: T) -> Provision[T]:
-        """This dependency's value in one app."""
-        return Provision(self, value)
-
-    async def __call__(self, request: Request) -> T:
-        # Not a lookup by name: the key is this typed object, checked at build time.
-        value: T = request.app.state.provisions[self]
-        return value
-
-    def __repr__(self) -> str:
-        return f"Dependency({self.name!r})"
-
-
-@dataclass(frozen=True, slots=True)
-class Provision(Generic[T]):
-    """A dependency and its value in one app (see :meth:`Dependency.given`)."""
-
-    dependency: Dependency[T]
-    value: T
-
-
-# The token verifier of the app serving the request: every app is given its runtime's.
-VerifierDependency = Dependency[TokenVerifier]("token verifier")
-Verifier = Annotated[TokenVerifier, Depends(VerifierDependency)]
 
 
 class ServiceApp(RequestContextMiddleware):
@@ -141,15 +106,26 @@ def create_service_app(
     # The service's own routes first: a request is matched against routes in order, and
     # the hot paths are the service's (with the console's eight before them, a charge
     # cost 18 more route matches).
-    for router in routers:
-        app.include_router(router)
-    app.include_router(_operations_router(runtime))
+    _serve(app, [*routers, operations.probes])
+    provisions: list[Provision[Any]] = [
+        VerifierDependency.given(runtime.verifier),
+        RuntimeDependency.given(runtime),
+        *dependencies,
+    ]
     if runtime.database is not None:
-        app.include_router(operations_router(runtime, consumers, admin=admin_principal))
-    provisions = [VerifierDependency.given(runtime.verifier), *dependencies]
+        _serve(app, [operations.router])
+        provisions.append(OperationsDependency.given(Operations.of(runtime, consumers)))
     app.state.provisions = {p.dependency: p.value for p in provisions}
     _check_provided(app, app.state.provisions)
     return ServiceApp(app, runtime)
+
+
+def _serve(app: FastAPI, routers: Sequence[APIRouter]) -> None:
+    """Serve ``routers``' routes on ``app`` as they are: built once per process, full paths and
+    all. (``include_router`` would work out each route's dependencies and response models
+    again for every app, ~30 ms an app: the tests build some 800 apps.)"""
+    for router in routers:
+        app.router.routes.extend(router.routes)
 
 
 def _name(work: Work) -> str:
@@ -200,31 +176,6 @@ def error_responses(described: dict[int, str]) -> dict[int | str, dict[str, Any]
     }
 
 
-# Dependencies that do no I/O are `async def` all the same: FastAPI runs a plain `def`
-# dependency in its thread pool, a thread hop per dependency on every request.
-async def current_principal(request: Request, verifier: Verifier) -> Principal:
-    """The verified caller (services check the token again behind the gateway)."""
-    principal = verifier.verify_header(request.headers.get("authorization"))
-    request.scope["user_id"] = principal.user_id
-    return principal
-
-
-async def admin_principal(
-    principal: Annotated[Principal, Depends(current_principal)],
-) -> Principal:
-    if not principal.is_admin:
-        raise Forbidden("administrators only")
-    return principal
-
-
-async def service_principal(
-    principal: Annotated[Principal, Depends(current_principal)],
-) -> Principal:
-    if not (principal.is_service or principal.is_admin):
-        raise Forbidden("platform services only")
-    return principal
-
-
 REPLAYED_HEADER = "Idempotent-Replayed"
 IdempotencyKey = Annotated[
     str | None,
@@ -243,32 +194,21 @@ def mark_replayed(response: Response, outcome: Outcome[Any]) -> None:
         response.headers[REPLAYED_HEADER] = "true"
 
 
-CurrentUser = Annotated[Principal, Depends(current_principal)]
-AdminUser = Annotated[Principal, Depends(admin_principal)]
-# Another platform service (or an administrator): internal endpoints.
-ServiceCaller = Annotated[Principal, Depends(service_principal)]
-
-
-def _operations_router(runtime: ServiceRuntime) -> APIRouter:
-    router = APIRouter(tags=["operations"])
-    settings = runtime.settings
-
-    @router.get("/health")
-    async def health() -> dict[str, str]:
-        """Alive: the process answers."""
-        return {"status": "ok", "service": settings.service_name}
-
-    @router.get("/ready")
-    async def ready() -> JSONResponse:
-        """Ready: the database answers and (when used) Kafka is reachable."""
-        checks = await readiness(runtime)
-        ok = all(checks.values())
-        body = {"status": "ready" if ok else "not_ready", "checks": checks}
-        return JSONResponse(body, status_code=200 if ok else 503)
-
-    @router.get("/metrics", include_in_schema=False)
-    async def metrics() -> Response:
-        body, content_type = render()
-        return Response(body, media_type=content_type)
-
-    return router
+# The dependencies routes declare live in shopmesh.kit.dependencies; services import them
+# from here, with the factory.
+__all__ = [
+    "REPLAYED_HEADER",
+    "AdminUser",
+    "CurrentUser",
+    "Dependency",
+    "ErrorPublic",
+    "IdempotencyKey",
+    "Provision",
+    "ServiceApp",
+    "ServiceCaller",
+    "Verifier",
+    "VerifierDependency",
+    "create_service_app",
+    "error_responses",
+    "mark_replayed",
+]

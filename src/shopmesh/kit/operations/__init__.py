@@ -1,7 +1,7 @@
 """The operator's side of every service with a database: its state, its dead letters
 (listed, shown, replayed, discarded) and its part of a subject's story, as an
 administrators-only API under ``/api/ops`` (the gateway routes ``/api/ops/<service>/``
-there). The app factory mounts it (:func:`shopmesh.kit.operations.api.operations_router`).
+there). The app factory serves it (:data:`shopmesh.kit.operations.api.router`).
 """
 
 from __future__ import annotations
