@@ -5,8 +5,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 
+from shopmesh.kit.app import create_service_app
 from shopmesh.kit.jwt import Principal, issue_token
-from tests.kit.sample import SECRET, sample_app
+from shopmesh.kit.runtime import ServiceRuntime
+from shopmesh.kit.settings import ServiceSettings
+from tests.kit.sample import MIGRATIONS, SECRET, router, sample_app
 from tests.support import serve_in_process
 
 TOKEN = issue_token(Principal(5, "ada"), secret=SECRET, issuer="shopmesh-auth", ttl=timedelta(1))
@@ -126,3 +129,12 @@ async def test_migrations_are_idempotent_across_restarts(sqlite_url: str) -> Non
     for _ in range(2):
         async with serve_in_process(sample_app(sqlite_url, kafka_enabled=False)) as client:
             assert (await client.get("/ready")).status_code == 200
+
+
+def test_an_app_whose_routes_use_a_dependency_it_was_not_given_is_refused(
+    sqlite_url: str,
+) -> None:
+    settings = ServiceSettings(service_name="sample", database_url=sqlite_url, jwt_secret=SECRET)
+    runtime = ServiceRuntime(settings, migrations=MIGRATIONS)
+    with pytest.raises(RuntimeError, match=r"'notes'.* main\.py did not provide it"):
+        create_service_app(runtime, title="sample", routers=[router])
