@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -64,8 +64,11 @@ def insert_for(on: AsyncConnection | str, table: Any) -> Any:
     return postgresql.insert(table) if name == "postgresql" else sqlite.insert(table)
 
 
+Params = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
+
+
 async def execute_alone(
-    connection: AsyncConnection, statement: Executable, params: Mapping[str, Any] | None = None
+    connection: AsyncConnection, statement: Executable, params: Params = None
 ) -> Result[Any]:
     """Run ``statement`` so that it commits by itself when ``connection`` has no transaction
     yet (PostgreSQL autocommit: no BEGIN and COMMIT round trips); in the transaction otherwise.
@@ -81,7 +84,7 @@ async def execute_alone(
 
 
 def _execute_in_autocommit(
-    connection: Connection, statement: Executable, params: Mapping[str, Any] | None
+    connection: Connection, statement: Executable, params: Params
 ) -> Result[Any]:
     # One trip into SQLAlchemy's sync layer for the four steps, not one each.
     level = connection.default_isolation_level

@@ -25,31 +25,40 @@ from shopmesh.kit.outbox import announced_by
 _COLUMNS = tuple(cast(Table, ShipmentRow.__table__).c)
 
 
-def _new_shipment(
-    connection: AsyncConnection,
-    order: OrderSnapshot,
-    *,
-    status: ShipmentStatus,
-    now: datetime,
-    due_at: datetime,
-) -> Any:
+_NEW_COLUMNS = (
+    "order_id",
+    "reference",
+    "customer_id",
+    "product_id",
+    "quantity",
+    "total_cost",
+    "status",
+    "ordered_at",
+    "created_at",
+    "due_at",
+    "dispatched_at",
+    "cancelled_at",
+)
+
+
+@cache
+def _new_shipment(dialect: str) -> Any:
+    """A shipment unless its order has one, each column bound as ``:new_<column>``; built once
+    per dialect (SQLAlchemy keys a statement built per call anew each time)."""
     return (
-        insert_for(connection, ShipmentRow)
-        .values(
-            order_id=order.id,
-            reference=order.reference,
-            customer_id=order.customer_id,
-            product_id=order.product_id,
-            quantity=order.quantity,
-            total_cost=order.total_cost,
-            status=status.value,
-            ordered_at=order.created_at,
-            created_at=now,
-            due_at=due_at,
-            dispatched_at=now if status is ShipmentStatus.DISPATCHED else None,
-            cancelled_at=now if status is ShipmentStatus.CANCELLED else None,
-        )
+        insert_for(dialect, ShipmentRow)
+        .values(**{column: bindparam(f"new_{column}") for column in _NEW_COLUMNS})
         .on_conflict_do_nothing(index_elements=["order_id"])
+    )
+
+
+@cache
+def _earliest_pending(limit: int) -> Any:
+    return (
+        select(*_COLUMNS)
+        .where(ShipmentRow.status == ShipmentStatus.PENDING.value)
+        .order_by(ShipmentRow.due_at, ShipmentRow.id)
+        .limit(limit)
     )
 
 
@@ -68,8 +77,23 @@ class Shipments:
         due_at: datetime,
     ) -> bool:
         """Record the order's shipment unless one exists; True when this call created it."""
-        statement = _new_shipment(self._connection, order, status=status, now=now, due_at=due_at)
-        return rowcount(await self._connection.execute(statement)) == 1
+        values = {
+            "order_id": order.id,
+            "reference": order.reference,
+            "customer_id": order.customer_id,
+            "product_id": order.product_id,
+            "quantity": order.quantity,
+            "total_cost": order.total_cost,
+            "status": status.value,
+            "ordered_at": order.created_at,
+            "created_at": now,
+            "due_at": due_at,
+            "dispatched_at": now if status is ShipmentStatus.DISPATCHED else None,
+            "cancelled_at": now if status is ShipmentStatus.CANCELLED else None,
+        }
+        params = {f"new_{column}": value for column, value in values.items()}
+        statement = _new_shipment(self._connection.dialect.name)
+        return rowcount(await self._connection.execute(statement, params)) == 1
 
     async def cancel_pending(self, order_id: int, *, now: datetime) -> bool:
         """Cancel the order's shipment if it has not left yet; True when it was cancelled now."""
@@ -85,13 +109,8 @@ class Shipments:
         """The ``limit`` pending shipments due first, in that order. A read that is right on
         its own: as its unit's first statement it commits by itself (no BEGIN and COMMIT
         round trips)."""
-        query = (
-            select(*_COLUMNS)
-            .where(ShipmentRow.status == ShipmentStatus.PENDING)
-            .order_by(ShipmentRow.due_at, ShipmentRow.id)
-            .limit(limit)
-        )
-        return [_to_shipment(row) for row in (await execute_alone(self._connection, query)).all()]
+        rows = (await execute_alone(self._connection, _earliest_pending(limit))).all()
+        return [_to_shipment(row) for row in rows]
 
     async def pending_of(self, order_ids: Sequence[int]) -> list[Shipment]:
         """The pending shipments of ``order_ids`` (read alone, as :meth:`earliest_pending`)."""

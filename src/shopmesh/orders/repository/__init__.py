@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import BindParameter, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shopmesh.kit.db import execute_alone, rowcount
@@ -36,6 +37,53 @@ from shopmesh.orders.repository.tables import (
 __all__ = ["Base", "Intents", "Orders", "OrdersUnitOfWork", "idempotency_record"]
 
 _COLUMNS = tuple(ORDER_TABLE.c)
+# The statements of an order's way through the service, built once: SQLAlchemy then finds
+# their compiled form by the statement's cache key computed once, where a statement built
+# per call is built and keyed anew each time (about as much CPU as running it).
+_ADD = insert(ORDER_TABLE).returning(*_COLUMNS, sort_by_parameter_order=True)
+_IDS: BindParameter[Any] = bindparam("ids", expanding=True)
+_DISPATCH_ALL = (
+    update(ORDER_TABLE)
+    .where(OrderRow.id.in_(_IDS), OrderRow.status.in_([s.value for s in DISPATCHABLE]))
+    .values(
+        status=OrderStatus.DISPATCHED.value,
+        updated_by=UpdatedBy.DISPATCHER.value,
+        updated_at=bindparam("now"),
+    )
+)
+_ADD_INTENT = insert(ReservationIntentRow)
+_SETTLE_INTENTS = delete(ReservationIntentRow).where(
+    ReservationIntentRow.reference.in_(bindparam("references", expanding=True))
+)
+
+
+@cache
+def _by_ids(of_customer: bool) -> Any:
+    query = select(*_COLUMNS).where(OrderRow.id.in_(_IDS))
+    return query.where(OrderRow.customer_id == bindparam("customer_id")) if of_customer else query
+
+
+@cache
+def _move_statement(
+    among: tuple[OrderStatus, ...], values: tuple[str, ...], of_customer: bool
+) -> Any:
+    """An order in one of the statuses ``among`` to ``:to`` (and each column of ``values`` to
+    ``:set_<column>``), returning its row; of customer ``:of_customer`` only when
+    ``of_customer``."""
+    statement = (
+        update(ORDER_TABLE)
+        .where(OrderRow.id == bindparam("order_id"), OrderRow.status.in_([s.value for s in among]))
+        .values(
+            status=bindparam("to"),
+            updated_by=bindparam("by"),
+            updated_at=bindparam("now"),
+            **{name: bindparam(f"set_{name}") for name in values},
+        )
+        .returning(*_COLUMNS)
+    )
+    if of_customer:
+        statement = statement.where(OrderRow.customer_id == bindparam("of_customer"))
+    return statement
 
 
 def _to_order(row: Any) -> Order:
@@ -88,8 +136,7 @@ class Orders:
             }
             for line in lines
         ]
-        statement = insert(ORDER_TABLE).returning(*_COLUMNS, sort_by_parameter_order=True)
-        result = await self._connection.execute(statement, rows)
+        result = await self._connection.execute(_ADD, rows)
         return [_to_order(row) for row in result.all()]
 
     async def of_customer(
@@ -120,10 +167,10 @@ class Orders:
         """The customer's (or, given ``None``, anyone's) orders among ``ids``, in the order of
         ``ids``. The first statement of a unit runs alone (no BEGIN and COMMIT round trips):
         a read is right on its own."""
-        query = select(*_COLUMNS).where(OrderRow.id.in_(ids))
-        if customer_id is not None:
-            query = query.where(OrderRow.customer_id == customer_id)
-        rows = (await execute_alone(self._connection, query)).all()
+        params = {"ids": list(ids), "customer_id": customer_id}
+        rows = (
+            await execute_alone(self._connection, _by_ids(customer_id is not None), params)
+        ).all()
         found = {row.id: _to_order(row) for row in rows}
         return [found[i] for i in ids if i in found]
 
@@ -140,15 +187,16 @@ class Orders:
     ) -> Order | None:
         """Move an order in one of the statuses ``among`` to ``to`` (setting ``values`` too);
         ``None`` when it is not (or no longer) in one of them."""
-        statement = (
-            update(ORDER_TABLE)
-            .where(OrderRow.id == order_id, OrderRow.status.in_([s.value for s in among]))
-            .values(status=to.value, updated_by=by.value, updated_at=now, **values)
-            .returning(*_COLUMNS)
-        )
-        if customer_id is not None:
-            statement = statement.where(OrderRow.customer_id == customer_id)
-        row = (await self._connection.execute(statement)).first()
+        statement = _move_statement(tuple(among), tuple(sorted(values)), customer_id is not None)
+        params = {
+            "order_id": order_id,
+            "to": to.value,
+            "by": by.value,
+            "now": now,
+            "of_customer": customer_id,
+            **{f"set_{name}": value for name, value in values.items()},
+        }
+        row = (await self._connection.execute(statement, params)).first()
         return None if row is None else _to_order(row)
 
     async def cancel(self, order_id: int, *, customer_id: int, now: datetime) -> Order | None:
@@ -190,19 +238,8 @@ class Orders:
         cancelled one stays so; a dispatched or unknown one is left as it is). It is right on
         its own, so as the first statement of a unit it commits by itself: no BEGIN and COMMIT
         round trips."""
-        statement = (
-            update(ORDER_TABLE)
-            .where(
-                OrderRow.id.in_(sorted(set(order_ids))),
-                OrderRow.status.in_([s.value for s in DISPATCHABLE]),
-            )
-            .values(
-                status=OrderStatus.DISPATCHED.value,
-                updated_by=UpdatedBy.DISPATCHER.value,
-                updated_at=now,
-            )
-        )
-        await execute_alone(self._connection, statement)
+        params = {"ids": sorted(set(order_ids)), "now": now}
+        await execute_alone(self._connection, _DISPATCH_ALL, params)
 
 
 class Intents:
@@ -216,14 +253,12 @@ class Intents:
         unit of this statement only saves BEGIN and COMMIT: it is durable before the call
         to products that it is there for)."""
         rows = [{"reference": r, "created_at": now} for r in references]
-        await execute_alone(self._connection, insert(ReservationIntentRow).values(rows))
+        await execute_alone(self._connection, _ADD_INTENT, rows)
 
     async def settle(self, references: Sequence[str]) -> bool:
         """Delete the intents of orders being recorded; False if one was already reclaimed."""
-        statement = delete(ReservationIntentRow).where(
-            ReservationIntentRow.reference.in_(list(references))
-        )
-        return rowcount(await self._connection.execute(statement)) == len(references)
+        params = {"references": list(references)}
+        return rowcount(await self._connection.execute(_SETTLE_INTENTS, params)) == len(references)
 
     async def stale(self, *, before: datetime, limit: int) -> list[str]:
         """Intents older than ``before``, locked (skipping ones another instance holds)."""

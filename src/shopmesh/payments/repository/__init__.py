@@ -50,6 +50,8 @@ _TRANSACTION = (
 _BALANCE = select(account.c.total_amount, account.c.unpaid_amount).where(
     account.c.user_id == bindparam("user_id")
 )
+# Built once, as the charge's statements: every charged order looks its charge up first.
+_OF_ORDER = select(*_TRANSACTION).where(transaction_table.c.order_id == bindparam("order_id"))
 
 
 class Transactions:
@@ -144,8 +146,7 @@ class Transactions:
 
     async def of_order(self, order_id: int) -> Transaction | None:
         """The charge of ``order_id``, voided or not, if there is one."""
-        query = select(*_TRANSACTION).where(transaction_table.c.order_id == order_id)
-        row = (await self._connection.execute(query)).first()
+        row = (await self._connection.execute(_OF_ORDER, {"order_id": order_id})).first()
         return None if row is None else Transaction(*row)
 
     async def void(self, order_id: int, *, now: datetime) -> Transaction | None:

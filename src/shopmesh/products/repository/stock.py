@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shopmesh.kit.db import insert_for, rowcount
@@ -20,6 +21,36 @@ from shopmesh.products.repository.tables import ProductRow, StockReservationRow
 
 # Columns, not the ORM entity: the reservation runs on a Core connection too.
 _RESERVATION_COLUMNS = tuple(cast(Table, StockReservationRow.__table__).c)
+# A reservation's statements, built once (SQLAlchemy keys a statement built per call anew
+# each time, about as much CPU as running it).
+_OFFERS = select(ProductRow.id, ProductRow.name, ProductRow.price, ProductRow.currency).where(
+    ProductRow.id.in_(bindparam("ids", expanding=True)), ProductRow.is_active.is_(True)
+)
+_TAKE = (
+    update(ProductRow)
+    .where(
+        ProductRow.id == bindparam("product_id"),
+        ProductRow.stock_quantity >= bindparam("quantity"),
+    )
+    .values(stock_quantity=ProductRow.stock_quantity - bindparam("quantity"))
+    .execution_options(synchronize_session=False)
+)
+_CLAIMED = ("reservation_id", "product_id", "quantity", "unit_price", "currency", "name")
+
+
+@cache
+def _claim(dialect: str) -> Any:
+    """The claim of :meth:`Stock.claim` on ``dialect``: the line's columns bound by name."""
+    return (
+        insert_for(dialect, StockReservationRow)
+        .values(
+            **{column: bindparam(f"line_{column}") for column in _CLAIMED},
+            status=ReservationStatus.RESERVED.value,
+            created_at=bindparam("now"),
+        )
+        .on_conflict_do_nothing(index_elements=["reservation_id"])
+        .returning(StockReservationRow.id)
+    )
 
 
 def _to_line(row: Any) -> ReservedLine:
@@ -42,10 +73,8 @@ class Stock:
     async def offers(self, product_ids: Iterable[int]) -> dict[int, Offer]:
         """The name and price of the active products among ``product_ids``, by id (only the
         columns a reservation needs: no whole product to load per order)."""
-        statement = select(
-            ProductRow.id, ProductRow.name, ProductRow.price, ProductRow.currency
-        ).where(ProductRow.id.in_(list(product_ids)), ProductRow.is_active.is_(True))
-        rows = (await self._connection.execute(statement)).all()
+        params = {"ids": list(product_ids)}
+        rows = (await self._connection.execute(_OFFERS, params)).all()
         return {
             row.id: Offer(id=row.id, name=row.name, price=row.price, currency=row.currency)
             for row in rows
@@ -57,13 +86,8 @@ class Stock:
         On PostgreSQL the row lock makes a concurrent taker wait, then re-check the
         condition against the committed stock; SQLite runs one writer at a time.
         """
-        statement = (
-            update(ProductRow)
-            .where(ProductRow.id == product_id, ProductRow.stock_quantity >= quantity)
-            .values(stock_quantity=ProductRow.stock_quantity - quantity)
-            .execution_options(synchronize_session=False)
-        )
-        return rowcount(await self._connection.execute(statement)) == 1
+        params = {"product_id": product_id, "quantity": quantity}
+        return rowcount(await self._connection.execute(_TAKE, params)) == 1
 
     async def give_back(self, product_id: int, *, quantity: int) -> None:
         statement = (
@@ -96,22 +120,11 @@ class Stock:
         On PostgreSQL a concurrent claim of the same id waits here until the first
         transaction ends, then sees its row (or claims the id if it rolled back).
         """
-        statement = (
-            insert_for(self._connection, StockReservationRow)
-            .values(
-                reservation_id=line.reservation_id,
-                product_id=line.product_id,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                currency=line.currency,
-                name=line.name,
-                status=ReservationStatus.RESERVED.value,
-                created_at=now,
-            )
-            .on_conflict_do_nothing(index_elements=["reservation_id"])
-            .returning(StockReservationRow.id)
-        )
-        return (await self._connection.execute(statement)).first() is not None
+        params = {f"line_{column}": getattr(line, column) for column in _CLAIMED}
+        statement = _claim(self._connection.dialect.name)
+        return (
+            await self._connection.execute(statement, {**params, "now": now})
+        ).first() is not None
 
     async def release(self, reservation_id: str, *, now: datetime) -> ReservationRequest | None:
         """Mark the reservation released if it is still reserved; returns what it held, else None.
