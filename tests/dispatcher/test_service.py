@@ -14,7 +14,7 @@ import orjson
 import pytest
 from pydantic import ValidationError
 
-from shopmesh.dispatcher.consumers import order_handlers
+from shopmesh.dispatcher.consumers import order_handlers, waits_for_payment
 from shopmesh.dispatcher.domain import (
     DeliveryNotFailed,
     DeliveryNotFound,
@@ -90,6 +90,25 @@ async def test_an_order_that_requires_payment_ships_on_order_paid_not_before() -
     assert await d.service.dispatch_due() == 1
     assert d.shipment(order).status is ShipmentStatus.DISPATCHED
     assert [e.event_type for e in d.store.published] == ["order.dispatched"]
+
+
+@pytest.mark.parametrize(
+    ("event_type", "fields", "record_only"),
+    [
+        ("order.created", {"payment_required": True}, True),
+        ("order.created", {"payment_required": False}, False),
+        ("order.created", {}, False),  # an event from before the saga: the seeds' flow
+        ("order.paid", {"payment_required": True}, False),
+        ("order.cancelled", {"payment_required": True}, False),
+    ],
+)
+def test_only_an_order_created_that_waits_for_its_payment_is_only_recorded(
+    event_type: str, fields: dict[str, Any], record_only: bool
+) -> None:
+    order = {k: v for k, v in make_order().items() if k != "payment_required"}
+    payload = {**order, **fields, "event_type": event_type}
+    envelope = EventEnvelope.parse(orjson.dumps(payload), topic="order-events")
+    assert waits_for_payment(envelope) is record_only
 
 
 async def test_an_order_of_the_seeds_flow_ships_on_order_created() -> None:

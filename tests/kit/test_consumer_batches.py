@@ -13,7 +13,7 @@ from shopmesh.kit.consumer import EventConsumer
 from shopmesh.kit.db import Database
 from shopmesh.kit.events import EventEnvelope
 from tests.kit.sample import MIGRATIONS, NotesUnitOfWork, NoteWritten, record_note
-from tests.support import migrated_database, wait_for
+from tests.support import RoundTrips, migrated_database, round_trips, wait_for
 
 
 @pytest.fixture
@@ -22,7 +22,7 @@ async def db(database_url: str) -> AsyncIterator[Database]:
         yield database
 
 
-def consumer_of(db: Database, handler=record_note) -> EventConsumer:  # type: ignore[no-untyped-def]
+def consumer_of(db: Database, handler=record_note, record_only=None) -> EventConsumer:  # type: ignore[no-untyped-def]
     return EventConsumer(
         lambda: NotesUnitOfWork(db),
         service="sample",
@@ -30,6 +30,7 @@ def consumer_of(db: Database, handler=record_note) -> EventConsumer:  # type: ig
         group_id="sample-notes",
         handlers={"note.written": handler},
         topics=["notes"],
+        record_only=record_only,
     )
 
 
@@ -68,6 +69,37 @@ async def test_a_batch_applies_each_new_event_once_and_skips_the_ones_seen_befor
     assert await notes(db) == ["a", "b", "c"]
     assert await processed_ids(db) == {e.event_id for e in (first, second, third)}
     assert (consumer.applied, consumer.duplicates) == (3, 2)
+
+
+async def test_a_batch_that_needs_nothing_done_is_recorded_alone_and_applied_once(
+    db: Database,
+) -> None:
+    consumer = consumer_of(db, record_only=lambda e: e.payload["body"].startswith("aside"))
+    aside, kept = envelope_of("aside", 0), envelope_of("kept", 1)
+
+    on_postgresql = db.engine.dialect.name == "postgresql"
+    with round_trips(db.engine) as sent:
+        assert await consumer.apply_batch([aside]) == 1
+    assert await notes(db) == []  # its handler did not run
+    assert await processed_ids(db) == {aside.event_id}
+    if on_postgresql:  # one statement, which commits by itself: no BEGIN, no COMMIT
+        assert (len(sent.statements), transaction_control(sent)) == (1, [])
+
+    # Beside an event that needs its handler, the batch is one transaction as always, and
+    # the event recorded before is a duplicate.
+    with round_trips(db.engine) as sent:
+        assert await consumer.apply_batch([aside, kept]) == 1
+    assert await notes(db) == ["kept"]
+    assert await processed_ids(db) == {aside.event_id, kept.event_id}
+    assert (consumer.applied, consumer.duplicates) == (2, 1)
+    if on_postgresql:
+        assert transaction_control(sent) == ["BEGIN", "COMMIT"]
+
+
+def transaction_control(sent: RoundTrips) -> list[str]:
+    """The BEGINs and COMMITs among what was sent (the driver's type lookups aside)."""
+    words = [query.split()[0].rstrip(";") for query in sent.simple if query.strip()]
+    return [word for word in words if word in ("BEGIN", "COMMIT")]
 
 
 async def test_a_failing_batch_leaves_neither_effects_nor_processed_ids(db: Database) -> None:

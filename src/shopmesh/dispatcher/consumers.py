@@ -45,6 +45,14 @@ def order_handlers(dispatcher: DispatchService) -> dict[str, Handler[DispatcherU
     }
 
 
+def waits_for_payment(envelope: EventEnvelope) -> bool:
+    """An ``order.created`` whose order waits for its payment: ``order.paid`` makes its
+    shipment, so it needs nothing done but being recorded (see ``on_order_created``)."""
+    if envelope.event_type != "order.created":
+        return False
+    return OrderSnapshot.model_validate(envelope.payload).payment_required
+
+
 def order_consumer(
     settings: Settings,
     units: Callable[[], DispatcherUnitOfWork],
@@ -58,4 +66,5 @@ def order_consumer(
         group_id=settings.group_id,
         topics=[ORDER_EVENTS],
         handlers=order_handlers(dispatcher),
+        record_only=waits_for_payment,
     )

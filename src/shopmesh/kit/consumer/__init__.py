@@ -10,12 +10,19 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TypeVar
 
-from shopmesh.kit.consumer.applier import BatchHandler, Handler
+from shopmesh.kit.consumer.applier import BatchHandler, Handler, RecordOnly
 from shopmesh.kit.consumer.consumer import COMMIT_INTERVAL, EventConsumer
 from shopmesh.kit.settings import ServiceSettings
 from shopmesh.kit.uow import UnitOfWork
 
-__all__ = ["COMMIT_INTERVAL", "BatchHandler", "EventConsumer", "Handler", "event_consumer"]
+__all__ = [
+    "COMMIT_INTERVAL",
+    "BatchHandler",
+    "EventConsumer",
+    "Handler",
+    "RecordOnly",
+    "event_consumer",
+]
 
 U = TypeVar("U", bound=UnitOfWork)
 
@@ -29,10 +36,11 @@ def event_consumer(
     handlers: Mapping[str, Handler[U]],
     batch_handler: BatchHandler[U] | None = None,
     fetch_wait: float = 0.0,
+    record_only: RecordOnly | None = None,
 ) -> EventConsumer[U]:
     """A consumer of ``topics`` as ``group_id``, set up from the platform's ``settings``
     (broker and namespace, attempts before the dead-letter topic, retry backoff, topic
-    replication); ``fetch_wait``: see :class:`EventConsumer`."""
+    replication); ``fetch_wait`` and ``record_only``: see :class:`EventConsumer`."""
     return EventConsumer(
         units,
         service=settings.service_name,
@@ -46,4 +54,5 @@ def event_consumer(
         batch_handler=batch_handler,
         fetch_wait=fetch_wait,
         namespace=settings.namespace,
+        record_only=record_only,
     )

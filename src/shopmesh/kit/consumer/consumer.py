@@ -23,7 +23,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.errors import CommitFailedError
 
 from shopmesh.kit.aio import describe, retrying
-from shopmesh.kit.consumer.applier import BatchApplier, BatchHandler, Handler
+from shopmesh.kit.consumer.applier import BatchApplier, BatchHandler, Handler, RecordOnly
 from shopmesh.kit.consumer.deadletters import dead_letter_headers, envelope_of, failure_reason
 from shopmesh.kit.db import is_transient_db_error
 from shopmesh.kit.events import EventEnvelope, MalformedEvent
@@ -53,6 +53,8 @@ class EventConsumer(Generic[U]):
     message is found the same way.
 
     ``fetch_wait``: see :func:`~shopmesh.kit.kafka.fetch_options` (0: each message at once).
+    ``record_only``: which events of the handled types need nothing done (see
+    :class:`~shopmesh.kit.consumer.applier.BatchApplier`).
     ``topics``, ``group_id``: plain names (as stored and shown); the broker's are in ``namespace``.
     """
 
@@ -74,6 +76,7 @@ class EventConsumer(Generic[U]):
         commit_interval: float = COMMIT_INTERVAL,
         fetch_wait: float = 0.0,
         namespace: KafkaNamespace = KafkaNamespace(),
+        record_only: RecordOnly | None = None,
     ) -> None:
         self._applier = BatchApplier(
             units,
@@ -82,6 +85,7 @@ class EventConsumer(Generic[U]):
             handlers=handlers,
             batch_handler=batch_handler,
             applied_log_level=applied_log_level,
+            record_only=record_only,
         )
         self._commit_interval = commit_interval
         self._service = service

@@ -15,6 +15,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shopmesh.kit.clock import utcnow
+from shopmesh.kit.db import execute_alone
 from shopmesh.kit.events import EventEnvelope
 from shopmesh.kit.tables import processed_event
 
@@ -33,10 +34,15 @@ _RECORD_ON_POSTGRESQL = text(
 
 
 async def record_new(
-    connection: AsyncConnection, consumer: str, envelopes: Sequence[EventEnvelope]
+    connection: AsyncConnection,
+    consumer: str,
+    envelopes: Sequence[EventEnvelope],
+    *,
+    alone: bool = False,
 ) -> set[str]:
     """Record ``envelopes`` (distinct ids) as applied by ``consumer`` on ``connection``, in its
-    transaction; the ids that were not recorded before: the events to apply now."""
+    transaction; the ids that were not recorded before: the events to apply now. ``alone``
+    (nothing else to do for them): on PostgreSQL the statement commits by itself."""
     now = utcnow()
     if connection.dialect.name == "postgresql":
         params = {
@@ -47,6 +53,8 @@ async def record_new(
             "partitions": [e.partition for e in envelopes],
             "offsets": [e.offset for e in envelopes],
         }
+        if alone:
+            return set((await execute_alone(connection, _RECORD_ON_POSTGRESQL, params)).scalars())
         return set((await connection.execute(_RECORD_ON_POSTGRESQL, params)).scalars())
     rows = [
         {
