@@ -56,10 +56,12 @@ class Outbox:
         if not self._rows:
             return False
         rows, self._rows = self._rows, []
-        await connection.execute(outbox_message.insert(), rows)
+        await connection.execute(_INSERT, rows)
         return True
 
 
+# Built once: SQLAlchemy computes a statement's cache key each time one is built.
+_INSERT = outbox_message.insert()
 _PARAM = "outbox_"  # the prefix of the parameters announced_by binds
 _COLUMNS = ("event_id", "topic", "key", "event_type", "payload", "traceparent", "created_at")
 
