@@ -68,7 +68,15 @@ async def audited(
 
 @pytest.fixture
 async def product(api: aiohttp.ClientSession, admin_token: str) -> dict[str, object]:
-    return await add_product(api, admin_token, name=f"Oak board {uuid.uuid4().hex[:6]}", stock=4)
+    """A product whose picture is linked from elsewhere: the closed test network fails it,
+    the page shows its tile instead, and that failure is not the page's (Watch)."""
+    return await add_product(
+        api,
+        admin_token,
+        name=f"Oak board {uuid.uuid4().hex[:6]}",
+        stock=4,
+        images=["https://img.example.com/oak-board.jpg"],
+    )
 
 
 async def test_a_visitor(audited: tuple[Page, Audit], ui: UI, product: dict[str, object]) -> None:
