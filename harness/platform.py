@@ -79,8 +79,10 @@ def platform_environment(
         "SHOPMESH_ADMIN_PASSWORD": credentials.admin[1],
         "SHOPMESH_SERVICE_URLS": json.dumps(backends),
         "SHOPMESH_REGISTRY_TOKEN": credentials.registry_token,
-        "SHOPMESH_REGISTRY_HEARTBEAT_INTERVAL": "1",
-        "REGISTRY_TTL": "4",
+        # Quicker than the defaults (10 s, 30 s) so tests see instances come and go within
+        # seconds; each heartbeat costs the sender and the registry a request.
+        "SHOPMESH_REGISTRY_HEARTBEAT_INTERVAL": "2",
+        "REGISTRY_TTL": "6",
         "GATEWAY_UPSTREAMS": json.dumps({n: [u] for n, u in backends.items()}),
     }
     if "gateway-metrics" in urls:
