@@ -25,31 +25,11 @@ from shopmesh.kit.outbox import announced_by
 _COLUMNS = tuple(cast(Table, ShipmentRow.__table__).c)
 
 
-_NEW_COLUMNS = (
-    "order_id",
-    "reference",
-    "customer_id",
-    "product_id",
-    "quantity",
-    "total_cost",
-    "status",
-    "ordered_at",
-    "created_at",
-    "due_at",
-    "dispatched_at",
-    "cancelled_at",
-)
-
-
 @cache
 def _new_shipment(dialect: str) -> Any:
-    """A shipment unless its order has one, each column bound as ``:new_<column>``; built once
+    """A shipment unless its order has one, its columns those of the parameters; built once
     per dialect (SQLAlchemy keys a statement built per call anew each time)."""
-    return (
-        insert_for(dialect, ShipmentRow)
-        .values(**{column: bindparam(f"new_{column}") for column in _NEW_COLUMNS})
-        .on_conflict_do_nothing(index_elements=["order_id"])
-    )
+    return insert_for(dialect, ShipmentRow).on_conflict_do_nothing(index_elements=["order_id"])
 
 
 @cache
@@ -77,7 +57,7 @@ class Shipments:
         due_at: datetime,
     ) -> bool:
         """Record the order's shipment unless one exists; True when this call created it."""
-        values = {
+        row = {
             "order_id": order.id,
             "reference": order.reference,
             "customer_id": order.customer_id,
@@ -91,9 +71,8 @@ class Shipments:
             "dispatched_at": now if status is ShipmentStatus.DISPATCHED else None,
             "cancelled_at": now if status is ShipmentStatus.CANCELLED else None,
         }
-        params = {f"new_{column}": value for column, value in values.items()}
         statement = _new_shipment(self._connection.dialect.name)
-        return rowcount(await self._connection.execute(statement, params)) == 1
+        return rowcount(await self._connection.execute(statement, row)) == 1
 
     async def cancel_pending(self, order_id: int, *, now: datetime) -> bool:
         """Cancel the order's shipment if it has not left yet; True when it was cancelled now."""

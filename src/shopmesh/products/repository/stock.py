@@ -40,14 +40,9 @@ _CLAIMED = ("reservation_id", "product_id", "quantity", "unit_price", "currency"
 
 @cache
 def _claim(dialect: str) -> Any:
-    """The claim of :meth:`Stock.claim` on ``dialect``: the line's columns bound by name."""
+    """The claim of :meth:`Stock.claim` on ``dialect``, its columns those of the parameters."""
     return (
         insert_for(dialect, StockReservationRow)
-        .values(
-            **{column: bindparam(f"line_{column}") for column in _CLAIMED},
-            status=ReservationStatus.RESERVED.value,
-            created_at=bindparam("now"),
-        )
         .on_conflict_do_nothing(index_elements=["reservation_id"])
         .returning(StockReservationRow.id)
     )
@@ -120,11 +115,13 @@ class Stock:
         On PostgreSQL a concurrent claim of the same id waits here until the first
         transaction ends, then sees its row (or claims the id if it rolled back).
         """
-        params = {f"line_{column}": getattr(line, column) for column in _CLAIMED}
+        row = {
+            **{column: getattr(line, column) for column in _CLAIMED},
+            "status": ReservationStatus.RESERVED.value,
+            "created_at": now,
+        }
         statement = _claim(self._connection.dialect.name)
-        return (
-            await self._connection.execute(statement, {**params, "now": now})
-        ).first() is not None
+        return (await self._connection.execute(statement, row)).first() is not None
 
     async def release(self, reservation_id: str, *, now: datetime) -> ReservationRequest | None:
         """Mark the reservation released if it is still reserved; returns what it held, else None.
