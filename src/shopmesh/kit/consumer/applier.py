@@ -90,14 +90,15 @@ class BatchApplier(Generic[U]):
             batch = distinct(envelopes)
             new_ids = await record_new(uow.connection, self._group_id, batch, alone=alone)
             fresh = self._fresh_only(envelopes, new_ids)
-            if not alone and self._batch_handler is None:
-                for envelope in fresh:
-                    with self._applying(envelope):
-                        await self._handlers[envelope.event_type](uow, envelope)
-                return len(fresh)
-            if not alone and fresh and self._batch_handler is not None:
-                await self._batch_handler(uow, fresh)
-            for envelope in fresh:  # applied: recorded alone, or by the batch handler
+            if not alone:
+                if self._batch_handler is None:
+                    for envelope in fresh:
+                        with self._applying(envelope):
+                            await self._handlers[envelope.event_type](uow, envelope)
+                    return len(fresh)
+                if fresh:
+                    await self._batch_handler(uow, fresh)
+            for envelope in fresh:  # applied: by being recorded alone, or by the batch handler
                 self._trace_applied(envelope)
             return len(fresh)
 
